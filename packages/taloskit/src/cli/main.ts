@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The taloskit command line. Commands are registered by the capability that owns them.
+import { Command } from "commander";
+
+export function createProgram(): Command {
+  return new Command("taloskit")
+    .description("Script Talos Linux clusters: nodes, resources, schematics, configs and upgrades.")
+    .version("0.1.0")
+    .showHelpAfterError();
+}
+
+createProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`taloskit: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
