@@ -94,7 +94,10 @@ describe("@taloskit/api", () => {
     ).filter((k) => k !== "./package.json" && k !== ".");
     expect(subpaths.length).toBeGreaterThan(30);
     for (const subpath of subpaths) {
-      const mod = (await import(/* @vite-ignore */ `@taloskit/api/${subpath.slice(2)}`)) as Record<string, unknown>;
+      const mod = (await import(/* @vite-ignore */ `@taloskit/api/${subpath.slice(2)}`)) as Record<
+        string,
+        unknown
+      >;
       const shadowing = Object.keys(mod).filter((name) => globals.has(name));
       expect(shadowing, subpath).toEqual([]);
     }
