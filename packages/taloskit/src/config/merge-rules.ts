@@ -1,0 +1,84 @@
+// The exceptions to "maps merge, lists append, scalars replace" in Talos's strategic
+// merge, keyed by document kind and field path. Paths use dots between keys and `[]`
+// for "any item of a list", e.g. `machine.network.interfaces[].vlans`.
+
+/** How a field is merged when it differs from the default rules. */
+export type MergeRule =
+  /** The patch value replaces the base value whole (lists and objects alike). */
+  | { type: "replace" }
+  /** A list whose items are matched by key; matches merge, new items append. */
+  | {
+      type: "keyed";
+      match: (base: Record<string, unknown>, patch: Record<string, unknown>) => boolean;
+    }
+  /** A string map whose entries are each replaced whole (Talos `Args`). */
+  | { type: "args" };
+
+function byField(field: string): MergeRule {
+  return {
+    type: "keyed",
+    match: (base, patch) => patch[field] !== undefined && base[field] === patch[field],
+  };
+}
+
+const REPLACE: MergeRule = { type: "replace" };
+
+const RULES: Record<string, MergeRule> = {
+  "v1alpha1:cluster.network.podSubnets": REPLACE,
+  "v1alpha1:cluster.network.serviceSubnets": REPLACE,
+  "v1alpha1:cluster.apiServer.auditPolicy": REPLACE,
+  "KubeNetworkConfig:podSubnets": REPLACE,
+  "KubeNetworkConfig:serviceSubnets": REPLACE,
+  "KubeAuditPolicyConfig:configuration": REPLACE,
+  "KubeAuthenticationConfig:configuration": REPLACE,
+  "KubeCredentialProviderConfig:configuration": REPLACE,
+  "KubeStaticPodConfig:pod": REPLACE,
+  "CRIBaseRuntimeSpecConfig:overrides": REPLACE,
+  "BGPInstanceConfig:advertise": REPLACE,
+  "BGPInstanceConfig:importRoutes": REPLACE,
+  "BGPInstanceConfig:neighbors": REPLACE,
+  "NetworkRuleConfig:ingress": REPLACE,
+  "NetworkRuleConfig:portSelector.ports": REPLACE,
+  "v1alpha1:machine.network.interfaces": {
+    type: "keyed",
+    match: (base, patch) => {
+      if (typeof patch.interface === "string" && patch.interface !== "") {
+        return base.interface === patch.interface;
+      }
+      if (patch.deviceSelector !== undefined && patch.deviceSelector !== null) {
+        return (
+          (base.interface === undefined || base.interface === "") &&
+          deepEqual(base.deviceSelector, patch.deviceSelector)
+        );
+      }
+      return false;
+    },
+  },
+  "v1alpha1:machine.network.interfaces[].vlans": byField("vlanId"),
+  "v1alpha1:cluster.apiServer.admissionControl": byField("name"),
+  "ExtensionServiceConfig:configFiles": byField("mountPath"),
+};
+
+/** The merge rule for a field of a document kind, if it has one. */
+export function ruleFor(kind: string, path: readonly string[]): MergeRule | undefined {
+  const last = path[path.length - 1];
+  if (last === "extraArgs") return { type: "args" };
+  return RULES[`${kind}:${path.join(".").replaceAll(".[]", "[]")}`];
+}
+
+/** Structural equality of plain YAML values. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  }
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  if (ak.length !== bk.length) return false;
+  const bo = b as Record<string, unknown>;
+  return ak.every(
+    (k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, unknown>)[k], bo[k]),
+  );
+}

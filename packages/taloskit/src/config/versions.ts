@@ -1,0 +1,54 @@
+// Which document kinds each supported Talos version accepts.
+import type { DocumentRef } from "./documents.js";
+import { ConfigPatchError } from "./errors.js";
+import { CONFIG_VERSIONS, KINDS_BY_VERSION, type KindInfo } from "./generated/kinds.js";
+
+export { CONFIG_VERSIONS };
+/** A Talos version (major.minor) whose config schema taloskit carries. */
+export type ConfigVersion = (typeof CONFIG_VERSIONS)[number];
+
+/** Reduces `v1.14.2`, `1.14`, `1.14.0-alpha.1` to `1.14`; throws for versions without a schema. */
+export function configVersion(version: string): ConfigVersion {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(version.trim());
+  const mm = m ? `${m[1]}.${m[2]}` : version;
+  if (!(CONFIG_VERSIONS as readonly string[]).includes(mm)) {
+    throw new ConfigPatchError(
+      "CONFIG_UNKNOWN_VERSION",
+      `Talos version "${version}" has no config schema here (known: ${CONFIG_VERSIONS.join(", ")})`,
+    );
+  }
+  return mm as ConfigVersion;
+}
+
+const byVersion = new Map<string, Map<string, KindInfo>>(
+  CONFIG_VERSIONS.map((v) => [v, new Map(KINDS_BY_VERSION[v].map((k) => [k.id, k]))]),
+);
+const anyVersion = new Map<string, KindInfo>();
+for (const v of CONFIG_VERSIONS) for (const k of KINDS_BY_VERSION[v]) anyVersion.set(k.id, k);
+
+function typeId(ref: DocumentRef): string {
+  return `${ref.apiVersion}/${ref.kind}`;
+}
+
+/** The schema entry of a document kind in a version (any version when none is given). */
+export function kindInfo(ref: DocumentRef, version?: string): KindInfo | undefined {
+  const table = version === undefined ? anyVersion : byVersion.get(configVersion(version));
+  return table?.get(ref.kind === "v1alpha1" && ref.apiVersion === "" ? "/v1alpha1" : typeId(ref));
+}
+
+/** True when the version (or, without one, any supported version) knows the kind. */
+export function isKnownKind(ref: DocumentRef, version?: string): boolean {
+  return kindInfo(ref, version) !== undefined;
+}
+
+/** Throws CONFIG_UNKNOWN_KIND when the document kind is not registered for the version. */
+export function checkKind(ref: DocumentRef, version?: string): void {
+  if (isKnownKind(ref, version)) return;
+  const where =
+    version === undefined ? "any supported Talos version" : `Talos ${configVersion(version)}`;
+  throw new ConfigPatchError(
+    "CONFIG_UNKNOWN_KIND",
+    `unknown document type "${ref.kind}" (apiVersion "${ref.apiVersion}") in document '${ref.id}': not registered in ${where}`,
+    { document: ref.id },
+  );
+}
