@@ -1,1 +1,28 @@
-export {};
+// @taloskit/factory: a typed client for the Talos Image Factory, the
+// schematic model with offline IDs, catalogs, asset URLs and downloads.
+export * from "./errors.js";
+export {
+  BOOTLOADER_KINDS,
+  type BootloaderKind,
+  type Customization,
+  CustomizationSchema,
+  canonicalSchematicYaml,
+  ENROLL_KEYS_MODES,
+  type EnrollKeysMode,
+  type MetaValue,
+  MetaValueSchema,
+  type Overlay,
+  OverlaySchema,
+  parseSchematic,
+  type Schematic,
+  SchematicBuilder,
+  type SchematicInput,
+  SchematicSchema,
+  schematic,
+  schematicId,
+  sortExtensions,
+  VANILLA_SCHEMATIC_ID,
+  validateSchematicShape,
+  YamlFloat,
+} from "./schematic.js";
+export { sha256, sha256Hex } from "./sha256.js";
