@@ -1,1 +1,1 @@
-export {};
+export * from "./hardware/index.js";

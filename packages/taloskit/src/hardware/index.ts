@@ -1,0 +1,8 @@
+export * from "./inventory.js";
+export { describeDevice, evaluate, type MatchResult } from "./match.js";
+export * from "./resolve.js";
+export * from "./rules.js";
+export { detectLspciFormat, inventoryFromLspci, parseLspci } from "./sources/lspci.js";
+export { inventoryFromNfd, nfdLabels } from "./sources/nfd.js";
+export { inventoryFromSysfs } from "./sources/sysfs.js";
+export { inventoryFromTalosResources, type TalosHardwareResources } from "./sources/talos.js";

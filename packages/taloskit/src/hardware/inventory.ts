@@ -1,0 +1,136 @@
+// One normalized picture of a machine, whatever it was read from: a live Talos
+// node, lspci text, a sysfs listing, Node Feature Discovery labels or JSON.
+import { z } from "zod";
+
+/** A PCI id in Talos's spelling: lower-case hex with a 0x prefix (`0x10de`, class `0x03`). */
+const hexId = (digits: number) =>
+  z
+    .string()
+    .regex(/^(0x)?[0-9a-fA-F]+$/, "must be a hexadecimal id such as 0x10de")
+    .transform((v) => normalizeHex(v, digits));
+
+export function normalizeHex(value: string, digits: number): string {
+  const bare = value.toLowerCase().replace(/^0x/, "");
+  return `0x${bare.padStart(digits, "0")}`;
+}
+
+export const PciDeviceSchema = z.object({
+  /** Bus address, e.g. `0000:01:00.0`. */
+  slot: z.string().optional(),
+  classId: hexId(2),
+  subclassId: hexId(2),
+  vendorId: hexId(4),
+  /** Device id; NFD labels may not carry it. */
+  productId: hexId(4).optional(),
+  subsystemVendorId: hexId(4).optional(),
+  subsystemId: hexId(4).optional(),
+  className: z.string().optional(),
+  vendor: z.string().optional(),
+  product: z.string().optional(),
+  /** Kernel driver bound to the device, when the source knows it. */
+  driver: z.string().optional(),
+});
+export type PciDevice = z.output<typeof PciDeviceSchema>;
+
+export const CPU_VENDORS = ["intel", "amd", "arm", "nvidia", "other"] as const;
+export type CpuVendor = (typeof CPU_VENDORS)[number];
+export const ARCHES = ["amd64", "arm64"] as const;
+export type Arch = (typeof ARCHES)[number];
+
+export const MachineInventorySchema = z.object({
+  /** Where the facts came from, e.g. `lspci`, `talos 10.5.0.2`, `nfd worker-3`. */
+  source: z.string().default("json"),
+  /** Name of the machine in reports and fleet groups. */
+  name: z.string().optional(),
+  cpu: z
+    .object({
+      vendor: z.enum(CPU_VENDORS).optional(),
+      arch: z.enum(ARCHES).optional(),
+      model: z.string().optional(),
+    })
+    .default({}),
+  system: z
+    .object({
+      manufacturer: z.string().optional(),
+      productName: z.string().optional(),
+    })
+    .default({}),
+  /** Device-tree identity of boards without SMBIOS (SBCs). */
+  board: z
+    .object({
+      model: z.string().optional(),
+      compatible: z.array(z.string()).default([]),
+    })
+    .optional(),
+  memoryMiB: z.number().int().nonnegative().optional(),
+  pciDevices: z.array(PciDeviceSchema).default([]),
+  disks: z
+    .array(
+      z.object({
+        name: z.string(),
+        sizeBytes: z.number().nonnegative().optional(),
+        model: z.string().optional(),
+        transport: z.string().optional(),
+        rotational: z.boolean().optional(),
+      }),
+    )
+    .default([]),
+  /** True when the source could not see device ids (NFD labels by class and vendor only). */
+  partialPciIds: z.boolean().default(false),
+});
+export type MachineInventory = z.output<typeof MachineInventorySchema>;
+export type MachineInventoryInput = z.input<typeof MachineInventorySchema>;
+
+/** Raised when an inventory source cannot be read; `line` points at the offending input line. */
+export class InventoryParseError extends Error {
+  readonly code = "INVENTORY_PARSE_ERROR";
+  constructor(
+    readonly format: string,
+    message: string,
+    readonly line?: number,
+  ) {
+    super(`${format}: ${line !== undefined ? `line ${line}: ` : ""}${message}`);
+    this.name = "InventoryParseError";
+  }
+}
+
+/** Validates a hand-written inventory (JSON), naming the field that is wrong. */
+export function inventoryFromJson(input: unknown): MachineInventory {
+  const text = typeof input === "string" ? parseJsonText(input) : input;
+  const result = MachineInventorySchema.safeParse(text);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.length ? issue.path.join(".") : "(root)";
+    throw new InventoryParseError("json inventory", `${path}: ${issue?.message ?? "invalid"}`);
+  }
+  return result.data;
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InventoryParseError("json inventory", (error as Error).message);
+  }
+}
+
+/** CPU vendor from a /proc/cpuinfo vendor id or an SMBIOS manufacturer string. */
+export function cpuVendorOf(text: string | undefined): CpuVendor | undefined {
+  if (!text) return undefined;
+  const t = text.toLowerCase();
+  if (t.includes("genuineintel") || t.includes("intel")) return "intel";
+  if (t.includes("authenticamd") || t.includes("amd") || t.includes("advanced micro")) return "amd";
+  if (t.includes("nvidia")) return "nvidia";
+  if (t.includes("arm") || t.includes("broadcom") || t.includes("rockchip") || t.includes("apple"))
+    return "arm";
+  return "other";
+}
+
+/** Talos arch names from uname or Go spellings. */
+export function archOf(text: string | undefined): Arch | undefined {
+  if (!text) return undefined;
+  const t = text.trim().toLowerCase();
+  if (t === "x86_64" || t === "amd64") return "amd64";
+  if (t === "aarch64" || t === "arm64") return "arm64";
+  return undefined;
+}

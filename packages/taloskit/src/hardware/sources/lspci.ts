@@ -1,0 +1,247 @@
+// PCI devices from lspci text. Three outputs are understood, detected from the
+// text itself: `lspci -nnmm` (one quoted record per line), `lspci -vmmnnk`
+// (tag/value blocks) and `lspci -nnk` (the human form with [vendor:device] ids).
+import {
+  type Arch,
+  type CpuVendor,
+  InventoryParseError,
+  type MachineInventory,
+  MachineInventorySchema,
+  type PciDevice,
+  PciDeviceSchema,
+} from "../inventory.js";
+
+const FORMAT = "lspci";
+
+/** A name with a trailing id in brackets, as -nn prints it: `NVIDIA Corporation [10de]`. */
+function splitNamed(field: string, digits: number, line: number): { name: string; id: string } {
+  const m = new RegExp(`^(.*?)\\s*\\[([0-9a-fA-F]{${digits}})\\]$`).exec(field.trim());
+  if (!m) {
+    throw new InventoryParseError(
+      FORMAT,
+      `"${field}" has no [${"h".repeat(digits)}] id: run lspci with -nn`,
+      line,
+    );
+  }
+  return { name: m[1] ?? "", id: (m[2] ?? "").toLowerCase() };
+}
+
+function device(fields: {
+  slot?: string;
+  cls: { name: string; id: string };
+  vendor: { name: string; id: string };
+  product: { name: string; id: string };
+  svendor?: { name: string; id: string };
+  sdevice?: { name: string; id: string };
+  driver?: string;
+}): PciDevice {
+  return PciDeviceSchema.parse({
+    slot: fields.slot,
+    classId: fields.cls.id.slice(0, 2),
+    subclassId: fields.cls.id.slice(2, 4),
+    className: fields.cls.name,
+    vendorId: fields.vendor.id,
+    vendor: fields.vendor.name,
+    productId: fields.product.id,
+    product: fields.product.name,
+    subsystemVendorId: fields.svendor?.id,
+    subsystemId: fields.sdevice?.id,
+    driver: fields.driver,
+  });
+}
+
+/** Tokens of an `lspci -mm` line: quoted fields (with \" and \\ escapes) and bare options. */
+function tokenize(text: string, line: number): string[] {
+  const tokens: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === " " || c === "\t") {
+      i++;
+    } else if (c === '"') {
+      let value = "";
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === "\\" && i + 1 < text.length) i++;
+        value += text[i];
+        i++;
+      }
+      if (text[i] !== '"') throw new InventoryParseError(FORMAT, "unterminated quoted field", line);
+      i++;
+      tokens.push(value);
+    } else {
+      const end = text.slice(i).search(/[ \t]/);
+      const token = end < 0 ? text.slice(i) : text.slice(i, i + end);
+      tokens.push(token);
+      i += token.length;
+    }
+  }
+  return tokens;
+}
+
+function parseMachineLines(lines: string[]): PciDevice[] {
+  const out: PciDevice[] = [];
+  lines.forEach((text, index) => {
+    const line = index + 1;
+    if (!text.trim()) return;
+    const tokens = tokenize(text, line);
+    const slot = tokens.shift();
+    // Options -rXX (revision) and -pXX (prog-if) sit between the device and the subsystem fields.
+    const fields = tokens.filter((t) => !/^-[rp][0-9a-fA-F]*$/.test(t));
+    const [cls, vendor, product, svendor, sdevice] = fields;
+    if (!slot || cls === undefined || vendor === undefined || product === undefined) {
+      throw new InventoryParseError(FORMAT, 'expected: slot "class" "vendor" "device"', line);
+    }
+    out.push(
+      device({
+        slot,
+        cls: splitNamed(cls, 4, line),
+        vendor: splitNamed(vendor, 4, line),
+        product: splitNamed(product, 4, line),
+        svendor: svendor ? splitNamed(svendor, 4, line) : undefined,
+        sdevice: sdevice ? splitNamed(sdevice, 4, line) : undefined,
+      }),
+    );
+  });
+  return out;
+}
+
+function parseVerboseBlocks(lines: string[]): PciDevice[] {
+  const out: PciDevice[] = [];
+  let tags = new Map<string, string>();
+  let start = 1;
+  const flush = () => {
+    if (!tags.size) return;
+    const get = (tag: string) => {
+      const v = tags.get(tag);
+      if (v === undefined)
+        throw new InventoryParseError(FORMAT, `record has no ${tag}: line`, start);
+      return v;
+    };
+    const svendor = tags.get("SVendor");
+    const sdevice = tags.get("SDevice");
+    out.push(
+      device({
+        slot: get("Slot"),
+        cls: splitNamed(get("Class"), 4, start),
+        vendor: splitNamed(get("Vendor"), 4, start),
+        product: splitNamed(get("Device"), 4, start),
+        svendor: svendor ? splitNamed(svendor, 4, start) : undefined,
+        sdevice: sdevice ? splitNamed(sdevice, 4, start) : undefined,
+        driver: tags.get("Driver"),
+      }),
+    );
+    tags = new Map();
+  };
+  lines.forEach((text, index) => {
+    if (!text.trim()) {
+      flush();
+      start = index + 2;
+      return;
+    }
+    const m = /^([A-Za-z]+):\s*(.*)$/.exec(text);
+    if (!m)
+      throw new InventoryParseError(
+        FORMAT,
+        `expected "Tag:<tab>value", got "${text.trim()}"`,
+        index + 1,
+      );
+    // Module may repeat; the first value of a tag is the one that matters.
+    if (!tags.has(m[1] as string)) tags.set(m[1] as string, (m[2] ?? "").trim());
+  });
+  flush();
+  return out;
+}
+
+const HUMAN_LINE =
+  /^(\S+)\s+(.+?)\s+\[([0-9a-fA-F]{4})\]:\s+(.+?)\s+\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\](?:\s+\(rev [0-9a-fA-F]+\))?(?:\s+\(prog-if [^)]*\))?\s*$/;
+
+function parseHumanLines(lines: string[]): PciDevice[] {
+  const out: PciDevice[] = [];
+  const records: {
+    line: number;
+    m: RegExpExecArray;
+    subsystem?: [string, string];
+    driver?: string;
+  }[] = [];
+  lines.forEach((text, index) => {
+    if (!text.trim()) return;
+    if (/^\s/.test(text)) {
+      // Indented detail lines of -k / -v output.
+      const sub = /Subsystem:.*\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]/.exec(text);
+      const drv = /Kernel driver in use:\s*(\S+)/.exec(text);
+      const record = records[records.length - 1];
+      if (!record)
+        throw new InventoryParseError(FORMAT, "detail line before any device", index + 1);
+      if (sub) record.subsystem = [sub[1] as string, sub[2] as string];
+      if (drv) record.driver = drv[1];
+      return;
+    }
+    const m = HUMAN_LINE.exec(text);
+    if (!m) {
+      throw new InventoryParseError(
+        FORMAT,
+        `not an lspci -nn device line: "${text.trim()}"`,
+        index + 1,
+      );
+    }
+    records.push({ line: index + 1, m });
+  });
+  for (const r of records) {
+    const [, slot, className, classId, rest, vendorId, productId] = r.m;
+    out.push(
+      device({
+        slot,
+        cls: { name: className ?? "", id: (classId ?? "").toLowerCase() },
+        // The human form joins vendor and device names; keep the whole text as the product name.
+        vendor: { name: "", id: (vendorId ?? "").toLowerCase() },
+        product: { name: rest ?? "", id: (productId ?? "").toLowerCase() },
+        svendor: r.subsystem ? { name: "", id: r.subsystem[0].toLowerCase() } : undefined,
+        sdevice: r.subsystem ? { name: "", id: r.subsystem[1].toLowerCase() } : undefined,
+        driver: r.driver,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The output form of an lspci text, told from its first non-empty line. */
+export function detectLspciFormat(text: string): "machine" | "verbose" | "human" {
+  const first = text.split("\n").find((l) => l.trim()) ?? "";
+  if (/^Slot:\s/.test(first)) return "verbose";
+  if (/^\S+\s+"/.test(first)) return "machine";
+  return "human";
+}
+
+/** Parses `lspci -nnmm`, `lspci -vmmnnk` or `lspci -nnk` output into PCI devices. */
+export function parseLspci(text: string): PciDevice[] {
+  if (!text.trim()) throw new InventoryParseError(FORMAT, "no devices: the input is empty");
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  switch (detectLspciFormat(text)) {
+    case "verbose":
+      return parseVerboseBlocks(lines);
+    case "machine":
+      return parseMachineLines(lines);
+    default:
+      return parseHumanLines(lines);
+  }
+}
+
+/**
+ * A machine inventory from lspci text alone. The CPU vendor and arch are read
+ * from the host bridge (Intel or AMD on x86) or the SoC's PCIe bridge
+ * (Broadcom BCM2711/BCM2712 on Raspberry Pi); SMBIOS facts are not in lspci.
+ */
+export function inventoryFromLspci(text: string, name?: string): MachineInventory {
+  const pciDevices = parseLspci(text);
+  const hostBridge = pciDevices.find((d) => d.classId === "0x06" && d.subclassId === "0x00");
+  const socBridge = pciDevices.find(
+    (d) => d.vendorId === "0x14e4" && ["0x2711", "0x2712"].includes(d.productId ?? ""),
+  );
+  let vendor: CpuVendor | undefined;
+  let arch: Arch | undefined;
+  if (hostBridge?.vendorId === "0x8086") [vendor, arch] = ["intel", "amd64"];
+  else if (hostBridge?.vendorId === "0x1022") [vendor, arch] = ["amd", "amd64"];
+  else if (socBridge) [vendor, arch] = ["arm", "arm64"];
+  return MachineInventorySchema.parse({ source: "lspci", name, cpu: { vendor, arch }, pciDevices });
+}
