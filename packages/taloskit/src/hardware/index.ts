@@ -1,3 +1,4 @@
+export * from "./fleet.js";
 export * from "./inventory.js";
 export { describeDevice, evaluate, type MatchResult } from "./match.js";
 export * from "./resolve.js";

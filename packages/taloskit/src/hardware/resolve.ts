@@ -1,6 +1,7 @@
 // Hardware resolution: from what a machine has to the schematic (extensions,
 // kernel arguments, overlay), platform and config patches that it needs for a
 // target Talos version, each decision with the rule and the facts behind it.
+import { schematicId } from "@taloskit/factory";
 import type { Arch, MachineInventory, PciDevice } from "./inventory.js";
 import { describeDevice, evaluate } from "./match.js";
 import { defaultRules, type HardwareRule, type KernelModule, type RuleCondition } from "./rules.js";
@@ -56,6 +57,8 @@ export interface HardwarePlan {
   platform: string;
   secureBoot: boolean;
   schematic: ResolvedSchematic;
+  /** The schematic's Image Factory ID, computed offline. */
+  id: string;
   kernelModules: KernelModule[];
   sysctls: Record<string, string>;
   /** Strategic-merge patches of the v1alpha1 document, before version-specific rendering. */
@@ -225,6 +228,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     platform: options.platform ?? platform ?? "metal",
     secureBoot: options.secureBoot ?? false,
     schematic,
+    id: schematicId(schematic),
     kernelModules,
     sysctls,
     machinePatches,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { groupBySchematic, schematicDrift } from "../../src/hardware/fleet.js";
 import { inventoryFromJson } from "../../src/hardware/inventory.js";
 import { planHardware, type ResolveOptions } from "../../src/hardware/resolve.js";
 import { defaultRules, parseRules, RuleError } from "../../src/hardware/rules.js";
@@ -235,5 +236,53 @@ describe("user rules", () => {
       ]),
     ).toThrow('rule "x": duplicate rule id');
     expect(() => parseRules({})).toThrow("expected a list of rules");
+  });
+});
+
+describe("fleet and drift", () => {
+  it("computes the factory ID offline: a plain VM and a vanilla image differ", () => {
+    expect(plan("raspberry-pi-4").id).toMatch(/^[0-9a-f]{64}$/);
+    const bare = planHardware(inventoryFromJson({}), { talosVersion: "v1.14.0" });
+    expect(bare.id).toBe("376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba");
+  });
+
+  it("groups a mixed fleet into one schematic per kind of machine", () => {
+    const plans = ["hgx-h100", "hgx-h100", "proxmox-vm", "vmware-vm", "proxmox-vm", "hgx-h100"].map(
+      (n) => plan(n),
+    );
+    const groups = groupBySchematic(plans);
+    expect(groups.map((g) => [g.machines.length, g.platform])).toEqual([
+      [3, "metal"],
+      [2, "metal"],
+      [1, "vmware"],
+    ]);
+    expect(groups[0]?.id).toBe(plan("hgx-h100").id);
+  });
+
+  it("shows what a node's running schematic lacks and has extra", () => {
+    const wanted = plan("hgx-h100");
+    const drift = schematicDrift(
+      {
+        id: "abc",
+        schematic: {
+          customization: {
+            systemExtensions: {
+              officialExtensions: ["siderolabs/intel-ucode", "siderolabs/iscsi-tools"],
+            },
+          },
+        },
+      },
+      wanted,
+    );
+    expect(drift.inSync).toBe(false);
+    expect(drift.missing).toEqual([
+      "siderolabs/nvidia-container-toolkit-lts",
+      "siderolabs/nvidia-fabricmanager-lts",
+      "siderolabs/nvidia-open-gpu-kernel-modules-lts",
+    ]);
+    expect(drift.extra).toEqual(["siderolabs/iscsi-tools"]);
+    expect(schematicDrift({ id: wanted.id, schematic: wanted.schematic }, wanted).inSync).toBe(
+      true,
+    );
   });
 });
