@@ -271,12 +271,13 @@ export function userVolumePatch(
 /**
  * Extra certificate SANs: `machine.certSANs` (the Talos API) in every version, and with
  * `apiServer: true` the Kubernetes API server's too (`cluster.apiServer.certSANs` up to
- * 1.13, `KubeAPIServerConfig.certExtraSANs` in 1.14).
+ * 1.13, `KubeAPIServerConfig.certExtraSANs` in 1.14, where a complete document also
+ * carries the API server `image`: pass `apiServerImage`, or the patch is partial).
  */
 export function certSANsPatch(
   sans: readonly string[],
   talosVersion: string,
-  options: { apiServer?: boolean } = {},
+  options: { apiServer?: boolean; apiServerImage?: string } = {},
 ): PatchDocument[] {
   const list = [...sans];
   if (legacyMachineFields(talosVersion)) {
@@ -288,15 +289,28 @@ export function certSANsPatch(
     ];
   }
   const docs = [legacy({ machine: { certSANs: list } })];
-  if (options.apiServer) docs.push(typed("KubeAPIServerConfig", { certExtraSANs: [...list] }));
+  if (options.apiServer) {
+    docs.push(
+      typed("KubeAPIServerConfig", { image: options.apiServerImage, certExtraSANs: [...list] }),
+    );
+  }
   return docs;
 }
 
-/** The cluster endpoint: `cluster.controlPlane.endpoint` up to 1.13, `KubeClusterConfig` in 1.14. */
-export function clusterEndpointPatch(endpoint: string, talosVersion: string): PatchDocument[] {
-  if (legacyMachineFields(talosVersion))
+/**
+ * The cluster endpoint: `cluster.controlPlane.endpoint` up to 1.13, `KubeClusterConfig`
+ * in 1.14 (where a complete document also names the cluster: pass `clusterName` to get
+ * a document that validates on its own; without it, the patch is partial).
+ */
+export function clusterEndpointPatch(
+  endpoint: string,
+  talosVersion: string,
+  options: { clusterName?: string } = {},
+): PatchDocument[] {
+  if (legacyMachineFields(talosVersion)) {
     return [legacy({ cluster: { controlPlane: { endpoint } } })];
-  return [typed("KubeClusterConfig", { endpoint })];
+  }
+  return [typed("KubeClusterConfig", { clusterName: options.clusterName, endpoint })];
 }
 
 /** GPU vendors with runtime settings. */

@@ -34,7 +34,7 @@ function dotted(pointer: string): string {
     .join(".");
 }
 
-function issueOf(document: string, e: ErrorObject): ConfigIssue {
+function issueOf(document: string, e: ErrorObject): ConfigIssue & { missing?: string } {
   let path = dotted(e.instancePath);
   let message = e.message ?? e.keyword;
   if (e.keyword === "additionalProperties") {
@@ -45,7 +45,8 @@ function issueOf(document: string, e: ErrorObject): ConfigIssue {
     const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
     message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
   }
-  return { document, path, rule: e.keyword, message };
+  const missing = (e.params as { missingProperty?: string }).missingProperty;
+  return { document, path, rule: e.keyword, message, ...(missing ? { missing } : {}) };
 }
 
 /** Result of validating a config. */
@@ -56,10 +57,27 @@ export interface ValidationResult {
   issues: ConfigIssue[];
 }
 
+/** Options of {@link validateDocuments}. */
+export interface ValidateOptions {
+  /**
+   * Validate patch documents: a patch is partial, so a missing required field is not an
+   * error unless it is a document's identity (`apiVersion`, `kind`, `name`).
+   */
+  partial?: boolean;
+}
+
+const IDENTITY = new Set(["apiVersion", "kind", "name"]);
+
+function keep(issue: ConfigIssue & { missing?: string }, partial: boolean): boolean {
+  if (!partial || issue.rule !== "required") return true;
+  return issue.path === "" && IDENTITY.has(issue.missing ?? "");
+}
+
 /** Validates plain documents (one object per YAML document) for a Talos version. */
 export function validateDocuments(
   documents: readonly unknown[],
   talosVersion: string,
+  options: ValidateOptions = {},
 ): ValidationResult {
   const version = configVersion(talosVersion);
   const issues: ConfigIssue[] = [];
@@ -73,7 +91,11 @@ export function validateDocuments(
       });
       return;
     }
-    issues.push(...documentIssues(withoutNulls(doc) as Record<string, unknown>, version));
+    for (const issue of documentIssues(withoutNulls(doc) as Record<string, unknown>, version)) {
+      if (!keep(issue, options.partial === true)) continue;
+      const { missing: _missing, ...plain } = issue;
+      issues.push(plain);
+    }
   });
   return { valid: issues.length === 0, talosVersion: version, issues };
 }
@@ -89,7 +111,10 @@ function withoutNulls(value: unknown): unknown {
   );
 }
 
-function documentIssues(doc: Record<string, unknown>, version: ConfigVersion): ConfigIssue[] {
+function documentIssues(
+  doc: Record<string, unknown>,
+  version: ConfigVersion,
+): (ConfigIssue & { missing?: string })[] {
   const kind = doc.kind;
   const id =
     kind === undefined || kind === null
@@ -117,11 +142,16 @@ function documentIssues(doc: Record<string, unknown>, version: ConfigVersion): C
 }
 
 /** Validates a config text for a Talos version; YAML errors throw, schema problems are issues. */
-export function validateConfig(text: string, talosVersion: string): ValidationResult {
+export function validateConfig(
+  text: string,
+  talosVersion: string,
+  options: ValidateOptions = {},
+): ValidationResult {
   const docs: ConfigDocument[] = parseConfig(text);
   return validateDocuments(
     docs.map((d) => d.doc.toJS()),
     talosVersion,
+    options,
   );
 }
 
