@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The taloskit command line. Commands are registered by the capability that owns them.
 import { Command } from "commander";
+import { configCommand } from "./commands/config.js";
 
 export function createProgram(): Command {
   return new Command("taloskit")
     .description("Script Talos Linux clusters: nodes, resources, schematics, configs and upgrades.")
     .version("0.1.0")
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addCommand(configCommand());
 }
 
 createProgram()

@@ -73,14 +73,14 @@ export function kernelArgsPatch(args: readonly string[], talosVersion: string): 
 }
 
 /** A kernel module to load, with its parameters (`name=value`). */
-export interface KernelModule {
+export interface ConfigKernelModule {
   name: string;
   parameters?: string[];
 }
 
 /** Kernel modules: `machine.kernel.modules` up to 1.13, `KernelModuleConfig` documents in 1.14. */
 export function kernelModulesPatch(
-  modules: readonly KernelModule[],
+  modules: readonly ConfigKernelModule[],
   talosVersion: string,
 ): PatchDocument[] {
   const list = modules.map((m) => dropUndefined({ name: m.name, parameters: m.parameters }));

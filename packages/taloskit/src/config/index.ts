@@ -1,0 +1,58 @@
+// Public API of taloskit's machine-config support: typed documents, strategic merge
+// and JSON6902 patches, validation and version-aware builders.
+export * from "./builders.js";
+export { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
+export {
+  type ConfigDocument,
+  type DocumentRef,
+  LEGACY_KIND,
+  parseConfig,
+  printConfig,
+} from "./documents.js";
+export {
+  CONFIG_ERROR_CODES,
+  type ConfigErrorCode,
+  type ConfigIssue,
+  ConfigPatchError,
+  JSONPATCH_MULTIDOC_MESSAGE,
+} from "./errors.js";
+export {
+  CONFIG_SCHEMAS,
+  configSchemaV1_12,
+  configSchemaV1_13,
+  configSchemaV1_14,
+  KINDS_BY_VERSION,
+  type KindInfo,
+  type TypesV1_12,
+  type TypesV1_13,
+  type TypesV1_14,
+  ZodV1_12,
+  ZodV1_13,
+  ZodV1_14,
+} from "./generated/index.js";
+export { type JsonPatchOperation, JsonPatchOperationSchema } from "./jsonpatch.js";
+export {
+  applyPatches,
+  type ConfigPatch,
+  type LoadPatchesOptions,
+  loadPatch,
+  loadPatches,
+  type PatchConfigOptions,
+  type PatchConfigResult,
+  patchConfig,
+  strategicPatch,
+} from "./patch.js";
+export {
+  assertValidConfig,
+  type ValidateOptions,
+  type ValidationResult,
+  validateConfig,
+  validateDocuments,
+} from "./validate.js";
+export {
+  CONFIG_VERSIONS,
+  type ConfigVersion,
+  checkKind,
+  configVersion,
+  isKnownKind,
+} from "./versions.js";

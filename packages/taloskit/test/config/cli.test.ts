@@ -1,0 +1,133 @@
+// `taloskit config patch|validate` with in-memory input and output.
+import { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { type ConfigCommandIO, configCommand } from "../../src/cli/commands/config.js";
+import { fixture, semantic } from "./helpers.js";
+
+const FILES: Record<string, string> = {
+  "base.yaml": fixture("multidoc/config.yaml"),
+  "p1.yaml": fixture("multidoc/strategic1.yaml"),
+  "p2.yaml": fixture("multidoc/strategic2.yaml"),
+  "p3.yaml": fixture("multidoc/strategic3.yaml"),
+  "json.yaml": fixture("multidoc/jsonpatch.yaml"),
+  "good.yaml": fixture("patchmixed/expected.yaml"),
+  "partial.yaml": "apiVersion: v1alpha1\nkind: KubeClusterConfig\nendpoint: https://x:6443\n",
+};
+
+async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
+  let out = "";
+  let err = "";
+  const io: ConfigCommandIO = {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    readFile: (p) => {
+      const text = FILES[p];
+      if (text === undefined) throw new Error("ENOENT");
+      return text;
+    },
+    exists: (p) => p in FILES,
+    stdin: () => FILES["base.yaml"] ?? "",
+  };
+  const program = new Command("taloskit").exitOverride().addCommand(configCommand(io));
+  program.commands.forEach((c) => {
+    c.exitOverride();
+    for (const s of c.commands)
+      s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  });
+  try {
+    await program.parseAsync(["node", "taloskit", ...args]);
+    return { out, err };
+  } catch (error) {
+    return { out, err, error: error as Error };
+  }
+}
+
+describe("taloskit config patch", () => {
+  it("prints the merged config (files, @files and inline patches)", async () => {
+    const r = await run("config", "patch", "base.yaml", "@p1.yaml", "p2.yaml", "p3.yaml");
+    expect(r.error).toBeUndefined();
+    expect(semantic(r.out)).toEqual(semantic(fixture("multidoc/expected.yaml")));
+    const inline = await run("config", "patch", "-", "machine: {certSANs: [x]}", "--diff");
+    expect(inline.out).toContain("certSANs");
+    expect(inline.err).toContain("+++ patched");
+  });
+
+  it("fails with Talos's message for JSON6902 on a multi-document config", async () => {
+    const r = await run("config", "patch", "base.yaml", "json.yaml");
+    expect(r.error?.message).toBe(
+      "JSON6902 patches are not supported for multi-document machine configuration",
+    );
+    expect(r.out).toBe("");
+  });
+
+  it("fails on missing patch files, unknown kinds and invalid results", async () => {
+    expect((await run("config", "patch", "base.yaml", "nope.yaml")).error?.message).toMatch(
+      /no such file/,
+    );
+    expect((await run("config", "patch", "missing.yaml", "p1.yaml")).error?.message).toMatch(
+      /cannot read/,
+    );
+    const kms = "apiVersion: v1alpha1\nkind: KernelModuleConfig\nname: x\n";
+    expect(
+      (await run("config", "patch", "base.yaml", kms, "--talos-version", "1.13")).error?.message,
+    ).toMatch(/not registered in Talos 1.13/);
+    const bad = await run(
+      "config",
+      "patch",
+      "base.yaml",
+      "p1.yaml",
+      "--talos-version",
+      "1.14",
+      "--validate",
+    );
+    expect(bad.error?.message).toMatch(/not valid for Talos 1.14.*machine.network/);
+    expect(
+      (await run("config", "patch", "base.yaml", "p1.yaml", "--validate")).error?.message,
+    ).toMatch(/needs --talos-version/);
+  });
+});
+
+describe("taloskit config validate", () => {
+  it("reports validity in table, json and yaml", async () => {
+    expect((await run("config", "validate", "good.yaml", "--talos-version", "1.14")).out).toBe(
+      "valid for Talos 1.14\n",
+    );
+    const json = await run(
+      "config",
+      "validate",
+      "good.yaml",
+      "--talos-version",
+      "v1.13.0",
+      "-o",
+      "json",
+    );
+    expect(JSON.parse(json.out)).toEqual({ valid: true, talosVersion: "1.13", issues: [] });
+    expect(
+      (await run("config", "validate", "good.yaml", "--talos-version", "1.12", "-o", "yaml")).out,
+    ).toContain("valid: true");
+  });
+
+  it("lists issues and fails for an invalid config", async () => {
+    const r = await run("config", "validate", "base.yaml", "--talos-version", "1.14");
+    expect(r.out).toMatch(/DOCUMENT\s+PATH\s+RULE\s+MESSAGE/);
+    expect(r.out).toMatch(/\/v1alpha1\s+machine\.network\s+additionalProperties/);
+    expect(r.error?.message).toMatch(/not valid for Talos 1.14: 1 problem/);
+  });
+
+  it("treats patches as partial with --patch", async () => {
+    expect(
+      (await run("config", "validate", "partial.yaml", "--talos-version", "1.14")).error,
+    ).toBeDefined();
+    expect(
+      (await run("config", "validate", "partial.yaml", "--talos-version", "1.14", "--patch")).error,
+    ).toBeUndefined();
+  });
+
+  it("needs --talos-version", async () => {
+    expect((await run("config", "validate", "good.yaml")).error).toBeDefined();
+  });
+});
