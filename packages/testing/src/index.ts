@@ -1,1 +1,4 @@
-export {};
+// Talos cluster simulator, PKI and hardware profiles.
+export * from "./cluster/index.js";
+// Image Factory simulator (msw handlers and a node:http server).
+export * from "./factory/index.js";

@@ -1,0 +1,1105 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter, once } from "node:events";
+import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { type Any, anyPack, type Timestamp } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import { State } from "@taloskit/api/cosi";
+import {
+  ApplyConfigurationRequest_Mode,
+  ImageService,
+  LifecycleService,
+  MachineService,
+  MachineStatusEvent_MachineStage,
+  MachineStatusEventSchema,
+  PhaseEventSchema,
+  SequenceEventSchema,
+  ServiceStateEvent_Action,
+  ServiceStateEventSchema,
+  TaskEventSchema,
+} from "@taloskit/api/machine";
+import { parse as parseYaml } from "yaml";
+import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
+import { type ResourceChange, ResourceStore } from "./resources.js";
+import { parseInstallerImage, type SimNodeState } from "./state.js";
+import { tarGz } from "./tar.js";
+import { minorOf, rpcAvailable } from "./version.js";
+
+const { status: S } = grpc;
+
+/** Context of one call on a node. */
+export interface CallContext {
+  roles: Set<string>;
+  metadata: grpc.Metadata;
+  signal: AbortSignal;
+}
+
+type Init = Record<string, unknown>;
+type Send = (msg: Init) => Promise<void>;
+type UnaryImpl = (req: never, ctx: CallContext) => Promise<Init> | Init;
+type ServerStreamImpl = (req: never, ctx: CallContext, send: Send) => Promise<void>;
+type ClientStreamImpl = (reqs: AsyncIterable<never>, ctx: CallContext) => Promise<Init>;
+type Impl = UnaryImpl | ServerStreamImpl | ClientStreamImpl;
+
+/** Faults that apply to one node. */
+export interface NodeFaults {
+  delayMs: number;
+  unreachable: boolean;
+  dropStreamsAfterBytes: number | null;
+  neverReturn: boolean;
+  failPull: string | null;
+  installerExitCode: number;
+  etcdUnhealthy: boolean;
+}
+
+/** A simulated Talos machine event as stored in the node's event buffer. */
+export interface StoredEvent {
+  id: string;
+  actorId: string;
+  time: number;
+  data: Any;
+}
+
+const ADMIN = ["os:admin"];
+const OPERATOR = ["os:admin", "os:operator"];
+const READER = ["os:admin", "os:operator", "os:reader"];
+
+/** Roles allowed to call a method (per the Talos role table; maintenance-only exceptions are checked in handlers). */
+export function allowedRoles(service: string, method: string): string[] {
+  const full = `${service}/${method}`;
+  if (service === "cosi.resource.State")
+    return ["Get", "List", "Watch"].includes(method) ? READER : ADMIN;
+  if (service === "machine.LifecycleService" || service === "machine.DebugService") return ADMIN;
+  if (service === "machine.ImageService") {
+    if (method === "Pull") return OPERATOR;
+    if (method === "List") return READER;
+    if (method === "Verify") return [...READER, "os:image:verifier"];
+    return ADMIN;
+  }
+  if (service === "machine.LVMService" || service === "machine.MDService") return READER;
+  switch (full) {
+    case "machine.MachineService/ApplyConfiguration":
+      return READER; // reader accepted only in maintenance, checked in the handler
+    case "machine.MachineService/Read":
+    case "machine.MachineService/Copy":
+    case "machine.MachineService/Kubeconfig":
+    case "machine.MachineService/Reset":
+    case "machine.MachineService/Upgrade":
+    case "machine.MachineService/Rollback":
+    case "machine.MachineService/Bootstrap":
+    case "machine.MachineService/EtcdRecover":
+    case "machine.MachineService/EtcdRemoveMemberByID":
+    case "machine.MachineService/EtcdLeaveCluster":
+    case "machine.MachineService/GenerateClientConfiguration":
+    case "machine.MachineService/MetaDelete":
+    case "machine.MachineService/EtcdDowngradeEnable":
+    case "machine.MachineService/EtcdDowngradeCancel":
+      return ADMIN;
+    case "machine.MachineService/MetaWrite":
+      return [...ADMIN, "os:meta:writer"];
+    case "machine.MachineService/EtcdSnapshot":
+      return [...ADMIN, "os:etcd:backup"];
+    case "machine.MachineService/Reboot":
+    case "machine.MachineService/Shutdown":
+    case "machine.MachineService/ServiceStart":
+    case "machine.MachineService/ServiceStop":
+    case "machine.MachineService/ServiceRestart":
+    case "machine.MachineService/PacketCapture":
+    case "machine.MachineService/ImagePull":
+    case "machine.MachineService/EtcdForfeitLeadership":
+    case "machine.MachineService/EtcdDefragment":
+    case "machine.MachineService/EtcdAlarmDisarm":
+      return OPERATOR;
+    default:
+      return READER;
+  }
+}
+
+const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+function nowTs(): Timestamp {
+  const t = Date.now();
+  return { seconds: BigInt(Math.floor(t / 1000)), nanos: (t % 1000) * 1e6 } as Timestamp;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+let xidCounter = 0;
+/** A sortable 20-character event id in the spirit of an xid. */
+function newEventId(): string {
+  xidCounter++;
+  return (Date.now().toString(32) + xidCounter.toString(32).padStart(8, "0"))
+    .padStart(20, "0")
+    .slice(-20);
+}
+
+/** TLS settings of a node server. */
+export interface NodeTls {
+  /** PEM CA that client certificates must chain to (absent in maintenance). */
+  caPem?: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Options to construct a simulated node. */
+export interface SimNodeInit {
+  address: string;
+  state: SimNodeState;
+  tls: NodeTls;
+  maintenanceFingerprint?: string;
+  rebootDelayMs: () => number;
+}
+
+/** One simulated Talos node: a real grpc-js server on 127.0.0.1 with its state. */
+export class SimNodeImpl {
+  readonly address: string;
+  readonly state: SimNodeState;
+  readonly resources: ResourceStore;
+  readonly faults: NodeFaults = {
+    delayMs: 0,
+    unreachable: false,
+    dropStreamsAfterBytes: null,
+    neverReturn: false,
+    failPull: null,
+    installerExitCode: 0,
+    etcdUnhealthy: false,
+  };
+  /** SPKI fingerprint (base64 SHA-256) of the maintenance certificate, when in maintenance mode. */
+  readonly maintenanceFingerprint?: string;
+  /** Total bytes sent on server streams (for tests and benchmarks). */
+  bytesSent = 0;
+  private server?: grpc.Server;
+  private port = 0;
+  private readonly tls: NodeTls;
+  private readonly events: StoredEvent[] = [];
+  private readonly bus = new EventEmitter();
+  private readonly active = new Set<{ kill: (e: StatusError) => void }>();
+  private down = false;
+  private upgrading = false;
+  private readonly rebootDelayMs: () => number;
+  private readonly etcdRecovered: number[] = [];
+
+  constructor(init: SimNodeInit) {
+    this.address = init.address;
+    this.state = init.state;
+    this.tls = init.tls;
+    this.maintenanceFingerprint = init.maintenanceFingerprint;
+    this.rebootDelayMs = init.rebootDelayMs;
+    this.resources = new ResourceStore(() => this.state);
+    this.bus.setMaxListeners(0);
+    this.resources.refresh();
+    this.bootEvents();
+  }
+
+  /** `127.0.0.1:<port>` of this node's own gRPC server. */
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Whether the node is down (rebooting or never came back). */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /** Re-read state after a test changed it: bumps resource versions and notifies watchers. */
+  touch(): void {
+    this.resources.refresh();
+  }
+
+  /** Start the gRPC server. */
+  async start(): Promise<void> {
+    const server = new grpc.Server({ "grpc.max_receive_message_length": 32 * 1024 * 1024 });
+    for (const svc of [MachineService, ImageService, LifecycleService, State] as DescService[]) {
+      server.addService(serviceDefinition(svc), this.handlersFor(svc));
+    }
+    const creds = this.tls.caPem
+      ? grpc.ServerCredentials.createSsl(
+          Buffer.from(this.tls.caPem),
+          [
+            {
+              private_key: Buffer.from(nodeKey(this.tls.keyPem)),
+              cert_chain: Buffer.from(this.tls.certPem),
+            },
+          ],
+          true,
+        )
+      : grpc.ServerCredentials.createSsl(
+          null,
+          [
+            {
+              private_key: Buffer.from(nodeKey(this.tls.keyPem)),
+              cert_chain: Buffer.from(this.tls.certPem),
+            },
+          ],
+          false,
+        );
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${this.port}`, creds, (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.server = server;
+  }
+
+  /** Stop the gRPC server, ending all calls. */
+  async stop(): Promise<void> {
+    for (const a of [...this.active]) a.kill(status(S.UNAVAILABLE, "node is shutting down"));
+    const server = this.server;
+    this.server = undefined;
+    if (server) server.forceShutdown();
+  }
+
+  // ---- events ----
+
+  /** Publish a machine event with a `talos/runtime/` Any payload. */
+  publish<D extends DescMessage>(schema: D, init: Record<string, unknown>, actorId = ""): void {
+    const any = anyPack(schema, create(schema, init as never));
+    any.typeUrl = `talos/runtime/${schema.typeName}`;
+    const ev: StoredEvent = { id: newEventId(), actorId, time: Date.now(), data: any };
+    this.events.push(ev);
+    if (this.events.length > 1000) this.events.shift();
+    this.bus.emit("event", ev);
+  }
+
+  private machineStatusEvent(actorId = ""): void {
+    const stageMap: Record<string, MachineStatusEvent_MachineStage> = {
+      unknown: MachineStatusEvent_MachineStage.UNKNOWN,
+      booting: MachineStatusEvent_MachineStage.BOOTING,
+      installing: MachineStatusEvent_MachineStage.INSTALLING,
+      maintenance: MachineStatusEvent_MachineStage.MAINTENANCE,
+      running: MachineStatusEvent_MachineStage.RUNNING,
+      rebooting: MachineStatusEvent_MachineStage.REBOOTING,
+      "shutting down": MachineStatusEvent_MachineStage.SHUTTING_DOWN,
+      resetting: MachineStatusEvent_MachineStage.RESETTING,
+      upgrading: MachineStatusEvent_MachineStage.UPGRADING,
+    };
+    this.publish(
+      MachineStatusEventSchema,
+      {
+        stage: stageMap[this.state.stage],
+        status: { ready: this.state.ready, unmetConditions: this.state.unmetConditions },
+      },
+      actorId,
+    );
+  }
+
+  private setStage(stage: SimNodeState["stage"], ready: boolean, actorId = ""): void {
+    this.state.stage = stage;
+    this.state.ready = ready;
+    this.resources.refresh();
+    this.machineStatusEvent(actorId);
+  }
+
+  private bootEvents(): void {
+    this.events.length = 0;
+    this.publish(SequenceEventSchema, { sequence: "boot", action: 1 });
+    this.publish(PhaseEventSchema, { phase: "startEverything", action: 0 });
+    for (const s of this.state.services) {
+      this.publish(ServiceStateEventSchema, {
+        service: s.id,
+        action: ServiceStateEvent_Action.RUNNING,
+        message: "Service started as goroutine",
+        health: { unknown: false, healthy: s.healthy },
+      });
+    }
+    this.publish(PhaseEventSchema, { phase: "startEverything", action: 1 });
+    this.publish(SequenceEventSchema, { sequence: "boot", action: 2 });
+    this.machineStatusEvent();
+  }
+
+  // ---- reboot / upgrade ----
+
+  /** Reboot: events, connections drop, the node comes back after the reboot delay with a new boot ID (and a pending upgrade applied). */
+  reboot(actorId: string, sequence = "reboot"): void {
+    void (async () => {
+      this.publish(SequenceEventSchema, { sequence, action: 1 }, actorId);
+      this.publish(TaskEventSchema, { task: "stopAllServices", action: 0 }, actorId);
+      this.setStage("rebooting", false, actorId);
+      await sleep(30);
+      this.goDown();
+      await sleep(this.rebootDelayMs());
+      if (this.faults.neverReturn) return;
+      const up = this.state.pendingUpgrade;
+      if (up) {
+        if (up.version) this.state.version = up.version;
+        if (up.schematic) this.state.schematic = up.schematic;
+        this.state.pendingUpgrade = undefined;
+      }
+      if (this.state.stagedConfig) {
+        this.state.config = this.state.stagedConfig;
+        this.state.stagedConfig = undefined;
+      }
+      this.state.bootId = randomUUID();
+      this.state.boots++;
+      this.state.stage = this.state.maintenance ? "maintenance" : "running";
+      this.state.ready = true;
+      this.down = false;
+      this.resources.refresh();
+      this.bootEvents();
+    })();
+  }
+
+  /** End all open streams with Unavailable (used by the unreachable fault). */
+  async stopStreams(): Promise<void> {
+    for (const a of [...this.active])
+      a.kill(status(S.UNAVAILABLE, "connection reset: node unreachable"));
+  }
+
+  private goDown(): void {
+    this.down = true;
+    for (const a of [...this.active])
+      a.kill(status(S.UNAVAILABLE, "connection closed: node is rebooting"));
+  }
+
+  /** Bring a node that never returned back up (after `neverReturn` was cleared). */
+  powerOn(): void {
+    if (!this.down) return;
+    this.faults.neverReturn = false;
+    this.state.bootId = randomUUID();
+    this.state.stage = this.state.maintenance ? "maintenance" : "running";
+    this.state.ready = true;
+    this.down = false;
+    this.resources.refresh();
+    this.bootEvents();
+  }
+
+  // ---- plumbing ----
+
+  private rolesOf(call: SurfaceCall): Set<string> {
+    if (!this.tls.caPem) return new Set(["os:reader"]);
+    const cert = call.getAuthContext().sslPeerCertificate;
+    if (!cert) throw status(S.UNAUTHENTICATED, "client certificate required");
+    const eku = (cert as { ext_key_usage?: string[] }).ext_key_usage ?? [];
+    if (eku.length !== 1 || eku[0] !== OID_CLIENT_AUTH)
+      throw status(
+        S.UNAUTHENTICATED,
+        "client certificate must have exactly the clientAuth extended key usage",
+      );
+    const o = cert.subject?.O;
+    const orgs = new Set(Array.isArray(o) ? o : o ? [o] : []);
+    const proxied = call.metadata.get("talos-role").map(String);
+    if (orgs.has("os:impersonator") && call.metadata.get("proxyfrom").length > 0) {
+      return new Set(
+        proxied
+          .flatMap((r) => r.split(","))
+          .map((r) => r.trim())
+          .filter(Boolean),
+      );
+    }
+    return orgs;
+  }
+
+  private async guard(m: DescMethod, call: SurfaceCall): Promise<CallContext> {
+    if (this.faults.unreachable || this.down)
+      throw status(S.UNAVAILABLE, `connection refused: node ${this.address} is unreachable`);
+    if (this.faults.delayMs > 0) await sleep(this.faults.delayMs);
+    if (this.faults.unreachable || this.down)
+      throw status(S.UNAVAILABLE, `connection refused: node ${this.address} is unreachable`);
+    const svc = m.parent.typeName;
+    if (!rpcAvailable(svc, m.name, this.state.version))
+      throw status(S.UNIMPLEMENTED, `unknown service ${svc}`);
+    const roles = this.rolesOf(call);
+    const allowed = allowedRoles(svc, m.name);
+    if (!allowed.some((r) => roles.has(r))) throw status(S.PERMISSION_DENIED, "not authorized");
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort());
+    return { roles, metadata: call.metadata, signal: ac.signal };
+  }
+
+  private handlersFor(svc: DescService): grpc.UntypedServiceImplementation {
+    const impls = this.impls();
+    const out: grpc.UntypedServiceImplementation = {};
+    for (const m of svc.methods) {
+      const impl = impls[methodPath(m)];
+      const kind = m.methodKind;
+      if (kind === "unary") {
+        out[m.name] = (
+          call: grpc.ServerUnaryCall<unknown, unknown>,
+          cb: grpc.sendUnaryData<unknown>,
+        ) => {
+          void (async () => {
+            try {
+              const ctx = await this.guard(m, call);
+              if (!impl) throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+              const res = await (impl as UnaryImpl)(call.request as never, ctx);
+              cb(null, create(m.output, res as never));
+            } catch (e) {
+              cb(toServiceError(e));
+            }
+          })();
+        };
+      } else if (kind === "server_streaming") {
+        out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          const entry = {
+            kill: (e: StatusError) => {
+              this.active.delete(entry);
+              call.emit("error", toServiceError(e));
+              call.end();
+            },
+          };
+          let killed = false;
+          const kill = (e: StatusError) => {
+            if (killed) return;
+            killed = true;
+            ac.abort();
+            entry.kill(e);
+          };
+          const ac = new AbortController();
+          entry.kill = ((orig) => (e: StatusError) => {
+            if (!killed) {
+              killed = true;
+              ac.abort();
+            }
+            orig(e);
+          })(entry.kill);
+          this.active.add(entry);
+          let sent = 0;
+          const send: Send = async (msg) => {
+            if (killed || call.cancelled) throw new StreamClosed();
+            const message = create(m.output, msg as never);
+            const size =
+              (m.output.typeName === "common.Data"
+                ? ((msg.bytes as Uint8Array | undefined)?.length ?? 0)
+                : 0) + 8;
+            const limit = this.faults.dropStreamsAfterBytes;
+            if (limit !== null && sent + size > limit) {
+              kill(status(S.UNAVAILABLE, "connection reset by peer (simulated drop)"));
+              throw new StreamClosed();
+            }
+            sent += size;
+            this.bytesSent += size;
+            if (!call.write(message)) {
+              await Promise.race([
+                once(call, "drain"),
+                once(ac.signal as unknown as EventEmitter, "abort").catch(() => undefined),
+              ]);
+            }
+          };
+          void (async () => {
+            try {
+              const ctx = await this.guard(m, call);
+              ctx.signal.addEventListener("abort", () => ac.abort());
+              if (!impl) throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+              await (impl as ServerStreamImpl)(
+                call.request as never,
+                { ...ctx, signal: ac.signal },
+                send,
+              );
+              if (!killed) {
+                this.active.delete(entry);
+                call.end();
+              }
+            } catch (e) {
+              if (e instanceof StreamClosed || killed) return;
+              this.active.delete(entry);
+              call.emit("error", toServiceError(e));
+            }
+          })();
+        };
+      } else if (kind === "client_streaming") {
+        out[m.name] = (
+          call: grpc.ServerReadableStream<unknown, unknown>,
+          cb: grpc.sendUnaryData<unknown>,
+        ) => {
+          void (async () => {
+            try {
+              const ctx = await this.guard(m, call);
+              if (!impl) throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+              const res = await (impl as ClientStreamImpl)(
+                call as unknown as AsyncIterable<never>,
+                ctx,
+              );
+              cb(null, create(m.output, res as never));
+            } catch (e) {
+              cb(toServiceError(e));
+            }
+          })();
+        };
+      } else {
+        out[m.name] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+          void (async () => {
+            try {
+              await this.guard(m, call);
+              throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+            } catch (e) {
+              call.emit("error", toServiceError(e));
+            }
+          })();
+        };
+      }
+    }
+    return out;
+  }
+
+  // ---- implementations ----
+
+  private impls(): Record<string, Impl> {
+    const st = this.state;
+    const M = "/machine.MachineService/";
+    const requireCp = () => {
+      if (st.role !== "controlplane" || !st.etcd)
+        throw status(S.FAILED_PRECONDITION, "etcd is not running on this node");
+    };
+    const dataStream = async (bytes: Uint8Array, send: Send, chunk = 4096) => {
+      for (let i = 0; i < bytes.length; i += chunk)
+        await send({ bytes: bytes.subarray(i, i + chunk) });
+    };
+    const lines = async (ls: string[], send: Send) => {
+      for (const l of ls) await send({ bytes: Buffer.from(`${l}\n`) });
+    };
+    const waitAbort = (signal: AbortSignal) =>
+      new Promise<void>((r) =>
+        signal.aborted ? r() : signal.addEventListener("abort", () => r()),
+      );
+
+    const impls: Record<string, Impl> = {
+      [`${M}Version`]: () => ({
+        messages: [
+          {
+            version: {
+              tag: st.version,
+              sha: st.sha,
+              built: "2026-08-01T00:00:00Z",
+              goVersion: "go1.25.1",
+              os: "linux",
+              arch: st.arch,
+            },
+            platform: { name: st.platform, mode: st.platform === "metal" ? "metal" : "cloud" },
+            features: { rbac: true },
+          },
+        ],
+      }),
+      [`${M}Hostname`]: () => ({ messages: [{ hostname: st.hostname }] }),
+      [`${M}ServiceList`]: () => ({
+        messages: [
+          {
+            services: st.services.map((s) => ({
+              id: s.id,
+              state: s.state,
+              events: { events: [{ msg: "Service started", state: s.state, ts: nowTs() }] },
+              health: { unknown: false, healthy: s.healthy, lastMessage: "", lastChange: nowTs() },
+            })),
+          },
+        ],
+      }),
+      [`${M}Memory`]: () => {
+        const totalKiB = BigInt(st.profile.memoryModules.reduce((a, m) => a + m.sizeMiB, 0) * 1024);
+        return {
+          messages: [
+            {
+              meminfo: {
+                memtotal: totalKiB,
+                memfree: totalKiB / 2n,
+                memavailable: (totalKiB * 3n) / 4n,
+                buffers: 1024n,
+                cached: totalKiB / 8n,
+              },
+            },
+          ],
+        };
+      },
+      [`${M}Logs`]: (async (
+        req: { id: string; follow: boolean; tailLines: number },
+        ctx: CallContext,
+        send: Send,
+      ) => {
+        const all = st.logs.get(req.id);
+        if (!all) throw status(S.NOT_FOUND, `log "${req.id}" was not registered`);
+        const ls = req.tailLines > 0 ? all.slice(-req.tailLines) : all;
+        await lines(ls, send);
+        if (req.follow) await waitAbort(ctx.signal);
+      }) as ServerStreamImpl,
+      [`${M}Dmesg`]: (async (req: { follow: boolean }, ctx: CallContext, send: Send) => {
+        await lines(st.dmesg, send);
+        if (req.follow) await waitAbort(ctx.signal);
+      }) as ServerStreamImpl,
+      [`${M}Read`]: (async (req: { path: string }, ctx: CallContext, send: Send) => {
+        if (req.path === "/proc/sys/kernel/random/boot_id")
+          return dataStream(Buffer.from(`${st.bootId}\n`), send);
+        if (req.path === "/sim/large") {
+          const chunk = Buffer.alloc(64 * 1024);
+          for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+          let left = st.largeFileSize;
+          while (left > 0 && !ctx.signal.aborted) {
+            const n = Math.min(left, chunk.length);
+            await send({ bytes: n === chunk.length ? chunk : chunk.subarray(0, n) });
+            left -= n;
+          }
+          return;
+        }
+        const f = st.files.get(req.path);
+        if (f === undefined)
+          throw status(S.NOT_FOUND, `open ${req.path}: no such file or directory`);
+        await dataStream(typeof f === "string" ? Buffer.from(f) : f, send);
+      }) as ServerStreamImpl,
+      [`${M}Copy`]: (async (req: { rootPath: string }, _ctx: CallContext, send: Send) => {
+        const root = req.rootPath.replace(/\/+$/, "");
+        const files = [...st.files].filter(([p]) => p === root || p.startsWith(`${root}/`));
+        if (files.length === 0)
+          throw status(S.NOT_FOUND, `lstat ${req.rootPath}: no such file or directory`);
+        const base = root.slice(0, root.lastIndexOf("/") + 1);
+        const tgz = tarGz(
+          files.map(([p, d]) => ({
+            name: p.slice(base.length),
+            data: typeof d === "string" ? Buffer.from(d) : d,
+          })),
+        );
+        await dataStream(tgz, send, 32 * 1024);
+      }) as ServerStreamImpl,
+      [`${M}Kubeconfig`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
+        requireCp();
+        const kc = `apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: https://${this.address}:6443\ncontexts:\n- name: admin@sim\n  context:\n    cluster: sim\n    user: admin@sim\ncurrent-context: admin@sim\nusers:\n- name: admin@sim\n  user: {}\n`;
+        await dataStream(tarGz([{ name: "kubeconfig", data: Buffer.from(kc) }]), send);
+      }) as ServerStreamImpl,
+      [`${M}EtcdSnapshot`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
+        requireCp();
+        const snap = Buffer.alloc(256 * 1024, 0x5a);
+        await dataStream(snap, send, 64 * 1024);
+      }) as ServerStreamImpl,
+      [`${M}EtcdRecover`]: (async (reqs: AsyncIterable<{ bytes: Uint8Array }>) => {
+        let n = 0;
+        for await (const d of reqs) n += d.bytes.length;
+        this.etcdRecovered.push(n);
+        return { messages: [{}] };
+      }) as ClientStreamImpl,
+      [`${M}EtcdMemberList`]: () => {
+        requireCp();
+        return { messages: [{ members: this.etcdMembers(), legacyMembers: [] }] };
+      },
+      [`${M}EtcdStatus`]: () => {
+        requireCp();
+        const e = st.etcd;
+        if (!e) throw status(S.FAILED_PRECONDITION, "etcd is not running on this node");
+        if (this.faults.etcdUnhealthy || !e.healthy)
+          throw status(S.UNAVAILABLE, "etcdserver: no leader");
+        return {
+          messages: [
+            {
+              memberStatus: {
+                memberId: e.id,
+                protocolVersion: "3.6.0",
+                storageVersion: "3.6.0",
+                dbSize: e.dbSize,
+                dbSizeInUse: e.dbSize / 2n,
+                leader: this.etcdMembers()[0]?.id ?? e.id,
+                raftIndex: 1234n,
+                raftTerm: 2n,
+                raftAppliedIndex: 1234n,
+                errors: [],
+                isLearner: e.isLearner,
+              },
+            },
+          ],
+        };
+      },
+      [`${M}ApplyConfiguration`]: ((
+        req: { data: Uint8Array; mode: ApplyConfigurationRequest_Mode; dryRun: boolean },
+        ctx: CallContext,
+      ) => this.applyConfiguration(req, ctx)) as UnaryImpl,
+      [`${M}Reboot`]: () => {
+        if (st.maintenance) throw status(S.PERMISSION_DENIED, "not authorized");
+        const actorId = randomUUID();
+        this.reboot(actorId);
+        return { messages: [{ actorId }] };
+      },
+      [`${M}Upgrade`]: ((req: {
+        image: string;
+        preserve: boolean;
+        stage: boolean;
+        force: boolean;
+      }) => this.legacyUpgrade(req)) as UnaryImpl,
+      [`${M}Events`]: ((
+        req: { tailEvents: number; tailId: string; tailSeconds: number; withActorId: string },
+        ctx: CallContext,
+        send: Send,
+      ) => this.streamEvents(req, ctx, send)) as ServerStreamImpl,
+      "/machine.ImageService/Pull": (async (
+        req: { imageRef: string },
+        _ctx: CallContext,
+        send: Send,
+      ) => {
+        if (!req.imageRef) throw status(S.INVALID_ARGUMENT, "image reference is required");
+        if (this.faults.failPull !== null)
+          throw status(
+            S.NOT_FOUND,
+            `failed to pull image ${JSON.stringify(req.imageRef)}: ${this.faults.failPull || "not found"}`,
+          );
+        for (const layer of ["sha256:1a2b", "sha256:3c4d"]) {
+          for (const offset of [0n, 512n, 1024n]) {
+            await send({
+              response: {
+                case: "pullProgress",
+                value: {
+                  layerId: layer,
+                  progress: { status: offset === 1024n ? 1 : 0, offset, total: 1024n },
+                },
+              },
+            });
+          }
+        }
+        st.images.add(req.imageRef);
+        await send({ response: { case: "name", value: req.imageRef } });
+      }) as ServerStreamImpl,
+      "/machine.ImageService/List": (async (_req: unknown, _ctx: CallContext, send: Send) => {
+        for (const name of st.images)
+          await send({ name, digest: "sha256:0000", size: 1024n, createdAt: nowTs() });
+      }) as ServerStreamImpl,
+      "/machine.ImageService/Import": (async (
+        reqs: AsyncIterable<{ request: { case: string; value: unknown } }>,
+      ) => {
+        let n = 0;
+        for await (const r of reqs)
+          if (r.request.case === "imageChunk")
+            n += (r.request.value as { bytes: Uint8Array }).bytes.length;
+        const name = `docker.io/library/imported:${n}`;
+        st.images.add(name);
+        return { name };
+      }) as ClientStreamImpl,
+      "/machine.LifecycleService/Upgrade": (async (
+        req: { source?: { imageName: string } },
+        _ctx: CallContext,
+        send: Send,
+      ) => {
+        const image = req.source?.imageName ?? "";
+        if (!image) throw status(S.INVALID_ARGUMENT, "image name is required");
+        if (st.maintenance) throw status(S.FAILED_PRECONDITION, "machine is not installed");
+        if (this.upgrading)
+          throw status(
+            S.FAILED_PRECONDITION,
+            "another installation/upgrade is already in progress",
+          );
+        this.upgrading = true;
+        try {
+          const msg = (message: string) =>
+            send({ progress: { response: { case: "message", value: message } } });
+          await msg(`using image ${image}`);
+          if (!st.images.has(image)) {
+            await msg(`image ${image} not found in containerd`);
+            await send({ progress: { response: { case: "exitCode", value: 5 } } });
+            return;
+          }
+          await msg("validating installer");
+          await msg("installing bootloader");
+          await msg("writing image to disk");
+          const code = this.faults.installerExitCode;
+          if (code === 0) {
+            const p = parseInstallerImage(image);
+            st.pendingUpgrade = {
+              image,
+              version: p.version ?? st.version,
+              schematic: p.schematic ?? st.schematic,
+            };
+            await msg("upgrade staged, reboot to complete it");
+          } else {
+            await msg("installation failed");
+          }
+          await send({ progress: { response: { case: "exitCode", value: code } } });
+        } finally {
+          this.upgrading = false;
+        }
+      }) as ServerStreamImpl,
+      "/cosi.resource.State/Get": ((
+        req: { namespace: string; type: string; id: string },
+        ctx: CallContext,
+      ) => {
+        this.checkResourceAccess(req.namespace, req.type, ctx);
+        const r = this.resources.get(req.namespace, req.type, req.id);
+        if (!r)
+          throw status(
+            S.NOT_FOUND,
+            `resource ${req.type}(${req.namespace}/${req.id}@undefined) doesn't exist`,
+          );
+        return { resource: r };
+      }) as UnaryImpl,
+      "/cosi.resource.State/List": (async (
+        req: { namespace: string; type: string },
+        ctx: CallContext,
+        send: Send,
+      ) => {
+        this.checkResourceAccess(req.namespace, req.type, ctx);
+        for (const r of this.resources.list(req.namespace, req.type)) await send({ resource: r });
+      }) as ServerStreamImpl,
+      "/cosi.resource.State/Watch": ((req: WatchReq, ctx: CallContext, send: Send) =>
+        this.watch(req, ctx, send)) as ServerStreamImpl,
+    };
+    for (const w of ["Create", "Update", "Destroy", "Teardown", "TeardownAndDestroy"]) {
+      impls[`/cosi.resource.State/${w}`] = () => {
+        throw status(S.PERMISSION_DENIED, "write access is not allowed");
+      };
+    }
+    return impls;
+  }
+
+  private etcdMembers() {
+    return this.peers()
+      .map((n) => n.state.etcd)
+      .filter((e): e is NonNullable<typeof e> => e !== undefined)
+      .map((e) => ({
+        id: e.id,
+        hostname: e.hostname,
+        peerUrls: e.peerUrls,
+        clientUrls: e.clientUrls,
+        isLearner: e.isLearner,
+      }));
+  }
+
+  /** Other nodes of the cluster (set by the simulator, for etcd membership). */
+  peers: () => SimNodeImpl[] = () => [this];
+
+  private checkResourceAccess(namespace: string, type: string, ctx: CallContext): void {
+    const t = this.resources.type(type);
+    if (!t)
+      throw status(S.PERMISSION_DENIED, `resource type ${JSON.stringify(type)} is not supported`);
+    if (!this.resources.namespaces().includes(namespace))
+      throw status(S.PERMISSION_DENIED, `namespace ${JSON.stringify(namespace)} is not supported`);
+    if (t.sensitive && !ctx.roles.has("os:admin"))
+      throw status(S.PERMISSION_DENIED, "not authorized");
+  }
+
+  private async watch(req: WatchReq, ctx: CallContext, send: Send): Promise<void> {
+    this.checkResourceAccess(req.namespace, req.type, ctx);
+    const v1 = req.apiVersion >= 1;
+    const queue: ResourceChange[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.resources.subscribe((c) => {
+      const md = c.resource.metadata;
+      if (md?.namespace !== req.namespace || md.type !== req.type) return;
+      if (req.id !== undefined && md.id !== req.id) return;
+      queue.push(c);
+      wake?.();
+    });
+    const evType = { created: 0, updated: 1, destroyed: 2 } as const;
+    try {
+      if (req.id !== undefined) {
+        const r = this.resources.get(req.namespace, req.type, req.id);
+        if (r) await send({ event: [{ resource: r, eventType: 0 }] });
+        else
+          await send({
+            event: [
+              {
+                resource: {
+                  metadata: {
+                    namespace: req.namespace,
+                    type: req.type,
+                    id: req.id,
+                    version: "0",
+                    phase: "running",
+                  },
+                  spec: {},
+                },
+                eventType: 2,
+              },
+            ],
+          });
+      } else {
+        const opts = req.options;
+        if (opts?.bootstrapContents) {
+          for (const r of this.resources.list(req.namespace, req.type))
+            await send({ event: [{ resource: r, eventType: 0 }] });
+          if (v1) await send({ event: [{ eventType: 3 }] });
+        }
+      }
+      while (!ctx.signal.aborted) {
+        const c = queue.shift();
+        if (!c) {
+          await new Promise<void>((r) => {
+            wake = r;
+            ctx.signal.addEventListener("abort", () => r(), { once: true });
+          });
+          wake = undefined;
+          continue;
+        }
+        await send({ event: [{ resource: c.resource, old: c.old, eventType: evType[c.kind] }] });
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private async streamEvents(
+    req: { tailEvents: number; tailId: string; tailSeconds: number; withActorId: string },
+    ctx: CallContext,
+    send: Send,
+  ): Promise<void> {
+    const queue: StoredEvent[] = [];
+    let wake: (() => void) | undefined;
+    const onEvent = (e: StoredEvent) => {
+      queue.push(e);
+      wake?.();
+    };
+    this.bus.on("event", onEvent);
+    const match = (e: StoredEvent) => !req.withActorId || e.actorId === req.withActorId;
+    const toMsg = (e: StoredEvent) => ({ id: e.id, actorId: e.actorId, data: e.data });
+    try {
+      await send({});
+      let backlog: StoredEvent[] = [];
+      if (req.tailId) {
+        const i = this.events.findIndex((e) => e.id === req.tailId);
+        backlog = i >= 0 ? this.events.slice(i + 1) : [];
+      } else if (req.tailSeconds > 0) {
+        const since = Date.now() - req.tailSeconds * 1000;
+        backlog = this.events.filter((e) => e.time >= since);
+      } else if (req.tailEvents < 0) {
+        backlog = [...this.events];
+      } else if (req.tailEvents > 0) {
+        backlog = this.events.slice(-req.tailEvents);
+      }
+      const seen = new Set(backlog.map((e) => e.id));
+      for (const e of backlog) if (match(e)) await send(toMsg(e));
+      while (!ctx.signal.aborted) {
+        const e = queue.shift();
+        if (!e) {
+          await new Promise<void>((r) => {
+            wake = r;
+            ctx.signal.addEventListener("abort", () => r(), { once: true });
+          });
+          wake = undefined;
+          continue;
+        }
+        if (seen.has(e.id) || !match(e)) continue;
+        await send(toMsg(e));
+      }
+    } finally {
+      this.bus.off("event", onEvent);
+    }
+  }
+
+  private applyConfiguration(
+    req: { data: Uint8Array; mode: ApplyConfigurationRequest_Mode; dryRun: boolean },
+    ctx: CallContext,
+  ): Init {
+    const st = this.state;
+    if (!ctx.roles.has("os:admin") && !st.maintenance)
+      throw status(S.PERMISSION_DENIED, "not authorized");
+    const text = Buffer.from(req.data).toString("utf8");
+    try {
+      for (const doc of text.split(/^---\s*$/m)) if (doc.trim()) parseYaml(doc);
+    } catch {
+      throw status(S.INVALID_ARGUMENT, "failed to parse config: invalid YAML");
+    }
+    if (!st.maintenance && !/^version:\s*v1alpha1/m.test(text))
+      throw status(S.INVALID_ARGUMENT, "the config is missing the v1alpha1 document");
+    const minor = minorOf(st.version);
+    let mode = req.mode;
+    if (mode === ApplyConfigurationRequest_Mode.REBOOT) {
+      if (st.maintenance) mode = ApplyConfigurationRequest_Mode.NO_REBOOT;
+      else if (minor >= 14)
+        throw status(S.UNIMPLEMENTED, "apply mode REBOOT is not supported anymore");
+    }
+    if (mode === ApplyConfigurationRequest_Mode.AUTO)
+      mode = ApplyConfigurationRequest_Mode.NO_REBOOT;
+    const changed = text !== st.config;
+    if (req.dryRun) {
+      return {
+        messages: [
+          {
+            mode,
+            modeDetails: `Dry run summary:\nConfig ${changed ? "would be changed" : "is unchanged"}.`,
+            warnings: [],
+          },
+        ],
+      };
+    }
+    if (mode === ApplyConfigurationRequest_Mode.STAGED) {
+      st.stagedConfig = text;
+      this.resources.refresh();
+      return {
+        messages: [
+          {
+            mode,
+            modeDetails: "Staged configuration to be applied after the next reboot",
+            warnings: [],
+          },
+        ],
+      };
+    }
+    const previous = st.config;
+    st.config = text;
+    this.resources.refresh();
+    if (mode === ApplyConfigurationRequest_Mode.TRY) {
+      setTimeout(() => {
+        if (st.config === text) {
+          st.config = previous;
+          this.resources.refresh();
+        }
+      }, 60_000).unref();
+    }
+    return {
+      messages: [{ mode, modeDetails: "Applied configuration without a reboot", warnings: [] }],
+    };
+  }
+
+  private legacyUpgrade(req: {
+    image: string;
+    preserve: boolean;
+    stage: boolean;
+    force: boolean;
+  }): Init {
+    const st = this.state;
+    if (st.maintenance) throw status(S.FAILED_PRECONDITION, "system is not installed");
+    if (!req.image) throw status(S.INVALID_ARGUMENT, "image is required");
+    if (
+      st.role === "controlplane" &&
+      !req.force &&
+      !req.preserve &&
+      (this.faults.etcdUnhealthy || st.etcd?.healthy === false)
+    ) {
+      throw status(S.FAILED_PRECONDITION, "etcd member is not healthy; refusing to upgrade");
+    }
+    const actorId = randomUUID();
+    void (async () => {
+      this.publish(SequenceEventSchema, { sequence: "upgrade", action: 1 }, actorId);
+      this.setStage("upgrading", false, actorId);
+      await sleep(20);
+      if (this.faults.failPull !== null || this.faults.installerExitCode !== 0) {
+        const why =
+          this.faults.failPull !== null
+            ? `failed to pull image: ${this.faults.failPull || "not found"}`
+            : `installer exited with code ${this.faults.installerExitCode}`;
+        this.publish(
+          SequenceEventSchema,
+          { sequence: "upgrade", action: 2, error: { code: 0, message: why } },
+          actorId,
+        );
+        this.setStage("running", true, actorId);
+        return;
+      }
+      const p = parseInstallerImage(req.image);
+      st.pendingUpgrade = {
+        image: req.image,
+        version: p.version ?? st.version,
+        schematic: p.schematic ?? st.schematic,
+      };
+      this.publish(SequenceEventSchema, { sequence: "upgrade", action: 2 }, actorId);
+      this.reboot(actorId);
+    })();
+    return { messages: [{ ack: "Upgrade request received", actorId }] };
+  }
+}
+
+interface WatchReq {
+  namespace: string;
+  type: string;
+  id?: string;
+  apiVersion: number;
+  options?: { bootstrapContents: boolean; tailEvents: number };
+}
+
+class StreamClosed extends Error {}
+
+interface SurfaceCall {
+  metadata: grpc.Metadata;
+  getAuthContext(): { sslPeerCertificate?: import("node:tls").PeerCertificate };
+  on(event: "cancelled", cb: () => void): unknown;
+}
+
+function nodeKey(pem: string): string {
+  return pem.replace(/(-----(BEGIN|END) )ED25519 PRIVATE KEY-----/g, "$1PRIVATE KEY-----");
+}

@@ -1,0 +1,670 @@
+import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  NamespaceSpecSchema,
+  type Resource,
+  ResourceDefinitionSpec_Sensitivity,
+  ResourceDefinitionSpecSchema,
+  ResourceSchema,
+} from "@taloskit/api/cosi";
+import { DiskSpecSchema } from "@taloskit/api/resources/block";
+import { LayerSchema } from "@taloskit/api/resources/extensions";
+import {
+  CPUCoreSpecSchema,
+  MemoryModuleSpecSchema,
+  PCIDeviceSpecSchema,
+  ProcessorSpecSchema,
+  SystemInformationSpecSchema,
+} from "@taloskit/api/resources/hardware";
+import {
+  BootIDSpecSchema,
+  ImageFactorySchematicSpecSchema,
+  MachineStatusSpecSchema,
+  SecurityStateSpecSchema,
+  VersionSpecSchema,
+} from "@taloskit/api/resources/runtime";
+import { stringify } from "yaml";
+import type { MachineStage, SimNodeState } from "./state.js";
+import { minorOf } from "./version.js";
+
+/** One resource item before it is wrapped in COSI metadata. */
+export interface ResourceItem {
+  id: string;
+  proto: Uint8Array;
+  yaml: string;
+  annotations?: Record<string, string>;
+}
+
+/** A resource type the simulated node serves. */
+export interface ResourceType {
+  type: string;
+  namespace: string;
+  displayType: string;
+  aliases: string[];
+  sensitive: boolean;
+  /** First Talos 1.x minor that has this type. */
+  since?: number;
+  items(s: SimNodeState, minor: number): ResourceItem[];
+}
+
+function enc<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array {
+  return toBinary(schema, create(schema, init));
+}
+
+/** YAML the way Talos prints specs: empty values left out. */
+function y(obj: Record<string, unknown>): string {
+  const clean: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) continue;
+    clean[k] = v;
+  }
+  return stringify(clean);
+}
+
+const toId = (s: string) => s.trim().replace(/\s+/g, "-");
+
+const STAGE_NUM: Record<MachineStage, number> = {
+  unknown: 0,
+  booting: 1,
+  installing: 2,
+  maintenance: 3,
+  running: 4,
+  rebooting: 5,
+  "shutting down": 6,
+  resetting: 7,
+  upgrading: 8,
+};
+
+function humanSize(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Math.round(v * 10) / 10} ${units[i]}`;
+}
+
+/** Every resource type of the simulated node, with how to build its items from state. */
+export const resourceTypes: ResourceType[] = [
+  {
+    type: "SystemInformations.hardware.talos.dev",
+    namespace: "hardware",
+    displayType: "SystemInformation",
+    aliases: ["systeminformation", "sysinfo"],
+    sensitive: false,
+    items(s, minor) {
+      const i = s.profile.system;
+      if (!i.manufacturer && !i.productName) return [];
+      const biosVersion = minor >= 14 ? i.biosVersion : "";
+      return [
+        {
+          id: "systeminformation",
+          proto: enc(SystemInformationSpecSchema, { ...i, biosVersion }),
+          yaml: y({
+            manufacturer: i.manufacturer,
+            productName: i.productName,
+            version: i.version,
+            serialnumber: i.serialNumber,
+            uuid: i.uuid,
+            wakeUpType: i.wakeUpType,
+            skuNumber: i.skuNumber,
+            biosVersion,
+          }),
+        },
+      ];
+    },
+  },
+  {
+    type: "Processors.hardware.talos.dev",
+    namespace: "hardware",
+    displayType: "Processor",
+    aliases: ["processor", "processors", "cpus"],
+    sensitive: false,
+    items(s) {
+      return s.profile.processors.map((p) => ({
+        id: toId(p.socket),
+        proto: enc(ProcessorSpecSchema, {
+          socket: p.socket,
+          manufacturer: p.manufacturer,
+          productName: p.productName,
+          maxSpeed: p.maxSpeedMhz,
+          bootSpeed: p.bootSpeedMhz,
+          status: 65,
+          coreCount: p.coreCount,
+          coreEnabled: p.coreCount,
+          threadCount: p.threadCount,
+        }),
+        yaml: y({
+          socket: p.socket,
+          manufacturer: p.manufacturer,
+          productName: p.productName,
+          maxSpeedMhz: p.maxSpeedMhz,
+          bootSpeedMhz: p.bootSpeedMhz,
+          status: 65,
+          coreCount: p.coreCount,
+          coreEnabled: p.coreCount,
+          threadCount: p.threadCount,
+        }),
+      }));
+    },
+  },
+  {
+    type: "CPUCores.hardware.talos.dev",
+    namespace: "hardware",
+    displayType: "CPUCore",
+    aliases: ["cpucore", "cpucores"],
+    sensitive: false,
+    since: 14,
+    items(s) {
+      const c = s.profile.cpu;
+      const sockets = Math.max(1, s.profile.processors.length);
+      const cores = s.profile.processors[0]?.coreCount ?? 4;
+      const threads = s.profile.processors[0]?.threadCount ?? cores;
+      const out: ResourceItem[] = [];
+      const perCore = Math.max(1, Math.floor(threads / cores));
+      for (let sock = 0; sock < sockets; sock++) {
+        for (let core = 0; core < Math.min(cores, 8); core++) {
+          const logical = Array.from(
+            { length: perCore },
+            (_, t) => sock * threads + core + t * cores,
+          );
+          const spec = {
+            socket: String(sock),
+            coreId: String(core),
+            logicalCpUs: logical,
+            vendorId: c.vendorId,
+            cpuFamily: c.cpuFamily,
+            model: c.model,
+            modelName: c.modelName,
+            stepping: c.stepping,
+            coresPerSocket: cores,
+            threadsPerSocket: threads,
+            flags: c.flags,
+            bogoMips: c.bogoMips,
+            addressSizes: c.addressSizes,
+          };
+          out.push({
+            id: `${sock}-${core}`,
+            proto: enc(CPUCoreSpecSchema, spec),
+            yaml: y({
+              socket: spec.socket,
+              coreID: spec.coreId,
+              logicalCPUs: logical,
+              vendorID: c.vendorId,
+              cpuFamily: c.cpuFamily,
+              model: c.model,
+              modelName: c.modelName,
+              stepping: c.stepping,
+              coresPerSocket: cores,
+              threadsPerSocket: threads,
+              flags: c.flags,
+              bogoMips: c.bogoMips,
+              addressSizes: c.addressSizes,
+            }),
+          });
+        }
+      }
+      return out;
+    },
+  },
+  {
+    type: "MemoryModules.hardware.talos.dev",
+    namespace: "hardware",
+    displayType: "MemoryModule",
+    aliases: ["memorymodule", "memorymodules", "ram"],
+    sensitive: false,
+    items(s) {
+      return s.profile.memoryModules.map((m) => ({
+        id: m.deviceLocator === "UNKNOWN" ? "UNKNOWN" : toId(`${m.deviceLocator} ${m.bankLocator}`),
+        proto: enc(MemoryModuleSpecSchema, {
+          size: m.sizeMiB,
+          deviceLocator: m.deviceLocator,
+          bankLocator: m.bankLocator,
+          speed: m.speed,
+          manufacturer: m.manufacturer,
+          productName: m.productName,
+        }),
+        yaml: y({
+          sizeMiB: m.sizeMiB,
+          deviceLocator: m.deviceLocator,
+          bankLocator: m.bankLocator,
+          speed: m.speed || undefined,
+          manufacturer: m.manufacturer,
+          productName: m.productName,
+        }),
+      }));
+    },
+  },
+  {
+    type: "PCIDevices.hardware.talos.dev",
+    namespace: "hardware",
+    displayType: "PCIDevice",
+    aliases: ["pcidevice", "pcidevices"],
+    sensitive: false,
+    items(s) {
+      return s.profile.pciDevices.map((d) => ({
+        id: d.id,
+        proto: enc(PCIDeviceSpecSchema, {
+          class: d.class,
+          subclass: d.subclass,
+          vendor: d.vendor,
+          product: d.product,
+          classId: d.classId,
+          subclassId: d.subclassId,
+          vendorId: d.vendorId,
+          productId: d.productId,
+          driver: d.driver,
+        }),
+        yaml: y({
+          class: d.class,
+          subclass: d.subclass,
+          vendor: d.vendor,
+          product: d.product,
+          class_id: d.classId,
+          subclass_id: d.subclassId,
+          vendor_id: d.vendorId,
+          product_id: d.productId,
+          driver: d.driver,
+        }),
+      }));
+    },
+  },
+  {
+    type: "Disks.block.talos.dev",
+    namespace: "runtime",
+    displayType: "Disk",
+    aliases: ["disk", "disks"],
+    sensitive: false,
+    items(s, minor) {
+      return s.profile.disks.map((d) => {
+        const firmwareVersion = minor >= 14 ? "1.0" : "";
+        const common = {
+          devPath: `/dev/${d.id}`,
+          size: BigInt(d.sizeBytes),
+          prettySize: humanSize(d.sizeBytes),
+          ioSize: 4096n,
+          sectorSize: 512n,
+          model: d.model,
+          serial: d.serial,
+          transport: d.transport,
+          rotational: d.rotational,
+          subSystem: d.transport === "nvme" ? "/sys/class/nvme" : "/sys/class/block",
+          firmwareVersion,
+        };
+        return {
+          id: d.id,
+          proto: enc(DiskSpecSchema, common),
+          yaml: y({
+            dev_path: common.devPath,
+            size: d.sizeBytes,
+            pretty_size: common.prettySize,
+            io_size: 4096,
+            sector_size: 512,
+            readonly: false,
+            cdrom: false,
+            model: d.model,
+            serial: d.serial,
+            sub_system: common.subSystem,
+            transport: d.transport,
+            rotational: d.rotational,
+            firmware_version: firmwareVersion,
+          }),
+        };
+      });
+    },
+  },
+  {
+    type: "Versions.runtime.talos.dev",
+    namespace: "runtime",
+    displayType: "Version",
+    aliases: ["version", "versions"],
+    sensitive: false,
+    items(s, minor) {
+      // VersionSpec has a protobuf form only from 1.14; older nodes send YAML only.
+      return [
+        {
+          id: "version",
+          proto:
+            minor >= 14
+              ? enc(VersionSpecSchema, { version: s.version, name: "Talos" })
+              : new Uint8Array(),
+          yaml: y({ version: s.version, name: "Talos" }),
+        },
+      ];
+    },
+  },
+  {
+    type: "MachineStatuses.runtime.talos.dev",
+    namespace: "runtime",
+    displayType: "MachineStatus",
+    aliases: ["machinestatus", "machinestatuses"],
+    sensitive: false,
+    items(s) {
+      return [
+        {
+          id: "machine",
+          proto: enc(MachineStatusSpecSchema, {
+            stage: STAGE_NUM[s.stage],
+            status: { ready: s.ready, unmetConditions: s.unmetConditions },
+          }),
+          yaml: stringify({
+            stage: s.stage,
+            status: { ready: s.ready, unmetConditions: s.unmetConditions },
+          }),
+        },
+      ];
+    },
+  },
+  {
+    type: "ExtensionStatuses.runtime.talos.dev",
+    namespace: "runtime",
+    displayType: "ExtensionStatus",
+    aliases: ["extensionstatus", "extensionstatuses", "extensions"],
+    sensitive: false,
+    items(s) {
+      const layers = [...s.extensions];
+      const all = layers.map((e, i) => ({ idx: i, e }));
+      if (s.schematic && s.schematic !== "") {
+        all.push({
+          idx: all.length,
+          e: {
+            image: "schematic.sqsh",
+            name: "schematic",
+            version: s.schematic,
+            author: `Image Factory (${s.factoryUrl})`,
+            description: "Virtual extension carrying the Image Factory schematic ID.",
+          },
+        });
+      }
+      return all.map(({ idx, e }) => {
+        const meta = {
+          name: e.name,
+          version: e.version,
+          author: e.author,
+          description: e.description,
+          compatibility: { talos: { version: ">= v1.0.0" } },
+        };
+        return {
+          id: e.image.replace(/\.sqsh$/, "") || String(idx),
+          proto: enc(LayerSchema, { image: e.image, metadata: meta }),
+          yaml: stringify({ image: e.image, metadata: meta }),
+        };
+      });
+    },
+  },
+  {
+    type: "ImageFactorySchematics.runtime.talos.dev",
+    namespace: "runtime",
+    displayType: "ImageFactorySchematic",
+    aliases: ["imagefactoryschematic", "imagefactoryschematics"],
+    sensitive: false,
+    since: 14,
+    items(s) {
+      if (!s.schematic) return [];
+      const flavor = s.secureBoot ? "secureboot" : "";
+      return [
+        {
+          id: "image-factory-schematic",
+          proto: enc(ImageFactorySchematicSpecSchema, {
+            schematicId: s.schematic,
+            flavor,
+            apiurl: s.factoryUrl,
+          }),
+          yaml: y({ schematicId: s.schematic, flavor, apiUrl: s.factoryUrl }),
+        },
+      ];
+    },
+  },
+  {
+    type: "BootIDs.runtime.talos.dev",
+    namespace: "runtime",
+    displayType: "BootID",
+    aliases: ["bootid", "bootids"],
+    sensitive: false,
+    since: 14,
+    items(s) {
+      return [
+        {
+          id: "boot-id",
+          proto: enc(BootIDSpecSchema, { bootId: s.bootId }),
+          yaml: y({ bootID: s.bootId }),
+        },
+      ];
+    },
+  },
+  {
+    type: "SecurityStates.talos.dev",
+    namespace: "runtime",
+    displayType: "SecurityState",
+    aliases: ["securitystate", "securitystates"],
+    sensitive: false,
+    items(s) {
+      const spec = {
+        secureBoot: s.secureBoot,
+        bootedWithUki: s.secureBoot,
+        seLinuxState: 0,
+        fipsState: 0,
+        moduleSignatureEnforced: true,
+      };
+      return [
+        {
+          id: "securitystate",
+          proto: enc(SecurityStateSpecSchema, spec),
+          yaml: stringify({
+            secureBoot: s.secureBoot,
+            seLinuxState: "disabled",
+            bootedWithUKI: s.secureBoot,
+            fipsState: "disabled",
+            moduleSignatureEnforced: true,
+          }),
+        },
+      ];
+    },
+  },
+  {
+    type: "MachineConfigs.config.talos.dev",
+    namespace: "config",
+    displayType: "MachineConfig",
+    aliases: ["machineconfig", "machineconfigs", "mc"],
+    sensitive: true,
+    items(s) {
+      const out: ResourceItem[] = [];
+      // The spec of a machine config is the config document text itself.
+      if (s.config)
+        out.push({
+          id: "v1alpha1",
+          proto: new TextEncoder().encode(s.config),
+          yaml: s.config,
+          annotations: { "talos.dev/yaml-spec": "1" },
+        });
+      if (s.stagedConfig) {
+        out.push({
+          id: "staged",
+          proto: new TextEncoder().encode(s.stagedConfig),
+          yaml: s.stagedConfig,
+          annotations: { "talos.dev/yaml-spec": "1" },
+        });
+      }
+      return out;
+    },
+  },
+];
+
+const NAMESPACES: Record<string, string> = {
+  config: "Talos node configuration.",
+  hardware: "Talos hardware related resources.",
+  meta: "Metadata namespace which contains resource definitions.",
+  runtime: "Talos runtime.",
+};
+
+const RD_TYPE = "ResourceDefinitions.meta.cosi.dev";
+const NS_TYPE = "Namespaces.meta.cosi.dev";
+
+function allAliases(t: { type: string; displayType: string; aliases: string[] }): string[] {
+  const plural = t.type.split(".")[0]?.toLowerCase() ?? "";
+  const group = t.type.split(".")[1] ?? "";
+  const singular = t.displayType.toLowerCase();
+  const set = new Set<string>([
+    ...t.aliases,
+    singular,
+    plural,
+    `${singular}.${group}`,
+    `${plural}.${group}`,
+  ]);
+  return [...set];
+}
+
+/** Types served on a version (meta types included). */
+export function typesFor(minor: number): ResourceType[] {
+  const base = resourceTypes.filter((t) => t.since === undefined || minor >= t.since);
+  const meta: ResourceType[] = [
+    {
+      type: RD_TYPE,
+      namespace: "meta",
+      displayType: "ResourceDefinition",
+      aliases: ["resourcedefinition", "resourcedefinitions", "rd", "rds"],
+      sensitive: false,
+      items: () => [...base, ...meta].map((t) => rdItem(t)),
+    },
+    {
+      type: NS_TYPE,
+      namespace: "meta",
+      displayType: "Namespace",
+      aliases: ["namespace", "namespaces", "ns"],
+      sensitive: false,
+      items: () =>
+        Object.entries(NAMESPACES).map(([id, description]) => ({
+          id,
+          proto: enc(NamespaceSpecSchema, { description }),
+          yaml: y({ description }),
+        })),
+    },
+  ];
+  return [...base, ...meta];
+}
+
+function rdItem(t: ResourceType): ResourceItem {
+  const spec = {
+    resourceType: t.type,
+    displayType: t.displayType,
+    defaultNamespace: t.namespace,
+    aliases: t.aliases,
+    allAliases: allAliases(t),
+    printColumns: [],
+    sensitivity: t.sensitive
+      ? ResourceDefinitionSpec_Sensitivity.SENSITIVE
+      : ResourceDefinitionSpec_Sensitivity.NON_SENSITIVE,
+  };
+  return {
+    id: t.type.toLowerCase(),
+    proto: enc(ResourceDefinitionSpecSchema, spec),
+    yaml: stringify({
+      type: spec.resourceType,
+      displayType: spec.displayType,
+      defaultNamespace: spec.defaultNamespace,
+      aliases: spec.aliases,
+      allAliases: spec.allAliases,
+      printColumns: [],
+      sensitivity: t.sensitive ? 1 : 0,
+    }),
+  };
+}
+
+interface Stored {
+  resource: Resource;
+  key: string;
+  fingerprint: string;
+}
+
+/** A change to one resource, for Watch. */
+export interface ResourceChange {
+  kind: "created" | "updated" | "destroyed";
+  resource: Resource;
+  old?: Resource;
+}
+
+/** Versioned resource store of one node, rebuilt from state on `refresh()`. */
+export class ResourceStore {
+  private readonly stored = new Map<string, Stored>();
+  private readonly listeners = new Set<(c: ResourceChange) => void>();
+  private types: ResourceType[] = [];
+
+  constructor(private readonly state: () => SimNodeState) {}
+
+  /** Known type (by full type name) with its definition. */
+  type(name: string): ResourceType | undefined {
+    return this.types.find((t) => t.type === name);
+  }
+
+  /** Rebuild all resources from state, bumping versions of changed ones and notifying watchers. */
+  refresh(): void {
+    const s = this.state();
+    const minor = minorOf(s.version);
+    this.types = typesFor(minor);
+    const seen = new Set<string>();
+    const now = new Date();
+    const ts = {
+      seconds: BigInt(Math.floor(now.getTime() / 1000)),
+      nanos: (now.getTime() % 1000) * 1e6,
+    };
+    for (const t of this.types) {
+      for (const item of t.items(s, minor)) {
+        const key = `${t.namespace}/${t.type}/${item.id}`;
+        seen.add(key);
+        const fingerprint = `${Buffer.from(item.proto).toString("base64")}|${item.yaml}`;
+        const prev = this.stored.get(key);
+        if (prev && prev.fingerprint === fingerprint) continue;
+        const version = prev ? Number(prev.resource.metadata?.version ?? "1") + 1 : 1;
+        const resource = create(ResourceSchema, {
+          metadata: {
+            namespace: t.namespace,
+            type: t.type,
+            id: item.id,
+            version: String(version),
+            owner: "",
+            phase: "running",
+            created: prev?.resource.metadata?.created ?? ts,
+            updated: ts,
+            finalizers: [],
+            labels: {},
+            annotations: item.annotations ?? {},
+          },
+          spec: { protoSpec: item.proto, yamlSpec: item.yaml },
+        });
+        this.stored.set(key, { resource, key, fingerprint });
+        this.emit(
+          prev ? { kind: "updated", resource, old: prev.resource } : { kind: "created", resource },
+        );
+      }
+    }
+    for (const [key, st] of [...this.stored]) {
+      if (!seen.has(key)) {
+        this.stored.delete(key);
+        this.emit({ kind: "destroyed", resource: st.resource, old: st.resource });
+      }
+    }
+  }
+
+  private emit(c: ResourceChange): void {
+    for (const l of this.listeners) l(c);
+  }
+
+  get(namespace: string, type: string, id: string): Resource | undefined {
+    return this.stored.get(`${namespace}/${type}/${id}`)?.resource;
+  }
+
+  list(namespace: string, type: string): Resource[] {
+    const prefix = `${namespace}/${type}/`;
+    return [...this.stored.values()].filter((s) => s.key.startsWith(prefix)).map((s) => s.resource);
+  }
+
+  namespaces(): string[] {
+    return Object.keys(NAMESPACES);
+  }
+
+  subscribe(l: (c: ResourceChange) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+}

@@ -1,0 +1,288 @@
+import { isIP } from "node:net";
+import { stringify } from "yaml";
+import { SimNodeImpl } from "./node.js";
+import { type CertAndKey, createMaintenanceCert, createTalosPki, type TalosPki } from "./pki.js";
+import type { HardwareProfileName } from "./profiles.js";
+import { Router } from "./router.js";
+import { initialState, type SimNodeState } from "./state.js";
+
+/** Options of one simulated node. */
+export interface SimNodeOptions {
+  /** Name used in `node` metadata, e.g. "10.5.0.2". */
+  address: string;
+  hostname?: string;
+  role?: "controlplane" | "worker";
+  /** Talos version, default "v1.14.0". */
+  version?: string;
+  profile?: HardwareProfileName;
+  maintenance?: boolean;
+  /** Running schematic ID. */
+  schematic?: string;
+  platform?: string;
+  secureBoot?: boolean;
+}
+
+/** A simulated node as tests see it. */
+export interface SimNode {
+  readonly address: string;
+  /** `127.0.0.1:<port>` of the node's own gRPC server. */
+  readonly endpoint: string;
+  /** Mutable state; call `touch()` after changing it so resources and watchers follow. */
+  readonly state: SimNodeState;
+  /** Base64 SHA-256 SPKI fingerprint of the maintenance certificate (maintenance nodes only). */
+  readonly maintenanceFingerprint?: string;
+  /** PEM root of the maintenance certificate (maintenance nodes only). */
+  readonly maintenanceCaPem?: string;
+  /** Bytes the node has sent on server streams so far. */
+  readonly bytesSent: number;
+  /** Whether the node is down (rebooting, or never came back). */
+  readonly down: boolean;
+  /** Publish state changes to resources and watchers. */
+  touch(): void;
+  /** Reboot the node now (as Reboot does). */
+  reboot(): void;
+  /** Bring back a node that was left down by the `neverReturn` fault. */
+  powerOn(): void;
+}
+
+/** Fault injection. */
+export interface Faults {
+  /** Delay every call on a node by `ms` (0 to clear). */
+  delay(address: string, ms: number): void;
+  /** Make a node unreachable: calls fail with Unavailable and open streams are cut. */
+  unreachable(address: string, on?: boolean): void;
+  /** Cut server streams of a node with Unavailable once they have sent about `afterBytes` (null to clear). */
+  dropStreams(address: string, afterBytes: number | null): void;
+  /** The router presents a certificate from another CA. */
+  wrongCertificate(on?: boolean): Promise<void>;
+  /** The router presents an expired certificate. */
+  expiredServerCertificate(on?: boolean): Promise<void>;
+  /** After the next reboot the node never comes back. */
+  neverReturn(address: string, on?: boolean): void;
+  /** ImageService.Pull (and legacy upgrades) fail with this reason (null to clear). */
+  failPull(address: string, reason: string | null): void;
+  /** LifecycleService.Upgrade ends with this installer exit code (0 to clear). */
+  installerExitCode(address: string, code: number): void;
+  /** etcd on a node reports unhealthy. */
+  etcdUnhealthy(address: string, on?: boolean): void;
+  /** How long a reboot keeps a node down (default 300 ms). */
+  rebootDelay(ms: number): void;
+  /** Clear every fault. */
+  clear(): Promise<void>;
+}
+
+/** A running simulated Talos cluster. */
+export interface ClusterSimulator {
+  /** `127.0.0.1:<port>` of the apid-like router. */
+  readonly endpoint: string;
+  readonly nodes: SimNode[];
+  readonly pki: TalosPki;
+  node(address: string): SimNode;
+  /** talosconfig YAML (base64 PEM ca/crt/key) for this cluster. */
+  talosconfig(opts?: {
+    roles?: string[];
+    context?: string;
+    nodes?: string[];
+    endpoints?: string[];
+  }): string;
+  readonly faults: Faults;
+  close(): Promise<void>;
+}
+
+/** Options of `startCluster`. */
+export interface StartClusterOptions {
+  nodes: SimNodeOptions[];
+  /** Reboot downtime in ms (default 300). */
+  rebootDelayMs?: number;
+  /** Size of the synthetic `/sim/large` file in bytes (default 64 MiB). */
+  largeFileSize?: number;
+}
+
+class PublicNode implements SimNode {
+  constructor(
+    private readonly impl: SimNodeImpl,
+    readonly maintenanceCaPem?: string,
+  ) {}
+  get address() {
+    return this.impl.address;
+  }
+  get endpoint() {
+    return this.impl.endpoint;
+  }
+  get state() {
+    return this.impl.state;
+  }
+  get maintenanceFingerprint() {
+    return this.impl.maintenanceFingerprint;
+  }
+  get bytesSent() {
+    return this.impl.bytesSent;
+  }
+  get down() {
+    return this.impl.isDown;
+  }
+  touch() {
+    this.impl.touch();
+  }
+  reboot() {
+    this.impl.reboot("");
+  }
+  powerOn() {
+    this.impl.powerOn();
+  }
+}
+
+const LOCAL_SANS = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] };
+
+/** Start a simulated Talos cluster: one mTLS gRPC server per node plus an apid-like router. */
+export async function startCluster(opts: StartClusterOptions): Promise<ClusterSimulator> {
+  if (opts.nodes.length === 0) throw new Error("startCluster needs at least one node");
+  const pki = await createTalosPki();
+  let rebootDelay = opts.rebootDelayMs ?? 300;
+  const impls: SimNodeImpl[] = [];
+  const publics: PublicNode[] = [];
+  const maintenanceRoots = new Map<SimNodeImpl, string>();
+  for (const [index, o] of opts.nodes.entries()) {
+    const state = initialState({ ...o, index });
+    if (opts.largeFileSize !== undefined) state.largeFileSize = opts.largeFileSize;
+    const extraIps = isIP(o.address) ? [o.address] : [];
+    let impl: SimNodeImpl;
+    let mroot: string | undefined;
+    if (o.maintenance) {
+      const m = await createMaintenanceCert({
+        dnsNames: ["localhost"],
+        ipAddresses: ["127.0.0.1", ...extraIps],
+      });
+      mroot = m.root.certPem;
+      impl = new SimNodeImpl({
+        address: o.address,
+        state,
+        tls: m.leaf,
+        maintenanceFingerprint: m.fingerprint,
+        rebootDelayMs: () => rebootDelay,
+      });
+      maintenanceRoots.set(impl, mroot);
+    } else {
+      const cert = pki.issueServer({
+        dnsNames: ["localhost", state.hostname],
+        ipAddresses: ["127.0.0.1", ...extraIps],
+      });
+      impl = new SimNodeImpl({
+        address: o.address,
+        state,
+        tls: { caPem: pki.ca.certPem, ...cert },
+        rebootDelayMs: () => rebootDelay,
+      });
+    }
+    impl.peers = () => impls;
+    await impl.start();
+    impls.push(impl);
+    publics.push(new PublicNode(impl, mroot));
+  }
+  const routerCert = pki.issueServer(LOCAL_SANS);
+  const impersonator = pki.issueClient({ roles: ["os:impersonator"] });
+  const baseTls = {
+    caPem: pki.ca.certPem,
+    ...routerCert,
+    clientCertPem: impersonator.certPem,
+    clientKeyPem: impersonator.keyPem,
+  };
+  const router = new Router(
+    () => impls,
+    baseTls,
+    (n) => maintenanceRoots.get(n),
+  );
+  await router.start();
+
+  const find = (address: string): SimNodeImpl => {
+    const n = impls.find((x) => x.address === address);
+    if (!n) throw new Error(`no simulated node ${JSON.stringify(address)}`);
+    return n;
+  };
+  const serverCert = (c: CertAndKey) => router.start({ certPem: c.certPem, keyPem: c.keyPem });
+
+  const faults: Faults = {
+    delay: (a, ms) => {
+      find(a).faults.delayMs = ms;
+    },
+    unreachable: (a, on = true) => {
+      const n = find(a);
+      n.faults.unreachable = on;
+      if (on) void n.stopStreams();
+    },
+    dropStreams: (a, afterBytes) => {
+      find(a).faults.dropStreamsAfterBytes = afterBytes;
+    },
+    wrongCertificate: (on = true) =>
+      serverCert(on ? pki.issueServer({ ...LOCAL_SANS, ca: "other" }) : routerCert),
+    expiredServerCertificate: (on = true) =>
+      serverCert(
+        on
+          ? pki.issueServer({
+              ...LOCAL_SANS,
+              notBefore: new Date(Date.now() - 10 * 86_400_000),
+              notAfter: new Date(Date.now() - 86_400_000),
+            })
+          : routerCert,
+      ),
+    neverReturn: (a, on = true) => {
+      find(a).faults.neverReturn = on;
+    },
+    failPull: (a, reason) => {
+      find(a).faults.failPull = reason;
+    },
+    installerExitCode: (a, code) => {
+      find(a).faults.installerExitCode = code;
+    },
+    etcdUnhealthy: (a, on = true) => {
+      find(a).faults.etcdUnhealthy = on;
+    },
+    rebootDelay: (ms) => {
+      rebootDelay = ms;
+    },
+    clear: async () => {
+      for (const n of impls) {
+        Object.assign(n.faults, {
+          delayMs: 0,
+          unreachable: false,
+          dropStreamsAfterBytes: null,
+          neverReturn: false,
+          failPull: null,
+          installerExitCode: 0,
+          etcdUnhealthy: false,
+        });
+      }
+      await serverCert(routerCert);
+    },
+  };
+
+  return {
+    get endpoint() {
+      return router.endpoint;
+    },
+    nodes: publics,
+    pki,
+    node(address) {
+      const i = impls.indexOf(find(address));
+      return publics[i] as SimNode;
+    },
+    talosconfig(o = {}) {
+      const name = o.context ?? "sim";
+      const client = pki.issueClient({ roles: o.roles ?? ["os:admin"] });
+      const b64 = (s: string) => Buffer.from(s).toString("base64");
+      const ctx: Record<string, unknown> = {
+        endpoints: o.endpoints ?? [router.endpoint],
+        nodes: o.nodes ?? [impls[0]?.address ?? ""],
+        ca: b64(pki.ca.certPem),
+        crt: b64(client.certPem),
+        key: b64(client.keyPem),
+      };
+      return stringify({ context: name, contexts: { [name]: ctx } });
+    },
+    faults,
+    async close() {
+      await router.stop();
+      for (const n of impls) await n.stop();
+    },
+  };
+}

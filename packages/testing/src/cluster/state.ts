@@ -1,0 +1,222 @@
+import { randomUUID } from "node:crypto";
+import { type HardwareProfile, type HardwareProfileName, hardwareProfiles } from "./profiles.js";
+
+/** The empty schematic (vanilla image) ID. */
+export const EMPTY_SCHEMATIC_ID =
+  "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+
+/** Machine stages as Talos names them in MachineStatus (yaml text). */
+export type MachineStage =
+  | "unknown"
+  | "booting"
+  | "installing"
+  | "maintenance"
+  | "running"
+  | "rebooting"
+  | "shutting down"
+  | "resetting"
+  | "upgrading";
+
+/** One system extension running on a node. */
+export interface SimExtension {
+  /** Layer image, e.g. `nvidia-container-toolkit.sqsh`. */
+  image: string;
+  name: string;
+  version: string;
+  author: string;
+  description: string;
+}
+
+/** A service as ServiceList reports it. */
+export interface SimService {
+  id: string;
+  state: string;
+  healthy: boolean;
+}
+
+/** etcd membership of a control-plane node. */
+export interface SimEtcdMember {
+  id: bigint;
+  hostname: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+  healthy: boolean;
+  dbSize: bigint;
+}
+
+/** Mutable state of one simulated node; tests may change it directly, then call `touch()` on the node. */
+export interface SimNodeState {
+  hostname: string;
+  role: "controlplane" | "worker";
+  version: string;
+  /** Git SHA reported by Version. */
+  sha: string;
+  arch: "amd64" | "arm64";
+  platform: string;
+  secureBoot: boolean;
+  bootId: string;
+  /** Running schematic ID (`EMPTY_SCHEMATIC_ID` for a vanilla image). */
+  schematic: string;
+  /** Image Factory URL the schematic came from. */
+  factoryUrl: string;
+  stage: MachineStage;
+  ready: boolean;
+  unmetConditions: { name: string; reason: string }[];
+  maintenance: boolean;
+  /** Active machine config (multi-document YAML). */
+  config: string;
+  /** Config staged for the next reboot (ApplyConfiguration STAGED). */
+  stagedConfig?: string;
+  profileName: HardwareProfileName;
+  profile: HardwareProfile;
+  extensions: SimExtension[];
+  services: SimService[];
+  /** Small filesystem for Read/Copy/List. */
+  files: Map<string, Uint8Array | string>;
+  /** Size of the synthetic file at `/sim/large` (bytes). */
+  largeFileSize: number;
+  logs: Map<string, string[]>;
+  dmesg: string[];
+  etcd?: SimEtcdMember;
+  /** Images known to the node's containerd (pulled or imported). */
+  images: Set<string>;
+  /** What LifecycleService.Upgrade wrote to disk, applied on the next reboot. */
+  pendingUpgrade?: { image: string; version: string; schematic: string };
+  /** Number of boots so far. */
+  boots: number;
+}
+
+/** Parse an installer reference `<registry>/<platform>-installer[-secureboot]/<schematic>:<version>`. */
+export function parseInstallerImage(ref: string): {
+  schematic?: string;
+  version?: string;
+  platform?: string;
+  secureBoot?: boolean;
+} {
+  const tagAt = ref.lastIndexOf(":");
+  const slashAt = ref.lastIndexOf("/");
+  const version = tagAt > slashAt ? ref.slice(tagAt + 1) : undefined;
+  const repo = tagAt > slashAt ? ref.slice(0, tagAt) : ref;
+  const parts = repo.split("/");
+  const last = parts[parts.length - 1] ?? "";
+  const prev = parts[parts.length - 2] ?? "";
+  const m = /^(?:(.+)-)?installer(-secureboot)?$/.exec(prev);
+  if (m && /^[0-9a-f]{64}$/.test(last)) {
+    return { schematic: last, version, platform: m[1] ?? "metal", secureBoot: Boolean(m[2]) };
+  }
+  const m2 = /^(?:(.+)-)?installer(-secureboot)?$/.exec(last);
+  if (m2) return { version, platform: m2[1] ?? "metal", secureBoot: Boolean(m2[2]) };
+  return { version };
+}
+
+/** A minimal machine config for a node. */
+export function defaultConfig(hostname: string, role: "controlplane" | "worker"): string {
+  return [
+    "version: v1alpha1",
+    "debug: false",
+    "persist: true",
+    "machine:",
+    `  type: ${role}`,
+    "  token: simulated.token0000000000",
+    "  install:",
+    "    disk: /dev/sda",
+    "  network:",
+    `    hostname: ${hostname}`,
+    "cluster:",
+    "  clusterName: sim",
+    "  controlPlane:",
+    "    endpoint: https://10.5.0.2:6443",
+    "---",
+    "apiVersion: v1alpha1",
+    "kind: HostnameConfig",
+    `hostname: ${hostname}`,
+    "",
+  ].join("\n");
+}
+
+/** Initial state for a node. */
+export function initialState(o: {
+  address: string;
+  index: number;
+  hostname?: string;
+  role?: "controlplane" | "worker";
+  version?: string;
+  profile?: HardwareProfileName;
+  maintenance?: boolean;
+  schematic?: string;
+  platform?: string;
+  secureBoot?: boolean;
+}): SimNodeState {
+  const role = o.role ?? (o.index === 0 ? "controlplane" : "worker");
+  const hostname = o.hostname ?? `talos-${o.address.replace(/[.:]/g, "-")}`;
+  const profileName = o.profile ?? "proxmox-vm";
+  const profile = hardwareProfiles[profileName];
+  const schematic = o.schematic ?? EMPTY_SCHEMATIC_ID;
+  const maintenance = o.maintenance ?? false;
+  const services: SimService[] = maintenance
+    ? [
+        { id: "apid", state: "Running", healthy: true },
+        { id: "machined", state: "Running", healthy: true },
+        { id: "udevd", state: "Running", healthy: true },
+      ]
+    : [
+        { id: "apid", state: "Running", healthy: true },
+        { id: "containerd", state: "Running", healthy: true },
+        { id: "cri", state: "Running", healthy: true },
+        ...(role === "controlplane" ? [{ id: "etcd", state: "Running", healthy: true }] : []),
+        { id: "kubelet", state: "Running", healthy: true },
+        { id: "machined", state: "Running", healthy: true },
+        { id: "trustd", state: "Running", healthy: true },
+        { id: "udevd", state: "Running", healthy: true },
+      ];
+  const files = new Map<string, Uint8Array | string>([
+    ["/etc/os-release", `NAME="Talos"\nID=talos\nVERSION_ID=${o.version ?? "v1.14.0"}\n`],
+    ["/etc/hostname", `${hostname}\n`],
+    ["/var/log/sim.log", "simulated log file\n"],
+  ]);
+  const logs = new Map<string, string[]>();
+  for (const s of services) logs.set(s.id, [`[talos] ${s.id} starting`, `[talos] ${s.id} started`]);
+  return {
+    hostname,
+    role,
+    version: o.version ?? "v1.14.0",
+    sha: "a1b2c3d4",
+    arch: profile.arch,
+    platform: o.platform ?? "metal",
+    secureBoot: o.secureBoot ?? false,
+    bootId: randomUUID(),
+    schematic,
+    factoryUrl: "https://factory.talos.dev",
+    stage: maintenance ? "maintenance" : "running",
+    ready: true,
+    unmetConditions: [],
+    maintenance,
+    config: maintenance ? "" : defaultConfig(hostname, role),
+    profileName,
+    profile,
+    extensions: [],
+    services,
+    files,
+    largeFileSize: 64 * 1024 * 1024,
+    logs,
+    dmesg: [
+      "[    0.000000] Linux version 6.12.0-talos",
+      "[    0.000000] Command line: talos.platform=metal",
+    ],
+    etcd:
+      role === "controlplane" && !maintenance
+        ? {
+            id: BigInt(0x1000 + o.index) * 0x1000000n + 0xabcdefn,
+            hostname,
+            peerUrls: [`https://${o.address}:2380`],
+            clientUrls: [`https://${o.address}:2379`],
+            isLearner: false,
+            healthy: true,
+            dbSize: 20_000_000n,
+          }
+        : undefined,
+    images: new Set(),
+    boots: 1,
+  };
+}
