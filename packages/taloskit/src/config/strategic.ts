@@ -1,15 +1,6 @@
 // Strategic merge of one patch document into one base document, on yaml nodes so
 // that the base keeps its comments, key order and scalar styles.
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  Pair,
-  type Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from "yaml";
+import { isMap, isScalar, isSeq, type Node, Pair, Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import { ConfigPatchError } from "./errors.js";
 import { deepEqual, type MergeRule, ruleFor } from "./merge-rules.js";
 
@@ -198,8 +189,13 @@ export function mergeNode(base: unknown, patch: Node, c: Cursor): unknown {
   if (isScalar(patch)) {
     if (isScalar(base)) {
       if (isZeroScalar(patch) && base.value !== null) return base;
+      const keepStyle =
+        typeof base.value === "string" &&
+        typeof patch.value === "string" &&
+        patch.type === Scalar.PLAIN &&
+        (base.type === Scalar.QUOTE_DOUBLE || base.type === Scalar.QUOTE_SINGLE);
       base.value = patch.value;
-      base.type = patch.type;
+      if (!keepStyle) base.type = patch.type;
       base.format = patch.format;
       base.tag = patch.tag;
       return base;

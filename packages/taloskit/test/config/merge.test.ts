@@ -139,6 +139,53 @@ describe("strategic merge (hand-made cases)", () => {
     expect(semantic(out.text)[1]).toEqual({ version: "v1alpha1", machine: { certSANs: ["x"] } });
   });
 
+  it("keeps a replaced scalar's comment and quoting", () => {
+    const out = patchConfig('version: v1alpha1\nmachine:\n  token: "old" # secret\n', [
+      "machine:\n  token: new\n",
+    ]).text;
+    expect(out).toContain('token: "new" # secret');
+  });
+
+  it("deletes and merges inside keyed lists (interfaces by name or deviceSelector, vlans by id)", () => {
+    const base = [
+      "version: v1alpha1",
+      "machine:",
+      "  network:",
+      "    interfaces:",
+      "      - deviceSelector: { hardwareAddr: 'aa:*' }",
+      "        mtu: 1500",
+      "      - interface: eth1",
+      "        vlans:",
+      "          - { vlanId: 10, mtu: 1500 }",
+      "          - { vlanId: 20, mtu: 1500 }",
+      "",
+    ].join("\n");
+    const patch = [
+      "machine:",
+      "  network:",
+      "    interfaces:",
+      "      - deviceSelector: { hardwareAddr: 'aa:*' }",
+      "        mtu: 9000",
+      "      - interface: eth1",
+      "        vlans:",
+      "          - vlanId: 10",
+      "            $patch: delete",
+      "          - { vlanId: 20, mtu: 9000 }",
+      "",
+    ].join("\n");
+    expect(merged(base, patch)[0]).toEqual({
+      version: "v1alpha1",
+      machine: {
+        network: {
+          interfaces: [
+            { deviceSelector: { hardwareAddr: "aa:*" }, mtu: 9000 },
+            { interface: "eth1", vlans: [{ vlanId: 20, mtu: 9000 }] },
+          ],
+        },
+      },
+    });
+  });
+
   it("reports a structured diff", () => {
     const out = patchConfig(BASE, ["cluster:\n  controlPlane:\n    endpoint: https://new:6443\n"]);
     expect(out.diff?.changes).toEqual([
