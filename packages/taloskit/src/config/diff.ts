@@ -73,32 +73,45 @@ export function unifiedDiff(
   const y = b.split("\n");
   if (x[x.length - 1] === "") x.pop();
   if (y[y.length - 1] === "") y.pop();
-  // Longest common subsequence table from the end, then a forward walk.
-  const n = x.length;
-  const m = y.length;
-  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) {
-    const row = lcs[i] as Uint32Array;
-    const next = lcs[i + 1] as Uint32Array;
-    for (let j = m - 1; j >= 0; j--) {
-      row[j] =
-        x[i] === y[j]
-          ? (next[j + 1] as number) + 1
-          : Math.max(next[j] as number, row[j + 1] as number);
-    }
-  }
   type Line = { tag: " " | "-" | "+"; text: string; ai: number; bi: number };
   const lines: Line[] = [];
-  let i = 0;
-  let j = 0;
+  // Common prefix and suffix are context; the LCS table covers only the middle.
+  let pre = 0;
+  while (pre < x.length && pre < y.length && x[pre] === y[pre]) pre++;
+  let suf = 0;
+  while (
+    suf < x.length - pre &&
+    suf < y.length - pre &&
+    x[x.length - 1 - suf] === y[y.length - 1 - suf]
+  ) {
+    suf++;
+  }
+  for (let k = 0; k < pre; k++) lines.push({ tag: " ", text: x[k] as string, ai: k, bi: k });
+  const n = x.length - suf;
+  const m = y.length - suf;
+  const w = m - pre;
+  // lcs[(i - pre) * (w + 1) + (j - pre)]: LCS length of x[i..n) and y[j..m).
+  const lcs = new Uint32Array((n - pre + 1) * (w + 1));
+  const at = (i: number, j: number) => lcs[(i - pre) * (w + 1) + (j - pre)] as number;
+  for (let i = n - 1; i >= pre; i--) {
+    for (let j = m - 1; j >= pre; j--) {
+      lcs[(i - pre) * (w + 1) + (j - pre)] =
+        x[i] === y[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
+    }
+  }
+  let i = pre;
+  let j = pre;
   while (i < n || j < m) {
     if (i < n && j < m && x[i] === y[j]) {
       lines.push({ tag: " ", text: x[i] as string, ai: i++, bi: j++ });
-    } else if (i < n && (j >= m || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) {
+    } else if (i < n && (j >= m || at(i + 1, j) >= at(i, j + 1))) {
       lines.push({ tag: "-", text: x[i] as string, ai: i++, bi: j });
     } else {
       lines.push({ tag: "+", text: y[j] as string, ai: i, bi: j++ });
     }
+  }
+  for (let k = 0; k < suf; k++) {
+    lines.push({ tag: " ", text: x[n + k] as string, ai: n + k, bi: m + k });
   }
   const out = [`--- ${names.from}`, `+++ ${names.to}`];
   const context = 3;

@@ -219,6 +219,46 @@ describe("strategic merge (hand-made cases)", () => {
     expect((doc as { machine: Record<string, unknown> }).machine.sysctls).toBeUndefined();
   });
 
+  it("unified diff hunks match diff -u", () => {
+    const a = Array.from({ length: 40 }, (_, i) => `line ${i}`);
+    const b = [...a];
+    b[2] = "changed 2";
+    b.splice(20, 2);
+    b.push("new end");
+    b.unshift("new start");
+    const expected = [
+      "--- a",
+      "+++ b",
+      "@@ -1,6 +1,7 @@",
+      "+new start",
+      " line 0",
+      " line 1",
+      "-line 2",
+      "+changed 2",
+      " line 3",
+      " line 4",
+      " line 5",
+      "@@ -18,8 +19,6 @@",
+      " line 17",
+      " line 18",
+      " line 19",
+      "-line 20",
+      "-line 21",
+      " line 22",
+      " line 23",
+      " line 24",
+      "@@ -38,3 +37,4 @@",
+      " line 37",
+      " line 38",
+      " line 39",
+      "+new end",
+      "",
+    ].join("\n");
+    expect(unifiedDiff(`${a.join("\n")}\n`, `${b.join("\n")}\n`, { from: "a", to: "b" })).toBe(
+      expected,
+    );
+  });
+
   it("unified diff is empty for equal texts", () => {
     expect(unifiedDiff("a\n", "a\n")).toBe("");
   });
