@@ -1,0 +1,403 @@
+// TalosClient: typed access to every Talos API service over one shared
+// transport, with a target node per call, fan-out over many nodes, and
+// errors that explain themselves.
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  type CallOptions,
+  type Client,
+  createClient,
+  createContextValues,
+} from "@connectrpc/connect";
+import { ClusterService } from "@taloskit/api/cluster";
+import { State } from "@taloskit/api/cosi";
+import { InspectService } from "@taloskit/api/inspect";
+import {
+  DebugService,
+  ImageService,
+  LifecycleService,
+  LVMService,
+  MachineService,
+  MDService,
+} from "@taloskit/api/machine";
+import { StorageService } from "@taloskit/api/storage";
+import { TimeService } from "@taloskit/api/time";
+import { prepareCredentials } from "./credentials.js";
+import {
+  PermissionDeniedError,
+  TalosconfigError,
+  TalosError,
+  toTalosError,
+  UnimplementedError,
+} from "./errors.js";
+import { type NodeResult, type OnNodesOptions, runOnNodes } from "./fanout.js";
+import { Resources } from "./resources.js";
+import { explainUnavailable, requiredRoles, rpcAddedIn } from "./rpc.js";
+import { Streams } from "./streams.js";
+import { loadTalosconfig, resolveContext, type TalosconfigOptions } from "./talosconfig.js";
+import {
+  LEGACY_NODES_KEY,
+  NODE_KEY,
+  NODE_LABEL_KEY,
+  TalosTransport,
+  type TransportSettings,
+} from "./transport.js";
+
+/** Options of every call: the target node, cancellation and a deadline. */
+export interface TalosCallOptions extends Omit<CallOptions, "contextValues"> {
+  /** The node that runs the call (sent as `node` metadata); default: the client's default node. */
+  node?: string | undefined;
+  /**
+   * Deprecated apid multi-node proxying (`nodes` metadata). Responses then
+   * carry common.Metadata per node; decode them with legacyResults().
+   */
+  legacyNodes?: string[] | undefined;
+}
+
+type WithTalosOptions<F> = F extends (request: infer R, options?: CallOptions) => infer Out
+  ? (request: R, options?: TalosCallOptions) => Out
+  : never;
+
+/** A service client whose methods take TalosCallOptions. */
+export type TalosServiceClient<S extends DescService> = {
+  [K in keyof Client<S>]: WithTalosOptions<Client<S>[K]>;
+};
+
+/** Options of TalosClient.connect(). */
+export interface ConnectOptions extends TransportSettings {
+  /** Endpoints ("host", "host:port", "https://host"); the first reachable one is used. */
+  endpoints: string[];
+  /** CA certificate(s), PEM. */
+  ca?: string | undefined;
+  /** Client certificate, PEM. */
+  cert?: string | undefined;
+  /** Client key, PEM ("ED25519 PRIVATE KEY" labels are accepted). */
+  key?: string | undefined;
+  /** Verify server certificates against this name instead of the endpoint host (load balancers). */
+  serverName?: string | undefined;
+  /** Nodes used when a call names none. */
+  nodes?: string[] | undefined;
+  /** Default timeout of unary calls in milliseconds (default 60 s). */
+  defaultTimeoutMs?: number | undefined;
+}
+
+/** Options of TalosClient.fromTalosconfig(). */
+export interface FromTalosconfigOptions extends Omit<TalosconfigOptions, "env">, TransportSettings {
+  serverName?: string | undefined;
+  defaultTimeoutMs?: number | undefined;
+  env?: Record<string, string | undefined>;
+}
+
+/** Options of TalosClient.maintenance(). */
+export interface MaintenanceOptions extends TransportSettings {
+  /** The unconfigured node's address ("host" or "host:port"). */
+  endpoint: string;
+  /** Accepted SPKI fingerprints (base64 SHA-256) of the node's certificate. */
+  fingerprints?: string[] | undefined;
+  /** Skip server verification entirely. Must be spelled out to take effect. */
+  insecure?: "skip-verification-i-know" | undefined;
+  defaultTimeoutMs?: number | undefined;
+}
+
+const SERVICES = {
+  machine: MachineService,
+  image: ImageService,
+  lifecycle: LifecycleService,
+  storage: StorageService,
+  time: TimeService,
+  cluster: ClusterService,
+  inspect: InspectService,
+  lvm: LVMService,
+  md: MDService,
+  debug: DebugService,
+  cosi: State,
+} as const;
+
+/** A client for the Talos machine API and COSI resources. */
+export class TalosClient {
+  readonly machine: TalosServiceClient<typeof MachineService>;
+  readonly image: TalosServiceClient<typeof ImageService>;
+  readonly lifecycle: TalosServiceClient<typeof LifecycleService>;
+  readonly storage: TalosServiceClient<typeof StorageService>;
+  readonly time: TalosServiceClient<typeof TimeService>;
+  readonly cluster: TalosServiceClient<typeof ClusterService>;
+  readonly inspect: TalosServiceClient<typeof InspectService>;
+  readonly lvm: TalosServiceClient<typeof LVMService>;
+  readonly md: TalosServiceClient<typeof MDService>;
+  readonly debug: TalosServiceClient<typeof DebugService>;
+  readonly cosi: TalosServiceClient<typeof State>;
+  /** COSI resources: get, list and watch with talosctl-style type names. */
+  readonly resources: Resources;
+  /** Byte streams (logs, files, snapshots), events and uploads. */
+  readonly streams: Streams;
+  /** Default target nodes (from the talosconfig context or options). */
+  readonly nodes: readonly string[];
+  /** Roles in the client certificate (its Organization), empty without one. */
+  readonly roles: readonly string[];
+  /** True for a maintenance-mode client (no client certificate, no node routing). */
+  readonly maintenanceMode: boolean;
+
+  private readonly transport: TalosTransport;
+  private readonly defaultTimeoutMs: number;
+  private readonly versionCache = new Map<string, Promise<string | undefined>>();
+  private readonly label: string | undefined;
+
+  private constructor(init: {
+    transport: TalosTransport;
+    nodes: string[];
+    roles: string[];
+    maintenance: boolean;
+    defaultTimeoutMs?: number | undefined;
+  }) {
+    this.transport = init.transport;
+    this.nodes = init.nodes;
+    this.roles = init.roles;
+    this.maintenanceMode = init.maintenance;
+    this.defaultTimeoutMs = init.defaultTimeoutMs ?? 60_000;
+    this.label = init.maintenance ? init.transport.endpoints[0] : undefined;
+    this.machine = this.wrap(SERVICES.machine);
+    this.image = this.wrap(SERVICES.image);
+    this.lifecycle = this.wrap(SERVICES.lifecycle);
+    this.storage = this.wrap(SERVICES.storage);
+    this.time = this.wrap(SERVICES.time);
+    this.cluster = this.wrap(SERVICES.cluster);
+    this.inspect = this.wrap(SERVICES.inspect);
+    this.lvm = this.wrap(SERVICES.lvm);
+    this.md = this.wrap(SERVICES.md);
+    this.debug = this.wrap(SERVICES.debug);
+    this.cosi = this.wrap(SERVICES.cosi);
+    this.resources = new Resources(this);
+    this.streams = new Streams(this);
+  }
+
+  /** Connects with explicit endpoints and PEM credentials. */
+  static connect(options: ConnectOptions): TalosClient {
+    const creds = prepareCredentials(options);
+    const transport = new TalosTransport(
+      options.endpoints,
+      { ca: creds.ca, cert: creds.cert, key: creds.key, serverName: options.serverName },
+      options,
+    );
+    return new TalosClient({
+      transport,
+      nodes: options.nodes ?? [],
+      roles: creds.roles,
+      maintenance: false,
+      defaultTimeoutMs: options.defaultTimeoutMs,
+    });
+  }
+
+  /**
+   * Connects with a talosconfig: the file from `path`, $TALOSCONFIG,
+   * $TALOS_HOME/config or ~/.talos/config; its current or named context;
+   * endpoints and nodes optionally overridden.
+   */
+  static async fromTalosconfig(options: FromTalosconfigOptions = {}): Promise<TalosClient> {
+    const { config, path } = await loadTalosconfig({ path: options.path, env: options.env });
+    const ctx = resolveContext(config, { ...options, path });
+    if (ctx.endpoints.length === 0) {
+      throw new TalosconfigError(
+        "TALOSCONFIG_NO_ENDPOINTS",
+        `context "${ctx.name}" in ${path} has no endpoints; set them in the file or pass endpoints`,
+        { path },
+      );
+    }
+    const where = ` of context "${ctx.name}" in ${path}`;
+    const creds = prepareCredentials({ ca: ctx.ca, cert: ctx.cert, key: ctx.key }, where);
+    const transport = new TalosTransport(
+      ctx.endpoints,
+      { ca: creds.ca, cert: creds.cert, key: creds.key, serverName: options.serverName },
+      options,
+    );
+    return new TalosClient({
+      transport,
+      nodes: ctx.nodes,
+      roles: creds.roles,
+      maintenance: false,
+      defaultTimeoutMs: options.defaultTimeoutMs,
+    });
+  }
+
+  /**
+   * Connects to an unconfigured node in maintenance mode: no client
+   * certificate; the server is verified by SPKI fingerprint pins, or not at
+   * all when `insecure: "skip-verification-i-know"` is given.
+   */
+  static maintenance(options: MaintenanceOptions): TalosClient {
+    const skip = options.insecure === "skip-verification-i-know";
+    if (options.insecure !== undefined && !skip) {
+      throw new TalosError(
+        "INVALID_ARGUMENT",
+        'maintenance: insecure must be exactly "skip-verification-i-know" to skip server verification',
+      );
+    }
+    if (!skip && !options.fingerprints?.length) {
+      throw new TalosError(
+        "INVALID_ARGUMENT",
+        'maintenance: give the server certificate fingerprints, or insecure: "skip-verification-i-know"',
+      );
+    }
+    const transport = new TalosTransport(
+      [options.endpoint],
+      { fingerprints: options.fingerprints, skipVerification: skip },
+      options,
+    );
+    return new TalosClient({
+      transport,
+      nodes: [],
+      roles: [],
+      maintenance: true,
+      defaultTimeoutMs: options.defaultTimeoutMs,
+    });
+  }
+
+  /** The endpoints this client connects to ("host:port"). */
+  get endpoints(): string[] {
+    return this.transport.endpoints;
+  }
+
+  /**
+   * Runs `fn` for every node, at most `concurrency` at a time, and returns one
+   * result per node in input order: `{ node, value }` or `{ node, error }`.
+   */
+  onNodes<T>(
+    nodes: readonly string[],
+    fn: (node: string, signal: AbortSignal) => Promise<T>,
+    options: OnNodesOptions = {},
+  ): Promise<NodeResult<T>[]> {
+    return runOnNodes(nodes, fn, options);
+  }
+
+  /** The Talos version tag a node runs (cached per node), or undefined when it cannot be read. */
+  nodeVersion(
+    node: string | undefined,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string | undefined> {
+    const key = node ?? "";
+    let cached = this.versionCache.get(key);
+    if (!cached) {
+      cached = this.raw(SERVICES.machine)
+        .version({}, { ...this.callOptions({ node, timeoutMs: 10_000, signal: options.signal }) })
+        .then((r) => r.messages[0]?.version?.tag || undefined)
+        .catch(() => undefined);
+      cached.then((v) => {
+        if (v === undefined) this.versionCache.delete(key);
+      });
+      this.versionCache.set(key, cached);
+    }
+    return cached;
+  }
+
+  /** Closes the connections. */
+  close(): void {
+    this.transport.close();
+  }
+
+  /** @internal Connect call options for a TalosCallOptions. */
+  callOptions(options: TalosCallOptions = {}, unary = true): CallOptions {
+    const { node, legacyNodes, ...rest } = options;
+    const contextValues = createContextValues();
+    const target = this.maintenanceMode ? undefined : (node ?? undefined);
+    if (target) contextValues.set(NODE_KEY, target);
+    if (this.label) contextValues.set(NODE_LABEL_KEY, this.label);
+    if (legacyNodes?.length && !this.maintenanceMode)
+      contextValues.set(LEGACY_NODES_KEY, legacyNodes);
+    return {
+      ...rest,
+      timeoutMs: rest.timeoutMs ?? (unary ? this.defaultTimeoutMs : undefined),
+      contextValues,
+    };
+  }
+
+  /** @internal A connect-es client of a service on this client's transport. */
+  raw<S extends DescService>(service: S): Client<S> {
+    return createClient(service, this.transport);
+  }
+
+  /** @internal Adds what the node can tell about an error: its version, the roles a call needs. */
+  async explain(error: unknown, method: DescMethod, node: string | undefined): Promise<TalosError> {
+    const procedure = `${method.parent.typeName}/${method.name}`;
+    const err = toTalosError(error, { node, procedure });
+    const where = err.node ? ` on node ${err.node}` : "";
+    if (err instanceof PermissionDeniedError && !err.requiredRoles) {
+      const roles = requiredRoles(procedure);
+      const have = this.roles.length ? this.roles.join(", ") : "none";
+      const need = roles
+        ? `it needs role ${roles.join(" or ")}`
+        : method.parent.typeName === "cosi.resource.State"
+          ? "reading sensitive resources needs role os:admin"
+          : "it needs a role with more rights";
+      return new PermissionDeniedError(
+        `${procedure}${where} was denied: ${need}; this client's certificate has roles: ${have}`,
+        {
+          node: err.node,
+          cause: err.cause ?? error,
+          grpcCode: err.grpcCode,
+          procedure,
+          requiredRoles: roles,
+        },
+      );
+    }
+    if (err instanceof UnimplementedError && !err.nodeVersion && method.name !== "Version") {
+      const version = await this.nodeVersion(this.maintenanceMode ? undefined : node);
+      const added = rpcAddedIn(procedure);
+      const why = version ? explainUnavailable(procedure, version) : undefined;
+      const mode = this.maintenanceMode ? ", maintenance mode" : "";
+      const message = why
+        ? `${procedure} is not available${where}: it runs Talos ${version}, and ${why}`
+        : version
+          ? `${procedure} is not implemented${where} (Talos ${version}${mode})`
+          : `${procedure} is not implemented${where}${mode ? " (maintenance mode)" : ""}`;
+      return new UnimplementedError(message, {
+        node: err.node,
+        cause: err.cause ?? error,
+        grpcCode: err.grpcCode,
+        procedure,
+        nodeVersion: version,
+        availableSince: added,
+      });
+    }
+    return err;
+  }
+
+  private wrap<S extends DescService>(service: S): TalosServiceClient<S> {
+    const base = this.raw(service) as unknown as Record<
+      string,
+      (req: unknown, opts: CallOptions) => unknown
+    >;
+    const out: Record<string, unknown> = {};
+    for (const method of service.methods) {
+      const fn = base[method.localName];
+      if (!fn) continue;
+      const streaming =
+        method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+      const unary = method.methodKind === "unary";
+      out[method.localName] = streaming
+        ? (req: unknown, opts?: TalosCallOptions) =>
+            this.guardStream(
+              fn(req, this.callOptions(opts, false)) as AsyncIterable<unknown>,
+              method,
+              opts?.node ?? this.label,
+            )
+        : async (req: unknown, opts?: TalosCallOptions) => {
+            try {
+              return await fn(req, this.callOptions(opts, unary));
+            } catch (error) {
+              throw await this.explain(error, method, opts?.node ?? this.label);
+            }
+          };
+    }
+    return out as TalosServiceClient<S>;
+  }
+
+  private async *guardStream<T>(
+    source: AsyncIterable<T>,
+    method: DescMethod,
+    node: string | undefined,
+  ): AsyncGenerator<T> {
+    try {
+      yield* source;
+    } catch (error) {
+      throw await this.explain(error, method, node);
+    }
+  }
+}

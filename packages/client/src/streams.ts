@@ -1,0 +1,190 @@
+// Streams of the machine API: byte streams (logs, dmesg, files, archives,
+// snapshots) that pull from the network only as fast as they are read, decoded
+// events, and client-streaming uploads.
+import { Readable } from "node:stream";
+import type { Message } from "@bufbuild/protobuf";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ContainerDriver, ContainerdNamespace, Data } from "@taloskit/api/common";
+import type {
+  DmesgRequest,
+  EtcdRecoverResponse,
+  EventsRequest,
+  ImageServiceImportResponse,
+  LogsRequest,
+  MachineEvent,
+} from "@taloskit/api/machine";
+import { apiRegistry } from "@taloskit/api/registry";
+import type { TalosCallOptions, TalosClient } from "./client.js";
+import { toTalosError } from "./errors.js";
+
+/** An async iterable of byte chunks that also converts to Node and web streams. */
+export class ByteStream implements AsyncIterable<Uint8Array> {
+  private used = false;
+  constructor(
+    private readonly source: AsyncIterable<Data>,
+    private readonly node: string | undefined,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.used) throw new Error("a ByteStream can be read once");
+    this.used = true;
+    for await (const data of this.source) {
+      // With deprecated `nodes` metadata apid reports per-node errors in-band.
+      const err = data.metadata?.error;
+      if (err) {
+        const code = (data.metadata?.status?.code ?? Code.Unknown) as Code;
+        if (code === Code.Canceled || code === Code.DeadlineExceeded) return;
+        throw toTalosError(new ConnectError(err, code), {
+          node: data.metadata?.hostname || this.node,
+        });
+      }
+      if (data.bytes.length) yield data.bytes;
+    }
+  }
+
+  /** A Node Readable that reads from the network only when it is read. */
+  toNodeReadable(): Readable {
+    return Readable.from(this, { objectMode: false, highWaterMark: 1 });
+  }
+
+  /** A web ReadableStream (pull-based). */
+  toWebStream(): ReadableStream<Uint8Array> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await it.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    });
+  }
+
+  /** Reads the whole stream into one buffer. */
+  async bytes(): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of this) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
+  /** Reads the whole stream as UTF-8 text. */
+  async text(): Promise<string> {
+    return Buffer.from(await this.bytes()).toString("utf8");
+  }
+}
+
+/** A machine event with its payload decoded. */
+export interface DecodedEvent {
+  /** Event ID (an xid; pass as tailId to resume). */
+  id: string;
+  /** ID of the action that caused it, when any. */
+  actorId: string;
+  /** The payload's type, e.g. "machine.SequenceEvent". */
+  type: string;
+  /** The decoded payload, or undefined when its type is unknown to this client. */
+  payload: Message | undefined;
+  /** The raw event. */
+  event: MachineEvent;
+}
+
+/** Decodes an event's Any payload (type URL `talos/runtime/<type>`). */
+export function decodeEvent(event: MachineEvent): DecodedEvent {
+  const url = event.data?.typeUrl ?? "";
+  const type = url.slice(url.lastIndexOf("/") + 1);
+  let payload: Message | undefined;
+  if (event.data && type) {
+    try {
+      payload = anyUnpack(event.data, apiRegistry);
+    } catch {
+      payload = undefined;
+    }
+  }
+  return { id: event.id, actorId: event.actorId, type, payload, event };
+}
+
+type Init<T> = Partial<Omit<T, "$typeName" | "$unknown">>;
+
+/** Source of bytes for uploads. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+async function* chunked(source: ByteSource, size = 1024 * 1024): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    for (let i = 0; i < chunk.length; i += size) yield chunk.subarray(i, i + size);
+  }
+}
+
+/** The streaming calls of the machine API with convenient shapes. */
+export class Streams {
+  constructor(private readonly client: TalosClient) {}
+
+  /** Service or container logs (`follow` keeps the stream open). */
+  logs(request: Init<LogsRequest>, options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.logs(request, options), options?.node);
+  }
+
+  /** Kernel messages. */
+  dmesg(request: Init<DmesgRequest> = {}, options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.dmesg(request, options), options?.node);
+  }
+
+  /** A file's contents. */
+  read(path: string, options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.read({ path }, options), options?.node);
+  }
+
+  /** A tar.gz archive of a directory. */
+  copy(rootPath: string, options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.copy({ rootPath }, options), options?.node);
+  }
+
+  /** A tar.gz archive holding the admin kubeconfig. */
+  kubeconfig(options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.kubeconfig({}, options), options?.node);
+  }
+
+  /** An etcd snapshot (control-plane nodes). */
+  etcdSnapshot(options?: TalosCallOptions): ByteStream {
+    return new ByteStream(this.client.machine.etcdSnapshot({}, options), options?.node);
+  }
+
+  /** Machine events with decoded payloads; the empty first event is skipped. */
+  async *events(
+    request: Init<EventsRequest> = {},
+    options?: TalosCallOptions,
+  ): AsyncGenerator<DecodedEvent> {
+    for await (const event of this.client.machine.events(request, options)) {
+      if (!event.data && !event.id) continue;
+      yield decodeEvent(event);
+    }
+  }
+
+  /** Uploads an etcd snapshot to recover from (client streaming). */
+  etcdRecover(snapshot: ByteSource, options?: TalosCallOptions): Promise<EtcdRecoverResponse> {
+    const messages = (async function* () {
+      for await (const bytes of chunked(snapshot)) yield { bytes };
+    })();
+    return this.client.machine.etcdRecover(messages, options);
+  }
+
+  /** Imports an image tarball into a containerd instance (client streaming). */
+  importImage(
+    tarball: ByteSource,
+    containerd: { driver?: ContainerDriver; namespace?: ContainerdNamespace },
+    options?: TalosCallOptions,
+  ): Promise<ImageServiceImportResponse> {
+    const messages = (async function* () {
+      yield { request: { case: "containerd" as const, value: containerd } };
+      for await (const bytes of chunked(tarball)) {
+        yield { request: { case: "imageChunk" as const, value: { bytes } } };
+      }
+    })();
+    return this.client.image.import(messages, options);
+  }
+}
