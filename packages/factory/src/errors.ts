@@ -16,7 +16,8 @@ export type FactoryErrorCode =
   | "FACTORY_ABORTED"
   | "FACTORY_UNSUPPORTED"
   | "DOWNLOAD_SIZE_MISMATCH"
-  | "DOWNLOAD_FAILED";
+  | "DOWNLOAD_FAILED"
+  | "INVALID_ARGUMENT";
 
 export interface FactoryErrorOptions {
   cause?: unknown;

@@ -1,5 +1,21 @@
 // @taloskit/factory: a typed client for the Talos Image Factory, the
 // schematic model with offline IDs, catalogs, asset URLs and downloads.
+
+export { type FactoryCache, MemoryCache } from "./cache.js";
+export * from "./catalog.js";
+export {
+  type CallOptions,
+  type CreatedSchematic,
+  type DispatcherLike,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  type DownloadSink,
+  errorFromResponse,
+  FactoryClient,
+  type FactoryClientOptions,
+  type FetchLike,
+} from "./client.js";
 export * from "./errors.js";
 export {
   BOOTLOADER_KINDS,
@@ -26,3 +42,5 @@ export {
   YamlFloat,
 } from "./schematic.js";
 export { sha256, sha256Hex } from "./sha256.js";
+export * from "./urls.js";
+export * from "./versions.js";
