@@ -28,12 +28,12 @@ export function md(node?: string): grpc.Metadata {
 
 const path = (m: DescMethod) => `/${m.parent.typeName}/${m.name}`;
 
-export function unary<M extends DescMethod>(
+export function unary<T = unknown>(
   client: grpc.Client,
-  m: M,
+  m: DescMethod,
   req: Record<string, unknown>,
   meta = md(),
-): Promise<ReturnType<typeof fromBinary>> {
+): Promise<T> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       path(m),
@@ -41,18 +41,18 @@ export function unary<M extends DescMethod>(
       (b: Buffer) => b,
       Buffer.from(toBinary(m.input, create(m.input, req as never))),
       meta,
-      (err, res) => (err ? reject(err) : resolve(fromBinary(m.output, res as Buffer))),
+      (err, res) => (err ? reject(err) : resolve(fromBinary(m.output, res as Buffer) as T)),
     );
   });
 }
 
-export async function stream(
+export async function stream<T = unknown>(
   client: grpc.Client,
   m: DescMethod,
   req: Record<string, unknown>,
   meta = md(),
   limit = Number.POSITIVE_INFINITY,
-): Promise<unknown[]> {
+): Promise<T[]> {
   const call = client.makeServerStreamRequest(
     path(m),
     (v: Buffer) => v,
@@ -60,10 +60,10 @@ export async function stream(
     Buffer.from(toBinary(m.input, create(m.input, req as never))),
     meta,
   );
-  const out: unknown[] = [];
+  const out: T[] = [];
   try {
     for await (const b of call) {
-      out.push(fromBinary(m.output, b as Buffer));
+      out.push(fromBinary(m.output, b as Buffer) as T);
       if (out.length >= limit) {
         call.cancel();
         break;

@@ -85,7 +85,7 @@ function keyPem(pkcs8: Buffer, label: string): string {
 
 function serial(): string {
   const b = randomBytes(16);
-  b[0] = (b[0] ?? 0) & 0x7f;
+  b[0] = ((b[0] ?? 0) & 0x3f) | 0x40; // positive and minimally encoded
   return b.toString("hex");
 }
 
