@@ -2,12 +2,14 @@
 // The taloskit command line. Commands are registered by the capability that owns them.
 import { Command } from "commander";
 import { configCommand } from "./commands/config.js";
+import { schematicCommand } from "./commands/schematic.js";
 
 export function createProgram(): Command {
   return new Command("taloskit")
     .description("Script Talos Linux clusters: nodes, resources, schematics, configs and upgrades.")
     .version("0.1.0")
     .showHelpAfterError()
+    .addCommand(schematicCommand())
     .addCommand(configCommand());
 }
 
