@@ -183,6 +183,40 @@ describe("versions, roles and resources", () => {
   });
 });
 
+describe("more faults", () => {
+  it("presents an expired server certificate", async () => {
+    await sim.faults.expiredServerCertificate(true);
+    const c = makeClient(sim.endpoint, sim.pki);
+    await expect(unary(c, MachineService.method.version, {})).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+    c.close();
+    await sim.faults.expiredServerCertificate(false);
+  });
+
+  it("fails the installer with a non-zero exit code and refuses a legacy upgrade with unhealthy etcd", async () => {
+    sim.faults.installerExitCode("10.5.0.2", 7);
+    const image = "factory.talos.dev/metal-installer/" + "c".repeat(64) + ":v1.14.1";
+    await stream(admin, ImageService.method.pull, { imageRef: image }, md("10.5.0.2"));
+    const progress = await stream<{ progress?: { response: { case?: string; value?: unknown } } }>(
+      admin,
+      LifecycleService.method.upgrade,
+      { source: { imageName: image } },
+      md("10.5.0.2"),
+    );
+    expect(progress.at(-1)?.progress?.response).toEqual({ case: "exitCode", value: 7 });
+    sim.faults.installerExitCode("10.5.0.2", 0);
+    sim.faults.etcdUnhealthy("10.5.0.2");
+    await expect(
+      unary(admin, MachineService.method.upgrade, { image }, md("10.5.0.2")),
+    ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    await expect(
+      unary(admin, MachineService.method.etcdStatus, {}, md("10.5.0.2")),
+    ).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    sim.faults.etcdUnhealthy("10.5.0.2", false);
+  });
+});
+
 describe("maintenance mode", () => {
   it("accepts a client without a certificate, pinned by SPKI fingerprint", async () => {
     const n = sim.node("10.5.0.9");
