@@ -85,6 +85,7 @@ const FAMILY_PACKAGE: Record<string, string> = {
   runtime: "runtime",
   block: "block",
   k8s: "k8s",
+  kubernetes: "k8s",
   etcd: "etcd",
   secrets: "secrets",
   time: "time",
@@ -124,7 +125,14 @@ export function specSchemaFor(type: string): DescMessage | undefined {
   if (!m?.[1] || !m[2]) return undefined;
   const pkg = FAMILY_PACKAGE[m[2]];
   if (!pkg) return undefined;
-  return apiRegistry.getMessage(`talos.resource.definitions.${pkg}.${singular(m[1])}Spec`);
+  const name = singular(m[1]);
+  const prefix = `talos.resource.definitions.${pkg}.`;
+  // "EtcdConfigs.etcd.talos.dev" holds etcd.ConfigSpec: the family may prefix the name.
+  const unprefixed = name.toLowerCase().startsWith(m[2]) ? name.slice(m[2].length) : undefined;
+  return (
+    apiRegistry.getMessage(`${prefix}${name}Spec`) ??
+    (unprefixed ? apiRegistry.getMessage(`${prefix}${unprefixed}Spec`) : undefined)
+  );
 }
 
 /**

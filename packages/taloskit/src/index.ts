@@ -1,2 +1,3 @@
+export * from "@taloskit/client";
 export * from "./config/index.js";
 export * from "./hardware/index.js";

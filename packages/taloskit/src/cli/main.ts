@@ -2,7 +2,10 @@
 // The taloskit command line. Commands are registered by the capability that owns them.
 import { Command } from "commander";
 import { configCommand } from "./commands/config.js";
+import { getCommand } from "./commands/get.js";
 import { schematicCommand } from "./commands/schematic.js";
+import { simCommand } from "./commands/sim.js";
+import { versionCommand } from "./commands/version.js";
 
 export function createProgram(): Command {
   return new Command("taloskit")
@@ -10,7 +13,10 @@ export function createProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .addCommand(schematicCommand())
-    .addCommand(configCommand());
+    .addCommand(configCommand())
+    .addCommand(versionCommand())
+    .addCommand(getCommand())
+    .addCommand(simCommand());
 }
 
 createProgram()

@@ -1,0 +1,127 @@
+// The talosctl-style global flags shared by every command that talks to
+// nodes, and how they turn into a TalosClient and a list of target nodes.
+import { TalosClient } from "@taloskit/client";
+import { type Command, Option } from "commander";
+import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./output.js";
+
+/** Parsed global flags. */
+export interface GlobalFlags {
+  talosconfig?: string;
+  context?: string;
+  endpoints?: string[];
+  nodes?: string[];
+  insecure?: boolean;
+  certFingerprint?: string[];
+  output: OutputFormat;
+}
+
+/** Where a command writes (the process by default; tests pass their own). */
+export interface CommandIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+}
+
+/** The process's stdout, stderr and environment. */
+export const processIO: CommandIO = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+const list = (value: string, previous: string[] | undefined) => [
+  ...(previous ?? []),
+  ...value
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
+
+/** Adds --talosconfig, --context, -e, -n, --insecure, --cert-fingerprint and -o to a command. */
+export function withGlobalFlags(cmd: Command): Command {
+  return cmd
+    .option("--talosconfig <path>", "talosconfig file (default: $TALOSCONFIG, ~/.talos/config)")
+    .option("--context <name>", "talosconfig context to use")
+    .option("-e, --endpoints <list>", "endpoints to connect to (comma separated)", list)
+    .option("-n, --nodes <list>", "nodes to run the command on (comma separated)", list)
+    .option("-i, --insecure", "maintenance mode: connect to the nodes without a client certificate")
+    .option(
+      "--cert-fingerprint <list>",
+      "with --insecure: accepted server certificate SPKI fingerprints",
+      list,
+    )
+    .addOption(
+      new Option("-o, --output <format>", "output format")
+        .choices([...OUTPUT_FORMATS])
+        .default("table"),
+    );
+}
+
+/** Reads the global flags of a command (its own and its parents'). */
+export function globalFlags(cmd: Command): GlobalFlags {
+  const o = cmd.optsWithGlobals() as Record<string, unknown>;
+  return {
+    talosconfig: o.talosconfig as string | undefined,
+    context: o.context as string | undefined,
+    endpoints: o.endpoints as string[] | undefined,
+    nodes: o.nodes as string[] | undefined,
+    insecure: Boolean(o.insecure),
+    certFingerprint: o.certFingerprint as string[] | undefined,
+    output: parseOutputFormat(String(o.output ?? "table")),
+  };
+}
+
+/** A client per target: one shared client normally, one per node in maintenance mode. */
+export interface Targets {
+  /** The nodes to run on; `undefined` entries mean "the endpoint itself". */
+  nodes: (string | undefined)[];
+  /** The client for a node. */
+  clientFor(node: string | undefined): TalosClient;
+  close(): void;
+}
+
+/**
+ * Builds the clients and target nodes from the global flags, as talosctl
+ * does: -n or the context's nodes; with --insecure, each node is its own
+ * endpoint and no talosconfig is read.
+ */
+export async function connectTargets(
+  flags: GlobalFlags,
+  io: CommandIO = processIO,
+): Promise<Targets> {
+  if (flags.insecure) {
+    const nodes = flags.nodes?.length ? flags.nodes : (flags.endpoints ?? []);
+    if (!nodes.length) throw new Error("--insecure needs the nodes to connect to: pass -n/--nodes");
+    const clients = new Map<string, TalosClient>();
+    for (const node of nodes) {
+      clients.set(
+        node,
+        TalosClient.maintenance(
+          flags.certFingerprint?.length
+            ? { endpoint: node, fingerprints: flags.certFingerprint }
+            : { endpoint: node, insecure: "skip-verification-i-know" },
+        ),
+      );
+    }
+    return {
+      nodes,
+      clientFor: (node) =>
+        clients.get(node ?? "") ?? (clients.values().next().value as TalosClient),
+      close: () => {
+        for (const c of clients.values()) c.close();
+      },
+    };
+  }
+  const client = await TalosClient.fromTalosconfig({
+    path: flags.talosconfig,
+    context: flags.context,
+    endpoints: flags.endpoints,
+    nodes: flags.nodes,
+    env: io.env,
+  });
+  return {
+    nodes: client.nodes.length ? [...client.nodes] : [undefined],
+    clientFor: () => client,
+    close: () => client.close(),
+  };
+}
