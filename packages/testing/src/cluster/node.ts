@@ -405,6 +405,13 @@ export class SimNodeImpl {
     const svc = m.parent.typeName;
     if (!rpcAvailable(svc, m.name, this.state.version))
       throw status(S.UNIMPLEMENTED, `unknown service ${svc}`);
+    if (this.state.maintenance && minorOf(this.state.version) <= 12) {
+      // Talos 1.12 and older run a separate maintenance server with a small API subset.
+      const ok =
+        svc === "cosi.resource.State" ||
+        (svc === "machine.MachineService" && m.name === "ApplyConfiguration");
+      if (!ok) throw status(S.UNIMPLEMENTED, "API is not implemented in maintenance mode");
+    }
     const roles = this.rolesOf(call);
     const allowed = allowedRoles(svc, m.name);
     if (!allowed.some((r) => roles.has(r))) throw status(S.PERMISSION_DENIED, "not authorized");
