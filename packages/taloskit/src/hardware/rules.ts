@@ -82,6 +82,13 @@ const HYPERVISOR: RuleCondition = {
 
 const NVIDIA_GPU = { vendor: ["0x10de"], class: ["0x03"] };
 
+/** Intel GPU device ids: Battlemage and Lunar Lake (Xe2), and Arc Alchemist. */
+const INTEL_XE2: [string, string][] = [
+  ["0xe202", "0xe212"],
+  ["0x6420", "0x64b0"],
+];
+const INTEL_ARC: [string, string][] = [["0x5690", "0x56c2"]];
+
 /** The rules taloskit ships. Order matters only for the order of reasons in a result. */
 export const defaultRules: HardwareRule[] = [
   // NVIDIA: one driver flavour and one branch for the whole machine; see resolveNvidia().
@@ -152,10 +159,7 @@ export const defaultRules: HardwareRule[] = [
       pci: {
         vendor: ["0x8086"],
         class: ["0x03"],
-        device: [
-          ["0xe202", "0xe212"],
-          ["0x6420", "0x64b0"],
-        ],
+        device: INTEL_XE2,
       },
     },
     talos: { min: "1.12.0" },
@@ -164,7 +168,7 @@ export const defaultRules: HardwareRule[] = [
   {
     id: "intel-gpu-arc",
     summary: "Intel Arc (Alchemist) GPUs need the i915 firmware and the Management Engine modules",
-    when: { pci: { vendor: ["0x8086"], class: ["0x03"], device: [["0x5690", "0x56c2"]] } },
+    when: { pci: { vendor: ["0x8086"], class: ["0x03"], device: INTEL_ARC } },
     talos: { min: "1.9.0" },
     extensions: ["i915", "mei"],
   },
@@ -179,11 +183,7 @@ export const defaultRules: HardwareRule[] = [
             pci: {
               vendor: ["0x8086"],
               class: ["0x03"],
-              device: [
-                ["0xe202", "0xe212"],
-                ["0x6420", "0x64b0"],
-                ["0x5690", "0x56c2"],
-              ],
+              device: [...INTEL_XE2, ...INTEL_ARC],
             },
           },
         },
