@@ -17,7 +17,13 @@ import {
   ServiceStateEventSchema,
   TaskEventSchema,
 } from "@taloskit/api/machine";
-import { parse as parseYaml } from "yaml";
+import {
+  ConfigRefused,
+  checkSimConfig,
+  goDuration,
+  lineDiff,
+  rebootPaths,
+} from "./config-apply.js";
 import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
 import { type ResourceChange, ResourceStore } from "./resources.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
@@ -185,6 +191,8 @@ export class SimNodeImpl {
   private upgrading = false;
   private readonly rebootDelayMs: () => number;
   private readonly etcdRecovered: number[] = [];
+  /** Pending roll-back of an ApplyConfiguration in TRY mode. */
+  private tryRollback: NodeJS.Timeout | undefined;
 
   constructor(init: SimNodeInit) {
     this.address = init.address;
@@ -707,7 +715,7 @@ export class SimNodeImpl {
         };
       },
       [`${M}ApplyConfiguration`]: ((
-        req: { data: Uint8Array; mode: ApplyConfigurationRequest_Mode; dryRun: boolean },
+        req: Parameters<SimNodeImpl["applyConfiguration"]>[0],
         ctx: CallContext,
       ) => this.applyConfiguration(req, ctx)) as UnaryImpl,
       [`${M}Reboot`]: () => {
@@ -979,68 +987,105 @@ export class SimNodeImpl {
   }
 
   private applyConfiguration(
-    req: { data: Uint8Array; mode: ApplyConfigurationRequest_Mode; dryRun: boolean },
+    req: {
+      data: Uint8Array;
+      mode: ApplyConfigurationRequest_Mode;
+      dryRun: boolean;
+      tryModeTimeout?: { seconds: bigint; nanos: number };
+    },
     ctx: CallContext,
   ): Init {
+    // Everything that can refuse the request runs before any state changes, so a
+    // refused config leaves the node exactly as it was.
     const st = this.state;
+    const M = ApplyConfigurationRequest_Mode;
     if (!ctx.roles.has("os:admin") && !st.maintenance)
       throw status(S.PERMISSION_DENIED, "not authorized");
     const text = Buffer.from(req.data).toString("utf8");
     try {
-      for (const doc of text.split(/^---\s*$/m)) if (doc.trim()) parseYaml(doc);
-    } catch {
-      throw status(S.INVALID_ARGUMENT, "failed to parse config: invalid YAML");
+      checkSimConfig(text, { maintenance: st.maintenance });
+    } catch (e) {
+      if (e instanceof ConfigRefused) throw status(S.INVALID_ARGUMENT, e.message);
+      throw e;
     }
-    if (!st.maintenance && !/^version:\s*v1alpha1/m.test(text))
-      throw status(S.INVALID_ARGUMENT, "the config is missing the v1alpha1 document");
     const minor = minorOf(st.version);
     let mode = req.mode;
-    if (mode === ApplyConfigurationRequest_Mode.REBOOT) {
-      if (st.maintenance) mode = ApplyConfigurationRequest_Mode.NO_REBOOT;
+    if (mode === M.REBOOT) {
+      if (st.maintenance) mode = M.NO_REBOOT;
       else if (minor >= 14)
         throw status(S.UNIMPLEMENTED, "apply mode REBOOT is not supported anymore");
     }
-    if (mode === ApplyConfigurationRequest_Mode.AUTO)
-      mode = ApplyConfigurationRequest_Mode.NO_REBOOT;
-    const changed = text !== st.config;
+    let details = "Applied configuration without a reboot";
+    let why = "";
+    // Talos 1.14 applies every change live; older nodes reboot for some v1alpha1 fields.
+    const needReboot =
+      minor < 14 && !st.maintenance && st.config ? rebootPaths(st.config, text) : [];
+    const immediateError = `this config change can't be applied in immediate mode\ndiff:\n${needReboot.map((p) => `  ${p}`).join("\n")}`;
+    switch (mode) {
+      case M.AUTO:
+        if (needReboot.length) {
+          mode = M.REBOOT;
+          details = "Applied configuration with a reboot";
+          why = `: ${immediateError}`;
+        } else mode = M.NO_REBOOT;
+        break;
+      case M.NO_REBOOT:
+      case M.TRY:
+        if (needReboot.length) throw status(S.INVALID_ARGUMENT, immediateError);
+        break;
+      case M.STAGED:
+        details = "Staged configuration to be applied after the next reboot";
+        break;
+      case M.REBOOT:
+        details = "Applied configuration with a reboot";
+        break;
+      default:
+        throw status(S.INVALID_ARGUMENT, `unknown apply mode ${String(mode)}`);
+    }
     if (req.dryRun) {
+      const diff = lineDiff(st.config, text);
       return {
         messages: [
           {
             mode,
-            modeDetails: `Dry run summary:\nConfig ${changed ? "would be changed" : "is unchanged"}.`,
+            modeDetails: `Dry run summary:\n${details} (skipped in dry-run).\nConfig diff:\n\n${diff || "No changes."}`,
             warnings: [],
           },
         ],
       };
     }
-    if (mode === ApplyConfigurationRequest_Mode.STAGED) {
-      st.stagedConfig = text;
-      this.resources.refresh();
-      return {
-        messages: [
-          {
-            mode,
-            modeDetails: "Staged configuration to be applied after the next reboot",
-            warnings: [],
-          },
-        ],
-      };
-    }
-    const previous = st.config;
-    st.config = text;
-    this.resources.refresh();
-    if (mode === ApplyConfigurationRequest_Mode.TRY) {
-      setTimeout(() => {
-        if (st.config === text) {
+    // Any apply other than TRY confirms (cancels) a pending TRY roll-back.
+    const pending = this.tryRollback;
+    if (pending) clearTimeout(pending);
+    this.tryRollback = undefined;
+    switch (mode) {
+      case M.TRY: {
+        const t = req.tryModeTimeout;
+        const ms = t ? Number(t.seconds) * 1000 + Math.round(t.nanos / 1e6) : 60_000;
+        details += `\nThe config is applied in 'try' mode and will be automatically reverted back in ${goDuration(ms)}`;
+        const previous = st.config;
+        st.config = text;
+        this.tryRollback = setTimeout(() => {
+          this.tryRollback = undefined;
           st.config = previous;
           this.resources.refresh();
-        }
-      }, 60_000).unref();
+        }, ms);
+        this.tryRollback.unref();
+        break;
+      }
+      case M.STAGED:
+        st.stagedConfig = text;
+        break;
+      case M.REBOOT:
+        st.stagedConfig = text;
+        this.reboot(randomUUID());
+        break;
+      default:
+        st.config = text;
+        st.stagedConfig = undefined;
     }
-    return {
-      messages: [{ mode, modeDetails: "Applied configuration without a reboot", warnings: [] }],
-    };
+    this.resources.refresh();
+    return { messages: [{ mode, modeDetails: details + why, warnings: [] }] };
   }
 
   private legacyUpgrade(req: {
