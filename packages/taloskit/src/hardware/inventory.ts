@@ -77,6 +77,13 @@ export const MachineInventorySchema = z.object({
     .default([]),
   /** True when the source could not see device ids (NFD labels by class and vendor only). */
   partialPciIds: z.boolean().default(false),
+  /** What a live Talos node runs now (version and Image Factory schematic), when read from one. */
+  running: z
+    .object({
+      talosVersion: z.string().optional(),
+      schematicId: z.string().optional(),
+    })
+    .optional(),
 });
 export type MachineInventory = z.output<typeof MachineInventorySchema>;
 export type MachineInventoryInput = z.input<typeof MachineInventorySchema>;
@@ -124,6 +131,29 @@ export function cpuVendorOf(text: string | undefined): CpuVendor | undefined {
   if (t.includes("arm") || t.includes("broadcom") || t.includes("rockchip") || t.includes("apple"))
     return "arm";
   return "other";
+}
+
+/**
+ * CPU vendor and arch told from PCI bridges alone: the host bridge on x86
+ * (Intel or AMD), the SoC's PCIe bridge on a Raspberry Pi (BCM2711, BCM2712).
+ */
+export function cpuFromPciBridges(devices: readonly PciDevice[]): {
+  vendor?: CpuVendor;
+  arch?: Arch;
+} {
+  const hostBridge = devices.find((d) => d.classId === "0x06" && d.subclassId === "0x00");
+  if (hostBridge?.vendorId === "0x8086") return { vendor: "intel", arch: "amd64" };
+  if (hostBridge?.vendorId === "0x1022") return { vendor: "amd", arch: "amd64" };
+  const socBridge = devices.find(
+    (d) => d.vendorId === "0x14e4" && ["0x2711", "0x2712"].includes(d.productId ?? ""),
+  );
+  if (socBridge) return { vendor: "arm", arch: "arm64" };
+  return {};
+}
+
+/** A PCI address with its domain, as sysfs and Talos name it: `01:00.0` becomes `0000:01:00.0`. */
+export function fullPciSlot(slot: string): string {
+  return /^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(slot) ? `0000:${slot.toLowerCase()}` : slot;
 }
 
 /** Talos arch names from uname or Go spellings. */

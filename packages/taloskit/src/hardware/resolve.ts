@@ -1,7 +1,19 @@
 // Hardware resolution: from what a machine has to the schematic (extensions,
 // kernel arguments, overlay), platform and config patches that it needs for a
 // target Talos version, each decision with the rule and the facts behind it.
-import { schematicId } from "@taloskit/factory";
+import {
+  assetPaths,
+  type Catalog,
+  imageUrl,
+  installerImage,
+  LEGACY_EXTENSIONS,
+  offlineCatalog,
+  platformInfo,
+  pxeUrl,
+  schematicId,
+} from "@taloskit/factory";
+import { kernelModulesPatch, type PatchDocument, sysctlsPatch } from "../config/builders.js";
+import { CONFIG_VERSIONS } from "../config/versions.js";
 import type { Arch, MachineInventory, PciDevice } from "./inventory.js";
 import { describeDevice, evaluate } from "./match.js";
 import { defaultRules, type HardwareRule, type KernelModule, type RuleCondition } from "./rules.js";
@@ -24,9 +36,29 @@ export interface ResolveOptions {
   rules?: HardwareRule[];
   extraExtensions?: string[];
   extraKernelArgs?: string[];
-  /** Says whether an extension exists for a Talos version; without it, names are not checked. */
+  /** Says whether an extension exists for a Talos version; overrides the catalog check when given. */
   extensionAvailable?: (name: string, talosVersion: string) => boolean;
+  /**
+   * The catalog extension and overlay names are checked against: by default
+   * the offline catalog of the target version (when taloskit has one), `null`
+   * to check nothing, or a live catalog read from a factory.
+   */
+  catalog?: Catalog | null;
+  /** Image Factory base URL for the installer image and asset URLs (default https://factory.talos.dev). */
+  factory?: string;
+  /** Base URL of PXE scripts (default: pxe.factory.talos.dev for the public factory, else the factory). */
+  pxeFactory?: string;
 }
+
+/** Where to get boot media for a plan: the links the factory offers for its platform and overlay. */
+export interface BootAssets {
+  iso?: string;
+  /** Disk image (`metal-amd64.raw.zst`; the raw image SBC overlays boot from). */
+  diskImage?: string;
+  pxe?: string;
+}
+
+export const DEFAULT_FACTORY = "https://factory.talos.dev";
 
 export interface ResolutionReason {
   rule: string;
@@ -63,6 +95,17 @@ export interface HardwarePlan {
   sysctls: Record<string, string>;
   /** Strategic-merge patches of the v1alpha1 document, before version-specific rendering. */
   machinePatches: Record<string, unknown>[];
+  /** Installer image for installs and upgrades: `<factory>/<platform>-installer[-secureboot]/<id>:<version>`. */
+  installer?: string;
+  /** Boot media URLs. */
+  assets: BootAssets;
+  /**
+   * Config patch documents in the form the target version accepts: kernel
+   * modules, sysctls and the rules' v1alpha1 patches (`KernelModuleConfig` and
+   * `SysctlConfig` documents on 1.14, `machine.kernel.modules` and
+   * `machine.sysctls` before).
+   */
+  patches: PatchDocument[];
   reasons: ResolutionReason[];
   warnings: string[];
 }
@@ -146,12 +189,34 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     applied.push({ rule, because: result.evidence });
     warnings.push(...(rule.warnings ?? []));
   }
-  const known = new Set(rules.flatMap((r) => intentsOf(r.when)));
+  const servedIntents = new Set(rules.flatMap((r) => intentsOf(r.when)));
   for (const intent of intents) {
-    if (!known.has(intent)) warnings.push(`unknown intent "${intent}": no rule serves it`);
+    if (!servedIntents.has(intent)) warnings.push(`unknown intent "${intent}": no rule serves it`);
   }
 
   const branch = resolveNvidiaBranch(applied, options.nvidiaBranch ?? "lts", warnings);
+  const catalog =
+    options.catalog === undefined ? defaultCatalog(talosVersion, warnings) : options.catalog;
+  const known = catalog ? new Set(catalog.extensions.map((e) => e.name)) : undefined;
+  /** The name to use for an extension on the target version, or undefined when it has none. */
+  const checkExtension = (name: string, origin: string): string | undefined => {
+    if (options.extensionAvailable) {
+      if (options.extensionAvailable(name, talosVersion)) return name;
+      warnings.push(`${origin}: extension ${name} does not exist for Talos ${talosVersion}`);
+      return undefined;
+    }
+    if (!known || known.has(`siderolabs/${name}`)) return name;
+    const legacy = LEGACY_EXTENSIONS[`siderolabs/${name}`];
+    if (legacy && known.has(legacy.replacement)) {
+      const replacement = legacy.replacement.replace(/^siderolabs\//, "");
+      warnings.push(
+        `${origin}: extension ${name} was replaced by ${replacement} in Talos ${legacy.since}: using ${replacement}`,
+      );
+      return replacement;
+    }
+    warnings.push(`${origin}: extension ${name} does not exist for Talos ${talosVersion}`);
+    return undefined;
+  };
   const extensions = new Set<string>();
   const kernelArgs: string[] = [];
   const kernelModules: KernelModule[] = [];
@@ -162,12 +227,9 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
 
   for (const { rule, because } of applied) {
     const ruleExtensions = (rule.extensions ?? []).map((e) => e.replace("{nvidia}", branch));
-    const available = ruleExtensions.filter((name) => {
-      if (!options.extensionAvailable || options.extensionAvailable(name, talosVersion))
-        return true;
-      warnings.push(`${rule.id}: extension ${name} does not exist for Talos ${talosVersion}`);
-      return false;
-    });
+    const available = ruleExtensions
+      .map((name) => checkExtension(name, rule.id))
+      .filter((name): name is string => name !== undefined);
     for (const e of available) extensions.add(e);
     for (const arg of rule.kernelArgs ?? []) if (!kernelArgs.includes(arg)) kernelArgs.push(arg);
     for (const m of rule.kernelModules ?? [])
@@ -195,7 +257,16 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
       sysctls: Object.keys(rule.sysctls ?? {}),
     });
   }
-  for (const e of options.extraExtensions ?? []) extensions.add(e.replace(/^siderolabs\//, ""));
+  for (const e of options.extraExtensions ?? []) {
+    const name = checkExtension(e.replace(/^siderolabs\//, ""), "extra extension");
+    if (name) extensions.add(name);
+  }
+  if (overlay && catalog && !catalog.overlays.some((o) => o.name === overlay?.name)) {
+    warnings.push(
+      `overlay ${overlay.name} is not in the catalog of Talos ${talosVersion}: the schematic has no overlay`,
+    );
+    overlay = undefined;
+  }
   for (const arg of options.extraKernelArgs ?? [])
     if (!kernelArgs.includes(arg)) kernelArgs.push(arg);
 
@@ -221,21 +292,132 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   if (kernelArgs.length) schematic.customization.extraKernelArgs = kernelArgs;
   if (officialExtensions.length) schematic.customization.systemExtensions = { officialExtensions };
 
+  const id = schematicId(schematic);
+  const finalPlatform = options.platform ?? platform ?? "metal";
+  const secureBoot = options.secureBoot ?? false;
+  const target = {
+    schematicId: id,
+    version: talosVersion,
+    arch,
+    platform: finalPlatform,
+    secureBoot,
+  };
+  const factory = options.factory ?? DEFAULT_FACTORY;
+  let installer: string | undefined;
+  let assets: BootAssets = {};
+  try {
+    installer = installerImage(factory, target);
+    assets = bootAssets(factory, options.pxeFactory ?? defaultPxe(factory), target, !!overlay);
+  } catch (error) {
+    warnings.push(`no installer or boot assets: ${(error as Error).message}`);
+  }
+
   return {
     machine: machine.name,
     talosVersion,
     arch,
-    platform: options.platform ?? platform ?? "metal",
-    secureBoot: options.secureBoot ?? false,
+    platform: finalPlatform,
+    secureBoot,
     schematic,
-    id: schematicId(schematic),
+    id,
     kernelModules,
     sysctls,
     machinePatches,
+    installer,
+    assets,
+    patches: renderPatches(kernelModules, sysctls, machinePatches, talosVersion, warnings),
     reasons,
     warnings: [...new Set(warnings)],
   };
 }
+
+function defaultCatalog(talosVersion: string, warnings: string[]): Catalog | null {
+  try {
+    return offlineCatalog(talosVersion);
+  } catch {
+    warnings.push(
+      `taloskit has no catalog of Talos ${talosVersion}: extension and overlay names were not checked`,
+    );
+    return null;
+  }
+}
+
+function defaultPxe(factory: string): string {
+  return /^https?:\/\/factory\.talos\.dev\/?$/.test(factory)
+    ? "https://pxe.factory.talos.dev"
+    : factory;
+}
+
+/** The boot media of a target: the disk image alone for SBC overlays, else what the platform offers. */
+function bootAssets(
+  factory: string,
+  pxeFactory: string,
+  t: { schematicId: string; version: string; arch: Arch; platform: string; secureBoot: boolean },
+  overlay: boolean,
+): BootAssets {
+  const url = (path: string) => imageUrl(factory, t, path);
+  if (overlay) return { diskImage: url(assetPaths.diskImage(t)) };
+  const info = platformInfo(t.platform);
+  const methods = info?.bootMethods ?? ["iso", "disk-image", "pxe"];
+  const out: BootAssets = {};
+  if (methods.includes("iso")) out.iso = url(assetPaths.iso(t));
+  if (methods.includes("disk-image") && info?.diskImageSuffix)
+    out.diskImage = url(assetPaths.diskImage(t));
+  if (methods.includes("pxe")) out.pxe = pxeUrl(pxeFactory, t);
+  return out;
+}
+
+/**
+ * Kernel modules, sysctls and the rules' v1alpha1 patches as patch documents
+ * for the target version, through the config builders. Versions older than
+ * the oldest config schema use the legacy fields (as 1.12 and 1.13 do);
+ * newer ones use the newest schema's form, with a warning.
+ */
+function renderPatches(
+  modules: KernelModule[],
+  sysctls: Record<string, string>,
+  machinePatches: Record<string, unknown>[],
+  talosVersion: string,
+  warnings: string[],
+): PatchDocument[] {
+  const [major, minor] = parseVersion(talosVersion);
+  const known = CONFIG_VERSIONS.map((v) => v.split(".").map(Number) as [number, number]);
+  const oldest = known[0] ?? [1, 12];
+  const newest = known[known.length - 1] ?? [1, 14];
+  let formVersion = `${major}.${minor}`;
+  if (major < oldest[0] || (major === oldest[0] && minor < oldest[1])) {
+    formVersion = oldest.join(".");
+  } else if (major > newest[0] || (major === newest[0] && minor > newest[1])) {
+    formVersion = newest.join(".");
+    if (modules.length || Object.keys(sysctls).length || machinePatches.length)
+      warnings.push(
+        `taloskit has no config schema of Talos ${talosVersion}: patches are written in the ${formVersion} form`,
+      );
+  }
+  const docs: PatchDocument[] = [
+    ...(modules.length ? kernelModulesPatch(modules, formVersion) : []),
+    ...(Object.keys(sysctls).length ? sysctlsPatch(sysctls, formVersion) : []),
+    ...machinePatches.map((p) => ({ version: "v1alpha1", ...p })),
+  ];
+  // One v1alpha1 document: the legacy fields and the rules' patches merged.
+  const legacy = docs.filter((d) => d.kind === undefined);
+  const typed = docs.filter((d) => d.kind !== undefined);
+  if (!legacy.length) return typed;
+  return [legacy.reduce((a, b) => deepMerge(a, b) as PatchDocument), ...typed];
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (isObject(a) && isObject(b)) {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k], v) : v;
+    return out;
+  }
+  return b;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * One NVIDIA driver flavour and branch per machine: proprietary modules win

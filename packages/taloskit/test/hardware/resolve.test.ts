@@ -217,7 +217,20 @@ describe("user rules", () => {
     const machine = inventoryFromJson({
       pciDevices: [{ classId: "0x12", subclassId: "0x00", vendorId: "0xABCD", productId: "0x1" }],
     });
-    const p = planHardware(machine, { talosVersion: "v1.14.0", rules: [...defaultRules, ...mine] });
+    // Checked against the target version's catalog by default: acme is not an official extension.
+    const checked = planHardware(machine, {
+      talosVersion: "v1.14.0",
+      rules: [...defaultRules, ...mine],
+    });
+    expect(checked.schematic.customization.systemExtensions).toBeUndefined();
+    expect(checked.warnings).toContain(
+      "acme-accelerator: extension acme does not exist for Talos v1.14.0",
+    );
+    const p = planHardware(machine, {
+      talosVersion: "v1.14.0",
+      rules: [...defaultRules, ...mine],
+      catalog: null,
+    });
     expect(p.schematic.customization.systemExtensions?.officialExtensions).toEqual([
       "siderolabs/acme",
     ]);

@@ -2,8 +2,8 @@
 // text itself: `lspci -nnmm` (one quoted record per line), `lspci -vmmnnk`
 // (tag/value blocks) and `lspci -nnk` (the human form with [vendor:device] ids).
 import {
-  type Arch,
-  type CpuVendor,
+  cpuFromPciBridges,
+  fullPciSlot,
   InventoryParseError,
   type MachineInventory,
   MachineInventorySchema,
@@ -36,7 +36,7 @@ function device(fields: {
   driver?: string;
 }): PciDevice {
   return PciDeviceSchema.parse({
-    slot: fields.slot,
+    slot: fields.slot === undefined ? undefined : fullPciSlot(fields.slot),
     classId: fields.cls.id.slice(0, 2),
     subclassId: fields.cls.id.slice(2, 4),
     className: fields.cls.name,
@@ -231,17 +231,14 @@ export function parseLspci(text: string): PciDevice[] {
  * A machine inventory from lspci text alone. The CPU vendor and arch are read
  * from the host bridge (Intel or AMD on x86) or the SoC's PCIe bridge
  * (Broadcom BCM2711/BCM2712 on Raspberry Pi); SMBIOS facts are not in lspci.
+ * Slots without a PCI domain (plain `lspci`) get domain 0000, as Talos names them.
  */
 export function inventoryFromLspci(text: string, name?: string): MachineInventory {
   const pciDevices = parseLspci(text);
-  const hostBridge = pciDevices.find((d) => d.classId === "0x06" && d.subclassId === "0x00");
-  const socBridge = pciDevices.find(
-    (d) => d.vendorId === "0x14e4" && ["0x2711", "0x2712"].includes(d.productId ?? ""),
-  );
-  let vendor: CpuVendor | undefined;
-  let arch: Arch | undefined;
-  if (hostBridge?.vendorId === "0x8086") [vendor, arch] = ["intel", "amd64"];
-  else if (hostBridge?.vendorId === "0x1022") [vendor, arch] = ["amd", "amd64"];
-  else if (socBridge) [vendor, arch] = ["arm", "arm64"];
-  return MachineInventorySchema.parse({ source: "lspci", name, cpu: { vendor, arch }, pciDevices });
+  return MachineInventorySchema.parse({
+    source: "lspci",
+    name,
+    cpu: cpuFromPciBridges(pciDevices),
+    pciDevices,
+  });
 }

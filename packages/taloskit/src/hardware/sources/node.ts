@@ -1,0 +1,117 @@
+// Inventory of a live Talos node: reads its COSI hardware resources through
+// the client (configured nodes and maintenance-mode nodes alike, since every
+// resource read here is non-sensitive) and maps them with the pure
+// inventoryFromTalosResources.
+import type { NodeResult, TalosClient, TalosResource } from "@taloskit/client";
+import type { MachineInventory } from "../inventory.js";
+import { inventoryFromTalosResources, type TalosHardwareResources } from "./talos.js";
+
+/** Options of {@link inventoryFromNode}. */
+export interface NodeInventoryOptions {
+  signal?: AbortSignal;
+  /** Deadline of each call in milliseconds (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Options of {@link inventoryFromNodes}. */
+export interface NodesInventoryOptions extends NodeInventoryOptions {
+  /** Nodes read at once (default 8). */
+  concurrency?: number;
+}
+
+type Spec = Record<string, unknown>;
+
+const asSpec = (r: TalosResource): Spec =>
+  typeof r.spec === "object" && r.spec !== null && !Array.isArray(r.spec) ? (r.spec as Spec) : {};
+
+function isUnknownType(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "RESOURCE_TYPE_UNKNOWN";
+}
+
+/**
+ * Reads the hardware resources of one node: SystemInformation, Processors,
+ * CPUCores (Talos 1.14+), MemoryModules, PCIDevices, Disks, the Version
+ * resource, the running schematic, and the arch from MachineService.Version
+ * when the node serves it (Talos 1.12 maintenance nodes do not: the arch is
+ * then inferred from the CPU and the PCI bridges). `node` is undefined for a
+ * maintenance client or to ask the endpoint itself.
+ */
+export async function readTalosHardware(
+  client: TalosClient,
+  node: string | undefined,
+  options: NodeInventoryOptions = {},
+): Promise<TalosHardwareResources> {
+  const call = { node, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 };
+  const list = (type: string) => client.resources.list(type, call);
+  const optional = (type: string) =>
+    list(type).catch((error: unknown) => {
+      if (isUnknownType(error)) return [] as TalosResource[];
+      throw error;
+    });
+  const arch = client.machine
+    .version({}, call)
+    .then((r) => r.messages[0]?.version?.arch || undefined)
+    .catch(() => undefined);
+  const [system, processors, cores, memory, pci, disks, versions, extensions, archValue] =
+    await Promise.all([
+      list("SystemInformations.hardware.talos.dev"),
+      list("Processors.hardware.talos.dev"),
+      optional("CPUCores.hardware.talos.dev"),
+      list("MemoryModules.hardware.talos.dev"),
+      list("PCIDevices.hardware.talos.dev"),
+      optional("Disks.block.talos.dev"),
+      optional("Versions.runtime.talos.dev"),
+      optional("ExtensionStatuses.runtime.talos.dev"),
+      arch,
+    ]);
+  const schematic = extensions
+    .map(asSpec)
+    .find((s) => (s.metadata as Spec | undefined)?.name === "schematic");
+  const version = versions.map(asSpec)[0]?.version;
+  const schematicId = (schematic?.metadata as Spec | undefined)?.version;
+  return {
+    node,
+    arch: archValue,
+    systemInformation: system[0] ? asSpec(system[0]) : undefined,
+    processors: processors.map(asSpec),
+    cpuCores: cores.map(asSpec),
+    memoryModules: memory.map(asSpec),
+    pciDevices: pci.map((r) => ({ id: r.metadata.id, spec: asSpec(r) })),
+    disks: disks.map((r) => ({ id: r.metadata.id, spec: asSpec(r) })),
+    talosVersion: typeof version === "string" ? version : undefined,
+    schematicId: typeof schematicId === "string" ? schematicId : undefined,
+  };
+}
+
+/**
+ * The inventory of a live Talos node, configured or in maintenance mode
+ * (use a client from `TalosClient.maintenance()` and no node for the latter).
+ */
+export async function inventoryFromNode(
+  client: TalosClient,
+  node: string | undefined,
+  options: NodeInventoryOptions = {},
+): Promise<MachineInventory> {
+  const inventory = inventoryFromTalosResources(await readTalosHardware(client, node, options));
+  if (node === undefined && client.maintenanceMode) {
+    const endpoint = client.endpoints[0];
+    return { ...inventory, source: `talos ${endpoint} (maintenance)`, name: endpoint };
+  }
+  return inventory;
+}
+
+/**
+ * Inventories of many nodes through one client (client-side fan-out): one
+ * `{ node, value }` or `{ node, error }` per node, in the order given.
+ */
+export function inventoryFromNodes(
+  client: TalosClient,
+  nodes: readonly string[],
+  options: NodesInventoryOptions = {},
+): Promise<NodeResult<MachineInventory>[]> {
+  return client.onNodes(
+    nodes,
+    (node, signal) => inventoryFromNode(client, node, { signal, timeoutMs: options.timeoutMs }),
+    { concurrency: options.concurrency ?? 8, signal: options.signal },
+  );
+}
