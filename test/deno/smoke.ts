@@ -1,6 +1,8 @@
 // Runs under Deno against the built packages, as a Deno user would import them from npm.
+// Needs --allow-run=node to start the cluster simulator beside it.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { MachineService, VersionInfoSchema } from "@taloskit/api/machine";
+import { TalosClient } from "@taloskit/client";
 import { FactoryClient, schematic, schematicId, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
 import { startFactoryServer } from "@taloskit/testing";
 
@@ -45,6 +47,54 @@ try {
 } finally {
   await server.close();
 }
+// The Talos client under Deno, over mTLS to a simulated cluster that runs under Node
+// (the simulator's gRPC server relies on Node's TLS peer-certificate details).
+const child = new Deno.Command("node", {
+  args: ["--no-deprecation", "cluster-child.mjs"],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+try {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("deno smoke: the cluster simulator exited before it started");
+    line += value;
+  }
+  const sim = JSON.parse(line);
+  const talos = TalosClient.connect({
+    endpoints: [sim.endpoint],
+    ca: sim.ca,
+    cert: sim.cert,
+    key: sim.key,
+  });
+  const versions = await talos.onNodes(["10.5.0.2", "10.5.0.3"], (node, signal) =>
+    talos.machine.version({}, { node, signal }),
+  );
+  for (const result of versions) {
+    check(
+      "value" in result && result.value.messages[0]?.version?.tag === "v1.14.0",
+      `version of ${result.node}`,
+    );
+  }
+  const gpus = await talos.resources.list("pcidevices", { node: "10.5.0.2" });
+  check(
+    gpus.some((r) => JSON.stringify(r.spec).includes("NVIDIA")),
+    "PCI devices of the GPU server",
+  );
+  let bytes = 0;
+  for await (const chunk of talos.streams.dmesg({}, { node: "10.5.0.3" }))
+    bytes += chunk.byteLength;
+  check(bytes > 0, "dmesg stream");
+  talos.close();
+  passed++;
+} finally {
+  await child.stdin.close();
+  await child.status;
+}
+
 console.log(`deno smoke: ${passed} passed, 0 failed`);
 // Deno keeps the process alive for pooled fetch connections to the simulator; the smoke is done.
 (globalThis as { Deno?: { exit(code: number): never } }).Deno?.exit(0);
