@@ -10,6 +10,10 @@ export const CONFIG_ERROR_CODES = [
   "CONFIG_JSONPATCH_FAILED",
   "CONFIG_INVALID",
   "CONFIG_BUILDER_UNSUPPORTED",
+  "CONFIG_BAD_OPTION",
+  "CONFIG_NO_MACHINE_CONFIG",
+  "CONFIG_NEEDS_REBOOT",
+  "CONFIG_REJECTED",
 ] as const;
 
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
@@ -30,7 +34,7 @@ export interface ConfigIssue {
  * `document` and `path` name where it happened when that is known.
  */
 export class ConfigPatchError extends Error {
-  override readonly name = "ConfigPatchError";
+  override readonly name: string = "ConfigPatchError";
   readonly code: ConfigErrorCode;
   readonly document: string | undefined;
   readonly path: string | undefined;
@@ -52,3 +56,29 @@ export class ConfigPatchError extends Error {
 /** The error Talos gives when a JSON6902 patch meets a multi-document config. */
 export const JSONPATCH_MULTIDOC_MESSAGE =
   "JSON6902 patches are not supported for multi-document machine configuration";
+
+/**
+ * Error raised while applying patches to a live node: the node has no machine config,
+ * it refused the merged config, or the mode cannot apply the change. `node` names the
+ * node; `cause` is the client's RpcError when the node answered.
+ */
+export class ConfigApplyError extends ConfigPatchError {
+  override readonly name: string = "ConfigApplyError";
+  readonly node: string | undefined;
+
+  constructor(
+    code: ConfigErrorCode,
+    message: string,
+    options: {
+      node?: string | undefined;
+      document?: string;
+      path?: string;
+      issues?: ConfigIssue[];
+      cause?: unknown;
+    } = {},
+  ) {
+    const { node, ...rest } = options;
+    super(code, message, rest);
+    this.node = node;
+  }
+}

@@ -1,5 +1,19 @@
 // Public API of taloskit's machine-config support: typed documents, strategic merge
 // and JSON6902 patches, validation and version-aware builders.
+
+export {
+  APPLY_MODES,
+  type ApplyMode,
+  confirmTryConfig,
+  MACHINE_CONFIG_RESOURCE,
+  type NodePatchResult,
+  type PatchMachineConfigOptions,
+  type PatchMachineConfigResult,
+  patchMachineConfig,
+  patchMachineConfigOnNodes,
+  readMachineConfig,
+  redactDiff,
+} from "./apply.js";
 export * from "./builders.js";
 export { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
 export {
@@ -11,6 +25,7 @@ export {
 } from "./documents.js";
 export {
   CONFIG_ERROR_CODES,
+  ConfigApplyError,
   type ConfigErrorCode,
   type ConfigIssue,
   ConfigPatchError,

@@ -1,0 +1,394 @@
+// Patching live nodes over real mTLS against the cluster simulator: every apply mode,
+// dry run, no-op, bad patches (node left byte-identical), roles, and the node's own refusals.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
+import { PermissionDeniedError, RpcError, TalosClient, UnimplementedError } from "@taloskit/client";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
+import {
+  ConfigApplyError,
+  ConfigPatchError,
+  confirmTryConfig,
+  patchMachineConfig,
+  patchMachineConfigOnNodes,
+  readMachineConfig,
+} from "../../src/config/index.js";
+
+let sim: ClusterSimulator;
+let admin: TalosClient;
+let reader: TalosClient;
+const original = new Map<string, string>();
+
+const CP = "10.5.0.2"; // Talos 1.14: every change applies live
+const OLD = "10.5.0.3"; // Talos 1.13: some v1alpha1 fields need a reboot
+const OTHER = "10.5.0.4";
+
+beforeAll(async () => {
+  sim = await startCluster({
+    rebootDelayMs: 40,
+    nodes: [
+      { address: CP, role: "controlplane", version: "v1.14.0" },
+      { address: OLD, role: "worker", version: "v1.13.2" },
+      { address: OTHER, role: "worker", version: "v1.14.0" },
+    ],
+  });
+  const dir = await mkdtemp(join(tmpdir(), "taloskit-apply-"));
+  const adminCfg = join(dir, "admin");
+  const readerCfg = join(dir, "reader");
+  await writeFile(adminCfg, sim.talosconfig({ roles: ["os:admin"] }));
+  await writeFile(readerCfg, sim.talosconfig({ roles: ["os:reader"] }));
+  admin = await TalosClient.fromTalosconfig({ path: adminCfg, env: {} });
+  reader = await TalosClient.fromTalosconfig({ path: readerCfg, env: {} });
+  for (const n of sim.nodes) original.set(n.address, n.state.config);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const n of sim.nodes) {
+    n.state.config = original.get(n.address) as string;
+    n.state.stagedConfig = undefined;
+    n.touch();
+  }
+});
+
+afterAll(async () => {
+  admin?.close();
+  reader?.close();
+  await sim?.close();
+});
+
+// machine.certSANs applies live everywhere; machine.features.diskQuotaSupport needs a
+// reboot on Talos 1.13 and older. Both are in the v1alpha1 schema of 1.13 and 1.14.
+const sans = (name: string) => `machine:\n  certSANs:\n    - ${name}\n`;
+const quotaPatch = "machine:\n  features:\n    diskQuotaSupport: true\n";
+
+async function until(check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("patchMachineConfig modes", () => {
+  it("no-reboot: shows the diff, applies live, and the MachineConfig resource and its watchers follow", async () => {
+    const watch = admin.resources.watch("MachineConfigs.config.talos.dev", {
+      node: CP,
+      id: "v1alpha1",
+      namespace: "config",
+    });
+    const first = await watch.next(); // bootstrap contents
+    expect(first.value?.resource?.metadata.id).toBe("v1alpha1");
+
+    const r = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [sans("1024.example")],
+      mode: "no-reboot",
+    });
+    expect(r).toMatchObject({
+      node: CP,
+      talosVersion: "v1.14.0",
+      schemaVersion: "1.14",
+      changed: true,
+      applied: true,
+      mode: "no-reboot",
+      rebootRequired: false,
+      rebooting: false,
+      modeDetails: "Applied configuration without a reboot",
+    });
+    expect(r.diff.unified).toMatch(/^--- current\n\+\+\+ patched\n@@ /);
+    expect(r.diff.unified).toContain("+    - 1024.example");
+    expect(r.diff.changes).toEqual([
+      { document: "/v1alpha1", path: "machine.certSANs", op: "add", after: ["1024.example"] },
+    ]);
+    expect(sim.node(CP).state.config).toBe(r.config);
+
+    const read = await readMachineConfig(admin, { node: CP });
+    expect(read.text).toBe(r.config);
+    let ev = await watch.next();
+    while (ev.value?.type !== "updated") ev = await watch.next();
+    expect((ev.value.resource?.raw.spec?.yamlSpec ?? "").includes("1024.example")).toBe(true);
+    await watch.return(undefined);
+  });
+
+  it("auto on Talos 1.14 resolves to no-reboot, even for a v1alpha1 field older nodes reboot for", async () => {
+    const r = await patchMachineConfig(admin, { node: CP, patches: [quotaPatch] });
+    expect(r).toMatchObject({ requestedMode: "auto", mode: "no-reboot", rebootRequired: false });
+    expect(sim.node(CP).state.config).toContain("diskQuotaSupport: true");
+  });
+
+  it("auto on Talos 1.13 applies a live field without a reboot", async () => {
+    const boot = sim.node(OLD).state.bootId;
+    const r = await patchMachineConfig(admin, { node: OLD, patches: [sans("2048.example")] });
+    expect(r).toMatchObject({ mode: "no-reboot", rebootRequired: false, rebooting: false });
+    expect(sim.node(OLD).state.config).toContain("2048.example");
+    expect(sim.node(OLD).state.bootId).toBe(boot);
+  });
+
+  it("auto on Talos 1.13 reboots for machine.features.diskQuotaSupport and the node comes back with the config", async () => {
+    const n = sim.node(OLD);
+    const boot = n.state.bootId;
+    const r = await patchMachineConfig(admin, { node: OLD, patches: [quotaPatch] });
+    expect(r).toMatchObject({ mode: "reboot", rebootRequired: true, rebooting: true });
+    expect(r.modeDetails).toMatch(
+      /^Applied configuration with a reboot: this config change can't be applied in immediate mode\ndiff:\n {2}machine\.features/,
+    );
+    await until(() => n.state.bootId !== boot && !n.down);
+    expect(n.state.config).toContain("diskQuotaSupport: true");
+    expect(n.state.stagedConfig).toBeUndefined();
+  });
+
+  it("no-reboot and try refuse a change that needs a reboot, and the node keeps its config", async () => {
+    for (const mode of ["no-reboot", "try"] as const) {
+      const err = await patchMachineConfig(admin, { node: OLD, patches: [quotaPatch], mode }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigApplyError);
+      expect(err).toMatchObject({ code: "CONFIG_NEEDS_REBOOT", node: OLD });
+      expect((err as Error).message).toContain("can't be applied in immediate mode");
+      expect((err as ConfigApplyError).cause).toBeInstanceOf(RpcError);
+      expect(sim.node(OLD).state.config).toBe(original.get(OLD));
+    }
+  });
+
+  it("staged: stores the config for the next reboot and reports that a reboot is needed", async () => {
+    const n = sim.node(CP);
+    const r = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [sans("4096.example")],
+      mode: "staged",
+    });
+    expect(r).toMatchObject({ mode: "staged", rebootRequired: true, rebooting: false });
+    expect(r.modeDetails).toBe("Staged configuration to be applied after the next reboot");
+    expect(n.state.config).toBe(original.get(CP));
+    expect(n.state.stagedConfig).toBe(r.config);
+    const boot = n.state.bootId;
+    await admin.machine.reboot({}, { node: CP });
+    await until(() => n.state.bootId !== boot && !n.down);
+    expect(n.state.config).toBe(r.config);
+  });
+
+  it("try: applies, then rolls back after the timeout", async () => {
+    const n = sim.node(CP);
+    const r = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [sans("8192.example")],
+      mode: "try",
+      tryTimeoutMs: 150,
+    });
+    expect(r.mode).toBe("try");
+    expect(r.modeDetails).toContain("automatically reverted back in 150ms");
+    expect(n.state.config).toBe(r.config);
+    await until(() => n.state.config === original.get(CP));
+    expect((await readMachineConfig(admin, { node: CP })).text).toBe(original.get(CP));
+  });
+
+  it("try: a confirmation (a later apply in another mode) keeps the config", async () => {
+    const n = sim.node(CP);
+    const r = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [sans("16384.example")],
+      mode: "try",
+      tryTimeoutMs: 150,
+    });
+    await confirmTryConfig(admin, { node: CP });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(n.state.config).toBe(r.config);
+  });
+
+  it("reboot mode on Talos 1.14 is Unimplemented, as on a real node", async () => {
+    await expect(
+      patchMachineConfig(admin, { node: CP, patches: [sans("1.example")], mode: "reboot" }),
+    ).rejects.toBeInstanceOf(UnimplementedError);
+    expect(sim.node(CP).state.config).toBe(original.get(CP));
+  });
+});
+
+describe("dry run and no-op", () => {
+  it("dry run: the node reports what it would do and its diff, and changes nothing", async () => {
+    const before = await readMachineConfig(admin, { node: OLD });
+    const r = await patchMachineConfig(admin, { node: OLD, patches: [quotaPatch], dryRun: true });
+    expect(r).toMatchObject({
+      dryRun: true,
+      applied: true,
+      mode: "reboot",
+      rebootRequired: true,
+      rebooting: false,
+    });
+    expect(r.modeDetails).toMatch(
+      /^Dry run summary:\nApplied configuration with a reboot \(skipped in dry-run\)\.\nConfig diff:\n\n/,
+    );
+    expect(r.modeDetails).toContain("+    diskQuotaSupport: true");
+    const after = await readMachineConfig(admin, { node: OLD });
+    expect(after).toEqual(before);
+    expect(sim.node(OLD).state.config).toBe(original.get(OLD));
+  });
+
+  it("a patch that changes nothing sends no ApplyConfiguration", async () => {
+    const spy = vi.spyOn(admin.machine, "applyConfiguration");
+    const r = await patchMachineConfig(admin, {
+      node: CP,
+      patches: ["machine:\n  install:\n    disk: /dev/sda\n"],
+      mode: "no-reboot",
+    });
+    expect(r).toMatchObject({
+      changed: false,
+      applied: false,
+      mode: undefined,
+      modeDetails: "No changes.",
+    });
+    expect(r.diff.unified).toBe("");
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
+
+describe("bad patches leave the node byte-identical and send nothing", () => {
+  const cases: [string, string, string, RegExp][] = [
+    [
+      "a kind the node's version does not know",
+      "apiVersion: v1alpha1\nkind: NoSuchConfig\nname: x\n",
+      "CONFIG_UNKNOWN_KIND",
+      /unknown document type "NoSuchConfig".*Talos 1\.14/,
+    ],
+    [
+      "bad YAML",
+      "machine:\n  sysctls: [unclosed\n",
+      "CONFIG_BAD_YAML",
+      /patch 1: invalid YAML at line/,
+    ],
+    [
+      "a delete of a missing path",
+      "machine:\n  kubelet:\n    $patch: delete\n",
+      "CONFIG_DELETE_MISSING",
+      /failed to delete path 'machine\.kubelet' in document '\/v1alpha1': lookup failed/,
+    ],
+    [
+      "JSON6902 on a multi-document config",
+      '[{"op": "add", "path": "/machine/env", "value": {"A": "b"}}]',
+      "CONFIG_JSONPATCH_MULTIDOC",
+      /JSON6902 patches are not supported for multi-document machine configuration/,
+    ],
+    [
+      "a result that fails validation",
+      "machine:\n  nosuchfield: 1\n",
+      "CONFIG_INVALID",
+      /document '\/v1alpha1' path 'machine\.nosuchfield' \(additionalProperties\): unknown field "nosuchfield"/,
+    ],
+  ];
+  for (const [what, patch, code, message] of cases) {
+    it(what, async () => {
+      const spy = vi.spyOn(admin.machine, "applyConfiguration");
+      const version = (await readMachineConfig(admin, { node: CP })).version;
+      const err = await patchMachineConfig(admin, {
+        node: CP,
+        patches: [patch],
+        mode: "no-reboot",
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigPatchError);
+      expect(err).toMatchObject({ code });
+      expect((err as Error).message).toMatch(message);
+      expect(spy).not.toHaveBeenCalled();
+      expect(sim.node(CP).state.config).toBe(original.get(CP));
+      expect((await readMachineConfig(admin, { node: CP })).version).toBe(version);
+    });
+  }
+
+  it("bad options are refused before any call", async () => {
+    const spy = vi.spyOn(admin.machine, "version");
+    await expect(
+      patchMachineConfig(admin, { node: CP, patches: [sans("1.example")], tryTimeoutMs: 1000 }),
+    ).rejects.toMatchObject({ code: "CONFIG_BAD_OPTION", message: /needs mode "try"/ });
+    await expect(
+      patchMachineConfig(admin, {
+        node: CP,
+        patches: [sans("1.example")],
+        mode: "sideways" as never,
+      }),
+    ).rejects.toMatchObject({
+      code: "CONFIG_BAD_OPTION",
+      message: /unknown apply mode "sideways"/,
+    });
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
+
+describe("roles and the node's own checks", () => {
+  it("a reader-role client cannot read or apply the config: PermissionDenied, node untouched", async () => {
+    await expect(
+      patchMachineConfig(reader, { node: CP, patches: [sans("1.example")] }),
+    ).rejects.toBeInstanceOf(PermissionDeniedError);
+    const data = new TextEncoder().encode(`${original.get(CP)}\n# changed\n`);
+    const err = await reader.machine
+      .applyConfiguration({ data, mode: ApplyConfigurationRequest_Mode.NO_REBOOT }, { node: CP })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermissionDeniedError);
+    expect(err).toMatchObject({ code: "PERMISSION_DENIED", node: CP });
+    expect(sim.node(CP).state.config).toBe(original.get(CP));
+  });
+
+  it("the node refuses an invalid config with InvalidArgument and keeps its own", async () => {
+    const bad = [
+      [
+        original.get(CP)?.replace("type: controlplane", "type: boss") ?? "",
+        /machine\.type "boss" is not valid/,
+      ],
+      ["apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: x\n", /has no v1alpha1 document/],
+      [`${original.get(CP)}---\n: [\n`, /failed to decode config document/],
+    ] as const;
+    for (const [text, message] of bad) {
+      const err = await admin.machine
+        .applyConfiguration(
+          { data: new TextEncoder().encode(text), mode: ApplyConfigurationRequest_Mode.NO_REBOOT },
+          { node: CP },
+        )
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RpcError);
+      expect(err).toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect((err as Error).message).toMatch(message);
+      expect(sim.node(CP).state.config).toBe(original.get(CP));
+    }
+  });
+
+  it("secret values are redacted in the diff unless asked for", async () => {
+    const patch = "machine:\n  token: abcdef.0123456789abcdef\n";
+    const hidden = await patchMachineConfig(admin, { node: CP, patches: [patch], dryRun: true });
+    expect(hidden.diff.unified).toContain("+  token: <redacted>");
+    expect(hidden.diff.unified).not.toContain("0123456789abcdef");
+    expect(hidden.modeDetails).not.toContain("0123456789abcdef");
+    expect(hidden.diff.changes[0]).toMatchObject({ path: "machine.token", after: "<redacted>" });
+    const shown = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [patch],
+      dryRun: true,
+      showSecrets: true,
+    });
+    expect(shown.diff.unified).toContain("+  token: abcdef.0123456789abcdef");
+  });
+});
+
+describe("patchMachineConfigOnNodes", () => {
+  it("patches several nodes, one result per node, and reports a failing node without stopping the others", async () => {
+    const results = await patchMachineConfigOnNodes(admin, [CP, OTHER, "10.5.0.99"], {
+      patches: [sans("512.example")],
+      mode: "no-reboot",
+    });
+    expect(results.map((r) => r.node)).toEqual([CP, OTHER, "10.5.0.99"]);
+    const [cp, other, missing] = results.map((r) =>
+      "value" in r ? { value: r.value } : { error: r.error },
+    );
+    expect(cp?.value?.mode).toBe("no-reboot");
+    expect(other?.value?.changed).toBe(true);
+    expect(missing?.error?.message).toMatch(/10\.5\.0\.99/);
+    expect(sim.node(CP).state.config).toContain("512.example");
+    expect(sim.node(OTHER).state.config).toContain("512.example");
+  });
+
+  it("a bad patch throws before any node is contacted", () => {
+    const spy = vi.spyOn(admin.machine, "version");
+    return expect(patchMachineConfigOnNodes(admin, [CP, OTHER], { patches: ["a: [\n"] }))
+      .rejects.toMatchObject({ code: "CONFIG_BAD_YAML" })
+      .then(() => expect(spy).not.toHaveBeenCalled());
+  });
+});
