@@ -13,6 +13,7 @@ import {
   schematicId,
 } from "@taloskit/factory";
 import { kernelModulesPatch, type PatchDocument, sysctlsPatch } from "../config/builders.js";
+import { validateDocuments } from "../config/validate.js";
 import { CONFIG_VERSIONS } from "../config/versions.js";
 import type { Arch, MachineInventory, PciDevice } from "./inventory.js";
 import { describeDevice, evaluate } from "./match.js";
@@ -222,6 +223,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   const kernelModules: KernelModule[] = [];
   const sysctls: Record<string, string> = {};
   const machinePatches: Record<string, unknown>[] = [];
+  const patchOrigins: string[] = [];
   let overlay: HardwarePlan["schematic"]["overlay"];
   let platform: string | undefined;
 
@@ -235,7 +237,10 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     for (const m of rule.kernelModules ?? [])
       if (!kernelModules.some((k) => k.name === m.name)) kernelModules.push(m);
     Object.assign(sysctls, rule.sysctls);
-    machinePatches.push(...(rule.machinePatches ?? []));
+    for (const patch of rule.machinePatches ?? []) {
+      machinePatches.push(patch);
+      patchOrigins.push(rule.id);
+    }
     if (rule.overlay) {
       if (overlay && overlay.name !== rule.overlay.name) {
         warnings.push(
@@ -325,7 +330,13 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     machinePatches,
     installer,
     assets,
-    patches: renderPatches(kernelModules, sysctls, machinePatches, talosVersion, warnings),
+    patches: renderPatches(
+      kernelModules,
+      sysctls,
+      machinePatches.map((patch, i) => ({ patch, rule: patchOrigins[i] ?? "rule" })),
+      talosVersion,
+      warnings,
+    ),
     reasons,
     warnings: [...new Set(warnings)],
   };
@@ -376,7 +387,7 @@ function bootAssets(
 function renderPatches(
   modules: KernelModule[],
   sysctls: Record<string, string>,
-  machinePatches: Record<string, unknown>[],
+  rulePatches: { patch: Record<string, unknown>; rule: string }[],
   talosVersion: string,
   warnings: string[],
 ): PatchDocument[] {
@@ -385,11 +396,14 @@ function renderPatches(
   const oldest = known[0] ?? [1, 12];
   const newest = known[known.length - 1] ?? [1, 14];
   let formVersion = `${major}.${minor}`;
+  let schemaKnown = true;
   if (major < oldest[0] || (major === oldest[0] && minor < oldest[1])) {
     formVersion = oldest.join(".");
+    schemaKnown = false;
   } else if (major > newest[0] || (major === newest[0] && minor > newest[1])) {
     formVersion = newest.join(".");
-    if (modules.length || Object.keys(sysctls).length || machinePatches.length)
+    schemaKnown = false;
+    if (modules.length || Object.keys(sysctls).length || rulePatches.length)
       warnings.push(
         `taloskit has no config schema of Talos ${talosVersion}: patches are written in the ${formVersion} form`,
       );
@@ -397,8 +411,20 @@ function renderPatches(
   const docs: PatchDocument[] = [
     ...(modules.length ? kernelModulesPatch(modules, formVersion) : []),
     ...(Object.keys(sysctls).length ? sysctlsPatch(sysctls, formVersion) : []),
-    ...machinePatches.map((p) => ({ version: "v1alpha1", ...p })),
   ];
+  // A rule's v1alpha1 patch must fit the target version's schema: fields move
+  // to typed documents (the kubelet's extraMounts are gone in 1.14).
+  for (const { patch, rule } of rulePatches) {
+    const doc = { version: "v1alpha1", ...patch };
+    const issue = schemaKnown
+      ? validateDocuments([doc], formVersion, { partial: true }).issues[0]
+      : undefined;
+    if (issue) {
+      warnings.push(
+        `${rule}: its config patch does not fit Talos ${talosVersion} (${issue.path}: ${issue.message}); left out`,
+      );
+    } else docs.push(doc);
+  }
   // One v1alpha1 document: the legacy fields and the rules' patches merged.
   const legacy = docs.filter((d) => d.kind === undefined);
   const typed = docs.filter((d) => d.kind !== undefined);

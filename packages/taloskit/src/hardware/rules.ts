@@ -522,6 +522,9 @@ export const defaultRules: HardwareRule[] = [
       "Longhorn needs the iSCSI initiator and util-linux tools, and its data path mounted into the kubelet",
     when: { intent: "longhorn" },
     extensions: ["iscsi-tools", "util-linux-tools"],
+    warnings: [
+      "longhorn: its data path must be visible to the kubelet: /var/lib/longhorn with a kubelet extra mount up to Talos 1.13; from 1.14 a user volume (UserVolumeConfig, mounted under /var/mnt) set as Longhorn's default data path",
+    ],
     machinePatches: [
       {
         machine: {

@@ -41,15 +41,22 @@ export async function readTalosHardware(
   node: string | undefined,
   options: NodeInventoryOptions = {},
 ): Promise<TalosHardwareResources> {
-  const call = { node, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 };
-  const list = (type: string) => client.resources.list(type, call);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  // A signal of its own per call: the calls run at once, and listeners on one
+  // shared signal would pass Node's warning threshold in a fan-out.
+  const call = () => ({
+    node,
+    timeoutMs,
+    signal: options.signal ? AbortSignal.any([options.signal]) : undefined,
+  });
+  const list = (type: string) => client.resources.list(type, call());
   const optional = (type: string) =>
     list(type).catch((error: unknown) => {
       if (isUnknownType(error)) return [] as TalosResource[];
       throw error;
     });
   const arch = client.machine
-    .version({}, call)
+    .version({}, call())
     .then((r) => r.messages[0]?.version?.arch || undefined)
     .catch(() => undefined);
   const [system, processors, cores, memory, pci, disks, versions, extensions, archValue] =
