@@ -31,6 +31,13 @@ import {
 } from "./errors.js";
 import { type NodeResult, type OnNodesOptions, runOnNodes } from "./fanout.js";
 import { Resources } from "./resources.js";
+import {
+  isRetryable,
+  type RetryPolicy,
+  type RetrySetting,
+  resolveRetry,
+  runWithRetry,
+} from "./retry.js";
 import { explainUnavailable, requiredRoles, rpcAddedIn } from "./rpc.js";
 import { Streams } from "./streams.js";
 import { loadTalosconfig, resolveContext, type TalosconfigOptions } from "./talosconfig.js";
@@ -51,6 +58,12 @@ export interface TalosCallOptions extends Omit<CallOptions, "contextValues"> {
    * carry common.Metadata per node; decode them with legacyResults().
    */
   legacyNodes?: string[] | undefined;
+  /**
+   * Retries of this call, over the client's setting: `false` for none, or
+   * options. Only read-only calls are ever retried, and only after transient
+   * failures; the call's timeout covers every attempt and backoff sleep.
+   */
+  retry?: RetrySetting | undefined;
 }
 
 type WithTalosOptions<F> = F extends (request: infer R, options?: CallOptions) => infer Out
@@ -78,12 +91,16 @@ export interface ConnectOptions extends TransportSettings {
   nodes?: string[] | undefined;
   /** Default timeout of unary calls in milliseconds (default 60 s). */
   defaultTimeoutMs?: number | undefined;
+  /** Retries of read-only calls after transient failures (default: DEFAULT_RETRY; false for none). */
+  retry?: RetrySetting | undefined;
 }
 
 /** Options of TalosClient.fromTalosconfig(). */
 export interface FromTalosconfigOptions extends Omit<TalosconfigOptions, "env">, TransportSettings {
   serverName?: string | undefined;
   defaultTimeoutMs?: number | undefined;
+  /** Retries of read-only calls after transient failures (default: DEFAULT_RETRY; false for none). */
+  retry?: RetrySetting | undefined;
   env?: Record<string, string | undefined>;
 }
 
@@ -96,6 +113,8 @@ export interface MaintenanceOptions extends TransportSettings {
   /** Skip server verification entirely. Must be spelled out to take effect. */
   insecure?: "skip-verification-i-know" | undefined;
   defaultTimeoutMs?: number | undefined;
+  /** Retries of read-only calls after transient failures (default: DEFAULT_RETRY; false for none). */
+  retry?: RetrySetting | undefined;
 }
 
 const SERVICES = {
@@ -140,6 +159,7 @@ export class TalosClient {
   private readonly defaultTimeoutMs: number;
   private readonly versionCache = new Map<string, Promise<string | undefined>>();
   private readonly label: string | undefined;
+  private readonly retry: RetrySetting | undefined;
 
   private constructor(init: {
     transport: TalosTransport;
@@ -147,7 +167,11 @@ export class TalosClient {
     roles: string[];
     maintenance: boolean;
     defaultTimeoutMs?: number | undefined;
+    retry?: RetrySetting | undefined;
   }) {
+    // Checked here so that a bad setting fails at connect, not at the first call.
+    resolveRetry(init.retry, undefined, "connect");
+    this.retry = init.retry;
     this.transport = init.transport;
     this.nodes = init.nodes;
     this.roles = init.roles;
@@ -183,6 +207,7 @@ export class TalosClient {
       roles: creds.roles,
       maintenance: false,
       defaultTimeoutMs: options.defaultTimeoutMs,
+      retry: options.retry,
     });
   }
 
@@ -214,6 +239,7 @@ export class TalosClient {
       roles: creds.roles,
       maintenance: false,
       defaultTimeoutMs: options.defaultTimeoutMs,
+      retry: options.retry,
     });
   }
 
@@ -247,6 +273,7 @@ export class TalosClient {
       roles: [],
       maintenance: true,
       defaultTimeoutMs: options.defaultTimeoutMs,
+      retry: options.retry,
     });
   }
 
@@ -294,7 +321,7 @@ export class TalosClient {
 
   /** @internal Connect call options for a TalosCallOptions. */
   callOptions(options: TalosCallOptions = {}, unary = true): CallOptions {
-    const { node, legacyNodes, ...rest } = options;
+    const { node, legacyNodes, retry: _retry, ...rest } = options;
     const contextValues = createContextValues();
     const target = this.maintenanceMode ? undefined : (node ?? undefined);
     if (target) contextValues.set(NODE_KEY, target);
@@ -371,33 +398,82 @@ export class TalosClient {
       const streaming =
         method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
       const unary = method.methodKind === "unary";
+      const retryable = isRetryable(method);
       out[method.localName] = streaming
-        ? (req: unknown, opts?: TalosCallOptions) =>
-            this.guardStream(
-              fn(req, this.callOptions(opts, false)) as AsyncIterable<unknown>,
+        ? (req: unknown, opts?: TalosCallOptions) => {
+            const policy = retryable ? this.retryPolicy(method, opts) : undefined;
+            return this.guardStream(
+              (o) => fn(req, o) as AsyncIterable<unknown>,
+              this.callOptions(opts, false),
               method,
               opts?.node ?? this.label,
-            )
+              policy,
+            );
+          }
         : async (req: unknown, opts?: TalosCallOptions) => {
-            try {
-              return await fn(req, this.callOptions(opts, unary));
-            } catch (error) {
-              throw await this.explain(error, method, opts?.node ?? this.label);
-            }
+            const node = opts?.node ?? this.label;
+            const base = this.callOptions(opts, unary);
+            const policy = retryable ? this.retryPolicy(method, opts) : undefined;
+            const ctx = {
+              procedure: `${method.parent.typeName}/${method.name}`,
+              node,
+              signal: base.signal,
+              timeoutMs: base.timeoutMs,
+            };
+            return runWithRetry(policy, ctx, async (remainingMs) => {
+              try {
+                return await fn(req, { ...base, timeoutMs: remainingMs });
+              } catch (error) {
+                throw await this.explain(error, method, node);
+              }
+            });
           };
     }
     return out as TalosServiceClient<S>;
   }
 
+  private retryPolicy(
+    method: DescMethod,
+    opts: TalosCallOptions | undefined,
+  ): RetryPolicy | undefined {
+    return resolveRetry(this.retry, opts?.retry, `${method.parent.typeName}/${method.name}`);
+  }
+
+  /**
+   * A server stream that is opened again after a transient failure, as long
+   * as no message has arrived yet: after the first one, a failure ends it.
+   */
   private async *guardStream<T>(
-    source: AsyncIterable<T>,
+    open: (options: CallOptions) => AsyncIterable<T>,
+    options: CallOptions,
     method: DescMethod,
     node: string | undefined,
+    policy: RetryPolicy | undefined,
   ): AsyncGenerator<T> {
+    const ctx = {
+      procedure: `${method.parent.typeName}/${method.name}`,
+      node,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    };
+    let it: AsyncIterator<T> | undefined;
+    const first = await runWithRetry(policy, ctx, async (remainingMs) => {
+      it = open({ ...options, timeoutMs: remainingMs })[Symbol.asyncIterator]();
+      try {
+        return await it.next();
+      } catch (error) {
+        throw await this.explain(error, method, node);
+      }
+    });
+    if (first.done || !it) return;
+    const rest = it;
     try {
-      yield* source;
+      yield first.value;
+      for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
     } catch (error) {
       throw await this.explain(error, method, node);
+    } finally {
+      await rest.return?.();
     }
   }
 }

@@ -44,6 +44,16 @@ export {
   type TalosResource,
 } from "./resources.js";
 export {
+  backoffDelay,
+  DEFAULT_RETRY,
+  isRetryable,
+  isTransient,
+  type RetryInfo,
+  type RetryOptions,
+  type RetryPolicy,
+  type RetrySetting,
+} from "./retry.js";
+export {
   explainUnavailable,
   isRpcAvailable,
   requiredRoles,

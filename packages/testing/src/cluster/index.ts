@@ -18,6 +18,7 @@ export {
   type ProcessorInfo,
   type SystemInfo,
 } from "./profiles.js";
+export type { SimUpload, SimUploads } from "./services-extra.js";
 export {
   type ClusterSimulator,
   type Faults,

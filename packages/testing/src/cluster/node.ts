@@ -26,6 +26,7 @@ import {
 } from "./config-apply.js";
 import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
 import { type ResourceChange, ResourceStore } from "./resources.js";
+import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
 import { tarGz } from "./tar.js";
 import { minorOf, rpcAvailable } from "./version.js";
@@ -40,11 +41,12 @@ export interface CallContext {
 }
 
 type Init = Record<string, unknown>;
-type Send = (msg: Init) => Promise<void>;
-type UnaryImpl = (req: never, ctx: CallContext) => Promise<Init> | Init;
-type ServerStreamImpl = (req: never, ctx: CallContext, send: Send) => Promise<void>;
-type ClientStreamImpl = (reqs: AsyncIterable<never>, ctx: CallContext) => Promise<Init>;
-type Impl = UnaryImpl | ServerStreamImpl | ClientStreamImpl;
+export type Send = (msg: Init) => Promise<void>;
+export type UnaryImpl = (req: never, ctx: CallContext) => Promise<Init> | Init;
+export type ServerStreamImpl = (req: never, ctx: CallContext, send: Send) => Promise<void>;
+export type ClientStreamImpl = (reqs: AsyncIterable<never>, ctx: CallContext) => Promise<Init>;
+export type BidiImpl = (reqs: AsyncIterable<never>, ctx: CallContext, send: Send) => Promise<void>;
+export type Impl = UnaryImpl | ServerStreamImpl | ClientStreamImpl | BidiImpl;
 
 /** Faults that apply to one node. */
 export interface NodeFaults {
@@ -181,6 +183,8 @@ export class SimNodeImpl {
   readonly maintenanceFingerprint?: string;
   /** Total bytes sent on server streams (for tests and benchmarks). */
   bytesSent = 0;
+  /** Calls addressed to this node per RPC ("/pkg.Service/Method"), refused ones included. */
+  readonly calls = new Map<string, number>();
   private server?: grpc.Server;
   private port = 0;
   private readonly tls: NodeTls;
@@ -190,7 +194,6 @@ export class SimNodeImpl {
   private down = false;
   private upgrading = false;
   private readonly rebootDelayMs: () => number;
-  private readonly etcdRecovered: number[] = [];
   /** Pending roll-back of an ApplyConfiguration in TRY mode. */
   private tryRollback: NodeJS.Timeout | undefined;
 
@@ -224,7 +227,13 @@ export class SimNodeImpl {
   /** Start the gRPC server. */
   async start(): Promise<void> {
     const server = new grpc.Server({ "grpc.max_receive_message_length": 32 * 1024 * 1024 });
-    for (const svc of [MachineService, ImageService, LifecycleService, State] as DescService[]) {
+    for (const svc of [
+      MachineService,
+      ImageService,
+      LifecycleService,
+      State,
+      ...EXTRA_SERVICES,
+    ] as DescService[]) {
       server.addService(serviceDefinition(svc), this.handlersFor(svc));
     }
     const creds = this.tls.caPem
@@ -404,7 +413,13 @@ export class SimNodeImpl {
     return orgs;
   }
 
+  /** Count a call addressed to this node (the router counts the ones it forwards or refuses). */
+  countCall(path: string): void {
+    this.calls.set(path, (this.calls.get(path) ?? 0) + 1);
+  }
+
   private async guard(m: DescMethod, call: SurfaceCall): Promise<CallContext> {
+    if (call.metadata.get("proxyfrom").length === 0) this.countCall(methodPath(m));
     if (this.faults.unreachable || this.down)
       throw status(S.UNAVAILABLE, `connection refused: node ${this.address} is unreachable`);
     if (this.faults.delayMs > 0) await sleep(this.faults.delayMs);
@@ -541,9 +556,20 @@ export class SimNodeImpl {
         out[m.name] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
           void (async () => {
             try {
-              await this.guard(m, call);
-              throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+              const ctx = await this.guard(m, call);
+              if (!impl) throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
+              const send: Send = async (msg) => {
+                if (call.cancelled || ctx.signal.aborted) throw new StreamClosed();
+                if (!call.write(create(m.output, msg as never)))
+                  await Promise.race([
+                    once(call, "drain"),
+                    once(ctx.signal as unknown as EventEmitter, "abort").catch(() => undefined),
+                  ]);
+              };
+              await (impl as BidiImpl)(call as unknown as AsyncIterable<never>, ctx, send);
+              call.end();
             } catch (e) {
+              if (e instanceof StreamClosed) return;
               call.emit("error", toServiceError(e));
             }
           })();
@@ -678,12 +704,6 @@ export class SimNodeImpl {
         const snap = Buffer.alloc(256 * 1024, 0x5a);
         await dataStream(snap, send, 64 * 1024);
       }) as ServerStreamImpl,
-      [`${M}EtcdRecover`]: (async (reqs: AsyncIterable<{ bytes: Uint8Array }>) => {
-        let n = 0;
-        for await (const d of reqs) n += d.bytes.length;
-        this.etcdRecovered.push(n);
-        return { messages: [{}] };
-      }) as ClientStreamImpl,
       [`${M}EtcdMemberList`]: () => {
         requireCp();
         return { messages: [{ members: this.etcdMembers(), legacyMembers: [] }] };
@@ -766,17 +786,6 @@ export class SimNodeImpl {
         for (const name of st.images)
           await send({ name, digest: "sha256:0000", size: 1024n, createdAt: nowTs() });
       }) as ServerStreamImpl,
-      "/machine.ImageService/Import": (async (
-        reqs: AsyncIterable<{ request: { case: string; value: unknown } }>,
-      ) => {
-        let n = 0;
-        for await (const r of reqs)
-          if (r.request.case === "imageChunk")
-            n += (r.request.value as { bytes: Uint8Array }).bytes.length;
-        const name = `docker.io/library/imported:${n}`;
-        st.images.add(name);
-        return { name };
-      }) as ClientStreamImpl,
       "/machine.LifecycleService/Upgrade": (async (
         req: { source?: { imageName: string } },
         _ctx: CallContext,
@@ -844,6 +853,7 @@ export class SimNodeImpl {
       "/cosi.resource.State/Watch": ((req: WatchReq, ctx: CallContext, send: Send) =>
         this.watch(req, ctx, send)) as ServerStreamImpl,
     };
+    Object.assign(impls, extraImpls(this));
     for (const w of ["Create", "Update", "Destroy", "Teardown", "TeardownAndDestroy"]) {
       impls[`/cosi.resource.State/${w}`] = () => {
         throw status(S.PERMISSION_DENIED, "write access is not allowed");

@@ -142,6 +142,7 @@ export class Router {
     const n = all.find((x) => x.address === target);
     if (!n)
       throw status(S.UNAVAILABLE, `connection error: no route to node ${JSON.stringify(target)}`);
+    n.countCall(call.getPath());
     if (n.faults.unreachable || n.isDown)
       throw status(
         S.UNAVAILABLE,
@@ -217,9 +218,22 @@ export class Router {
             opts(call),
             (err, res) => (err ? cb(err) : cb(null, res)),
           );
-          call.on("cancelled", () => up.cancel());
-          call.on("data", (d: Buffer) => up.write(d));
-          call.on("end", () => up.end());
+          let cancelled = false;
+          call.on("cancelled", () => {
+            cancelled = true;
+            up.cancel();
+          });
+          // Read from the client only as fast as the node takes the data.
+          call.on("data", (d: Buffer) => {
+            if (!up.write(d)) {
+              call.pause();
+              up.once("drain", () => call.resume());
+            }
+          });
+          // A cancelled upload must never look complete to the node.
+          call.on("end", () => {
+            if (!cancelled) up.end();
+          });
         } catch (e) {
           cb(fail(e));
         }

@@ -4,6 +4,7 @@ import { SimNodeImpl } from "./node.js";
 import { type CertAndKey, createMaintenanceCert, createTalosPki, type TalosPki } from "./pki.js";
 import type { HardwareProfileName } from "./profiles.js";
 import { Router } from "./router.js";
+import { type SimUploads, uploadsOf } from "./services-extra.js";
 import { initialState, type SimNodeState } from "./state.js";
 
 /** Options of one simulated node. */
@@ -37,6 +38,10 @@ export interface SimNode {
   readonly bytesSent: number;
   /** Whether the node is down (rebooting, or never came back). */
   readonly down: boolean;
+  /** How many calls of an RPC ("machine.MachineService/Reboot") were addressed to the node, refused ones included. */
+  calls(procedure: string): number;
+  /** Client-streaming uploads (EtcdRecover, ImageService.Import) the node received, with checksums. */
+  readonly uploads: SimUploads;
   /** Publish state changes to resources and watchers. */
   touch(): void;
   /** Reboot the node now (as Reboot does). */
@@ -120,6 +125,12 @@ class PublicNode implements SimNode {
   }
   get down() {
     return this.impl.isDown;
+  }
+  get uploads() {
+    return uploadsOf(this.impl);
+  }
+  calls(procedure: string) {
+    return this.impl.calls.get(procedure.startsWith("/") ? procedure : `/${procedure}`) ?? 0;
   }
   touch() {
     this.impl.touch();
