@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ["@taloskit/source"] },
   ssr: { resolve: { conditions: ["@taloskit/source"] } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -22,6 +22,7 @@ import {
   SecurityStateSpecSchema,
   VersionSpecSchema,
 } from "@taloskit/api/resources/runtime";
+import { ServiceSpecSchema } from "@taloskit/api/resources/v1alpha1";
 import { stringify } from "yaml";
 import type { MachineStage, SimNodeState } from "./state.js";
 import { minorOf } from "./version.js";
@@ -414,6 +415,19 @@ export const resourceTypes: ResourceType[] = [
           yaml: y({ schematicId: s.schematic, flavor, apiUrl: s.factoryUrl }),
         },
       ];
+    },
+  },
+  {
+    type: "Services.v1alpha1.talos.dev",
+    namespace: "runtime",
+    displayType: "Service",
+    aliases: ["service", "services", "svc"],
+    sensitive: false,
+    items(s) {
+      return s.services.map((svc) => {
+        const spec = { running: svc.state === "Running", healthy: svc.healthy, unknown: false };
+        return { id: svc.id, proto: enc(ServiceSpecSchema, spec), yaml: y(spec) };
+      });
     },
   },
   {

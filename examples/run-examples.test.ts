@@ -1,0 +1,103 @@
+// Runs every script in examples/ as a user would, in its own Node process, against a
+// simulated cluster and factory: the talosconfig comes from $TALOSCONFIG and the other
+// settings from the environment variables each example documents.
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import {
+  type ClusterSimulator,
+  type FactoryServer,
+  startCluster,
+  startFactoryServer,
+} from "@taloskit/testing";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const run = promisify(execFile);
+const examplesDir = import.meta.dirname;
+// The examples run from a scratch directory, so tsx is loaded by its path in the clone.
+const tsx = pathToFileURL(join(examplesDir, "../node_modules/tsx/dist/loader.mjs")).href;
+
+let cluster: ClusterSimulator;
+let factory: FactoryServer;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  [cluster, factory] = await Promise.all([
+    startCluster({
+      nodes: [
+        { address: "10.5.0.2", role: "controlplane", profile: "nvidia-hgx-server" },
+        { address: "10.5.0.3", role: "worker", profile: "intel-nuc" },
+      ],
+    }),
+    startFactoryServer({ assetSize: 64 * 1024 }),
+  ]);
+  dir = await mkdtemp(join(tmpdir(), "taloskit-examples-"));
+  const talosconfig = join(dir, "talosconfig");
+  await writeFile(talosconfig, cluster.talosconfig({ nodes: ["10.5.0.2", "10.5.0.3"] }));
+  env = {
+    ...process.env,
+    TALOSCONFIG: talosconfig,
+    FACTORY_URL: factory.url,
+    NODE_NO_WARNINGS: "1",
+  };
+});
+
+afterAll(async () => {
+  await Promise.all([cluster?.close(), factory?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function example(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    ["--conditions=@taloskit/source", "--import", tsx, join(examplesDir, name)],
+    { cwd: dir, env: { ...env, ...extraEnv }, timeout: 60_000 },
+  );
+  return stdout;
+}
+
+/** What each example must print; a new example without an entry here fails the suite. */
+const expectations: Record<string, (out: string) => void | Promise<void>> = {
+  "connect.ts": (out) => {
+    expect(out).toMatch(/^10\.5\.0\.2: Talos v1\.14\.0 \(amd64, metal\)$/m);
+    expect(out).toMatch(/^10\.5\.0\.3: Talos v1\.14\.0 \(amd64, metal\)$/m);
+  },
+  "fan-out.ts": (out) => {
+    expect(out).toMatch(/^10\.5\.0\.2: \d+\.\d GiB memory$/m);
+    expect(out).toMatch(/^10\.5\.0\.9: failed \(\w+\): /m);
+  },
+  "watch-resources.ts": (out) => {
+    expect(out).toMatch(/^created kubelet: running=true healthy=true$/m);
+  },
+  "factory-iso.ts": async (out) => {
+    const offline = /^offline ID: ([0-9a-f]{64})$/m.exec(out)?.[1];
+    expect(offline).toBeDefined();
+    expect(out).toContain(`factory ID: ${offline}`);
+    expect(out).toMatch(/^installer: .+\/metal-installer\/[0-9a-f]{64}:v1\.14\.0$/m);
+    expect((await stat(join(dir, "talos.iso"))).size).toBe(64 * 1024);
+  },
+};
+
+const extraEnv: Record<string, NodeJS.ProcessEnv> = {
+  "fan-out.ts": { NODES: "10.5.0.2,10.5.0.3,10.5.0.9" },
+  "watch-resources.ts": { NODE: "10.5.0.2", WATCH_MS: "1500" },
+};
+
+test("every example has an expectation", async () => {
+  const scripts = (await readdir(examplesDir)).filter(
+    (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
+  );
+  expect(scripts.sort()).toEqual(Object.keys(expectations).sort());
+});
+
+describe("examples", () => {
+  for (const [name, check] of Object.entries(expectations)) {
+    test(name, async () => {
+      await check(await example(name, extraEnv[name]));
+    });
+  }
+});
