@@ -7,6 +7,7 @@ import {
   ResourceSchema,
 } from "@taloskit/api/cosi";
 import { DiskSpecSchema } from "@taloskit/api/resources/block";
+import { MachineType, MachineTypeSpecSchema } from "@taloskit/api/resources/config";
 import { LayerSchema } from "@taloskit/api/resources/extensions";
 import {
   CPUCoreSpecSchema,
@@ -19,6 +20,7 @@ import {
   BootIDSpecSchema,
   ImageFactorySchematicSpecSchema,
   MachineStatusSpecSchema,
+  PlatformMetadataSpecSchema,
   SecurityStateSpecSchema,
   VersionSpecSchema,
 } from "@taloskit/api/resources/runtime";
@@ -472,6 +474,44 @@ export const resourceTypes: ResourceType[] = [
             fipsState: "disabled",
             moduleSignatureEnforced: true,
           }),
+        },
+      ];
+    },
+  },
+  {
+    type: "PlatformMetadatas.talos.dev",
+    namespace: "runtime",
+    displayType: "PlatformMetadata",
+    aliases: ["platformmetadata", "platformmetadatas"],
+    sensitive: false,
+    items(s) {
+      if (s.maintenance) return [];
+      const spec = { platform: s.platform, hostname: s.hostname };
+      return [
+        {
+          id: "platformmetadata",
+          proto: enc(PlatformMetadataSpecSchema, spec),
+          yaml: y(spec),
+        },
+      ];
+    },
+  },
+  {
+    type: "MachineTypes.config.talos.dev",
+    namespace: "config",
+    displayType: "MachineType",
+    aliases: ["machinetype", "machinetypes"],
+    sensitive: false,
+    items(s) {
+      if (s.maintenance) return [];
+      const cp = s.role === "controlplane";
+      return [
+        {
+          id: "machine-type",
+          proto: enc(MachineTypeSpecSchema, {
+            machineType: cp ? MachineType.CONTROL_PLANE : MachineType.WORKER,
+          }),
+          yaml: `${cp ? "controlplane" : "worker"}\n`,
         },
       ];
     },

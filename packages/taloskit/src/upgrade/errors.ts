@@ -1,0 +1,95 @@
+// Upgrade failures: one error class with a stable code, the node and the step
+// where the upgrade stopped, and the underlying cause. Like the client's
+// TalosError, messages name nodes, versions and images, never credentials.
+
+/** Stable codes of UpgradeError. */
+export const UPGRADE_ERROR_CODES = [
+  /** The target version is not a version the factory offers (or is not a version). */
+  "UPGRADE_TARGET_UNKNOWN",
+  /** The target version is marked broken by the factory. */
+  "UPGRADE_TARGET_BROKEN",
+  /** The target is older than a node's version, or in another major line. */
+  "UPGRADE_IMPOSSIBLE_JUMP",
+  /** A minor release on the way has no usable (non-broken) patch at the factory. */
+  "UPGRADE_NO_PATH",
+  /** The cluster's Kubernetes version is not supported by a Talos version on the path. */
+  "UPGRADE_KUBERNETES_INCOMPATIBLE",
+  /** A node's version, schematic, platform or role could not be read. */
+  "UPGRADE_NODE_UNREADABLE",
+  /** ImageService.Pull of the installer failed. */
+  "UPGRADE_PULL_FAILED",
+  /** LifecycleService.Upgrade ended with a non-zero installer exit code, or failed. */
+  "UPGRADE_INSTALL_FAILED",
+  /** The legacy MachineService.Upgrade was refused, or its upgrade sequence failed. */
+  "UPGRADE_LEGACY_FAILED",
+  /** The Reboot call failed. */
+  "UPGRADE_REBOOT_FAILED",
+  /** The node did not come back running and ready in time. */
+  "UPGRADE_NODE_NOT_READY",
+  /** After the reboot the node runs another version than the one installed. */
+  "UPGRADE_VERSION_MISMATCH",
+  /** After the reboot the node runs another schematic than the one installed. */
+  "UPGRADE_SCHEMATIC_MISMATCH",
+  /** The boot ID did not change: the node did not really reboot. */
+  "UPGRADE_BOOT_ID_UNCHANGED",
+  /** etcd is unhealthy or would lose quorum: the control-plane gate refused to go on. */
+  "UPGRADE_ETCD_UNHEALTHY",
+  /** A node was not healthy at a health gate between steps. */
+  "UPGRADE_NODE_UNHEALTHY",
+  /** Cordon, drain or uncordon through the Kubernetes API failed. */
+  "UPGRADE_DRAIN_FAILED",
+  /** The caller aborted the upgrade. */
+  "UPGRADE_ABORTED",
+  /** An option or a plan is invalid. */
+  "UPGRADE_INVALID_ARGUMENT",
+] as const;
+
+export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
+
+/** Where in a node's upgrade a failure happened. */
+export type UpgradeStep =
+  | "plan"
+  | "gate"
+  | "cordon"
+  | "drain"
+  | "pull"
+  | "install"
+  | "legacy-upgrade"
+  | "reboot"
+  | "wait"
+  | "verify"
+  | "uncordon";
+
+export interface UpgradeErrorOptions {
+  node?: string | undefined;
+  step?: UpgradeStep | undefined;
+  /** The Talos version the failing step was upgrading to. */
+  version?: string | undefined;
+  cause?: unknown;
+}
+
+/** Why an upgrade (or its planning) stopped. */
+export class UpgradeError extends Error {
+  override readonly name = "UpgradeError";
+  /** Stable, machine-readable code. */
+  readonly code: UpgradeErrorCode;
+  /** The node the failure concerns, when one does. */
+  readonly node: string | undefined;
+  /** The step that failed, when a node upgrade was under way. */
+  readonly step: UpgradeStep | undefined;
+  /** The version being installed when it failed. */
+  readonly version: string | undefined;
+
+  constructor(code: UpgradeErrorCode, message: string, options: UpgradeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.node = options.node;
+    this.step = options.step;
+    this.version = options.version;
+  }
+}
+
+/** A short reason from any error (message of Error, else its text). */
+export function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,79 @@
+// Progress of an upgrade as typed events, for a UI, a bot or the CLI. Library
+// code never prints: it calls the caller's `onEvent` with these.
+import type { UpgradeError, UpgradeStep } from "./errors.js";
+
+/** How a node is upgraded: ImageService + LifecycleService (1.13+) or MachineService.Upgrade. */
+export type UpgradeMethod = "lifecycle" | "legacy";
+
+interface Base {
+  /** Milliseconds since the epoch. */
+  at: number;
+}
+
+/** Every event an upgrade emits. */
+export type UpgradeEvent = Base &
+  (
+    | { type: "run-start"; target: string; nodes: number; dryRun: boolean }
+    | { type: "wave-start"; version: string; nodes: string[] }
+    | { type: "batch-start"; version: string; nodes: string[] }
+    | {
+        type: "gate";
+        gate: "etcd" | "node";
+        node: string | undefined;
+        ok: boolean;
+        detail: string;
+      }
+    | { type: "node-skip"; node: string; version: string; reason: string }
+    | {
+        type: "node-start";
+        node: string;
+        from: string;
+        to: string;
+        image: string;
+        method: UpgradeMethod;
+      }
+    | { type: "step"; node: string; step: UpgradeStep; version: string; detail: string }
+    | {
+        type: "pull-progress";
+        node: string;
+        layer: string;
+        offset: number;
+        total: number;
+      }
+    | { type: "install-output"; node: string; message: string }
+    | { type: "machine-status"; node: string; stage: string; ready: boolean }
+    | { type: "reconnect"; node: string; attempt: number; reason: string }
+    | { type: "evict"; node: string; pod: string }
+    | {
+        type: "node-done";
+        node: string;
+        version: string;
+        schematic: string;
+        bootId: string | undefined;
+        durationMs: number;
+      }
+    | { type: "node-failed"; node: string; error: UpgradeError }
+    | { type: "run-done"; ok: boolean; upgraded: number; skipped: number; durationMs: number }
+  );
+
+/** The payload of an event before its timestamp is added. */
+export type UpgradeEventInit = UpgradeEvent extends infer E
+  ? E extends UpgradeEvent
+    ? Omit<E, "at">
+    : never
+  : never;
+
+/** Receives progress events. Exceptions it throws are ignored. */
+export type UpgradeListener = (event: UpgradeEvent) => void;
+
+/** Calls a listener with a timestamped event, shielding the upgrade from listener errors. */
+export function emitter(listener: UpgradeListener | undefined): (e: UpgradeEventInit) => void {
+  if (!listener) return () => {};
+  return (e) => {
+    try {
+      listener({ ...e, at: Date.now() } as UpgradeEvent);
+    } catch {
+      // a broken listener must not break an upgrade half-way
+    }
+  };
+}

@@ -1,0 +1,62 @@
+// Upgrades: version paths, single-node upgrades and rolling cluster upgrades.
+export {
+  reason as upgradeErrorReason,
+  UPGRADE_ERROR_CODES,
+  UpgradeError,
+  type UpgradeErrorCode,
+  type UpgradeErrorOptions,
+  type UpgradeStep,
+} from "./errors.js";
+export type { UpgradeEvent, UpgradeListener, UpgradeMethod } from "./events.js";
+export {
+  type InspectOptions,
+  type NodeFacts,
+  readBootId,
+  readMachineStatus,
+  readNodeFacts,
+  readSchematic,
+} from "./inspect.js";
+export {
+  type DrainOptions,
+  KubeApiError,
+  type KubeCallOptions,
+  KubeClient,
+  type KubeClientOptions,
+  type KubePod,
+} from "./kubernetes.js";
+export {
+  assemblePlan,
+  type FactoryVersions,
+  type PlannedNode,
+  type PlannedStep,
+  type PlannedWave,
+  type PlanOptions,
+  planNode,
+  planUpgrade,
+  type SchematicChoice,
+  type UpgradePlan,
+  wavesOf,
+} from "./plan.js";
+export {
+  type NodeOutcome,
+  type RunUpgradeOptions,
+  runUpgrade,
+  UpgradeRunError,
+  type UpgradeSummary,
+} from "./rolling.js";
+export {
+  type InstallTarget,
+  methodFor,
+  type NodeUpgradeResult,
+  type NodeUpgradeTimeouts,
+  type UpgradeNodeOptions,
+  upgradeNode,
+} from "./single.js";
+export {
+  checkKubernetes,
+  checkTarget,
+  type KubernetesCheck,
+  TALOS_COMPATIBILITY,
+  type VersionCatalog,
+  versionPath,
+} from "./versions.js";

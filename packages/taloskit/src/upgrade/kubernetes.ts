@@ -1,0 +1,353 @@
+// A minimal Kubernetes API client for upgrades: the cluster version, cordon,
+// drain (evictions through the Eviction API, skipping DaemonSet and mirror
+// pods) and uncordon. It speaks HTTPS with node:https and authenticates with
+// the kubeconfig's client certificate (or bearer token).
+import { request as httpsRequest } from "node:https";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { UpgradeError } from "./errors.js";
+
+const NamedCluster = z.object({
+  name: z.string(),
+  cluster: z.object({
+    server: z.string().url(),
+    "certificate-authority-data": z.string().optional(),
+    "tls-server-name": z.string().optional(),
+    "insecure-skip-tls-verify": z.boolean().optional(),
+  }),
+});
+const NamedUser = z.object({
+  name: z.string(),
+  user: z
+    .object({
+      "client-certificate-data": z.string().optional(),
+      "client-key-data": z.string().optional(),
+      token: z.string().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+const NamedContext = z.object({
+  name: z.string(),
+  context: z.object({ cluster: z.string(), user: z.string() }),
+});
+const Kubeconfig = z.object({
+  clusters: z.array(NamedCluster).min(1),
+  users: z.array(NamedUser).default([]),
+  contexts: z.array(NamedContext).min(1),
+  "current-context": z.string().optional(),
+});
+
+/** Connection settings of KubeClient. */
+export interface KubeClientOptions {
+  /** API server URL, e.g. https://10.5.0.2:6443. */
+  server: string;
+  /** CA certificate(s), PEM. */
+  ca?: string | undefined;
+  /** Client certificate and key, PEM. */
+  cert?: string | undefined;
+  key?: string | undefined;
+  token?: string | undefined;
+  /** Verify the server certificate against this name. */
+  serverName?: string | undefined;
+  /** Per request (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** A pod as drain sees it. */
+export interface KubePod {
+  namespace: string;
+  name: string;
+  /** Owned by a DaemonSet (drain leaves it). */
+  daemonSet: boolean;
+  /** A static pod's mirror (drain leaves it). */
+  mirror: boolean;
+  phase: string;
+}
+
+export interface KubeCallOptions {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Options of drain(). */
+export interface DrainOptions extends KubeCallOptions {
+  /** Whole drain, evictions and waiting for pods to go (default 5 min). */
+  drainTimeoutMs?: number;
+  /** Delay between retries of an eviction refused by a disruption budget, and between checks (default 1 s). */
+  intervalMs?: number;
+  /** Called for each pod evicted. */
+  onEvict?: (pod: KubePod) => void;
+}
+
+function b64(text: string | undefined): string | undefined {
+  return text ? Buffer.from(text, "base64").toString("utf8") : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** An HTTP failure of the Kubernetes API. */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Talks to one Kubernetes API server. */
+export class KubeClient {
+  readonly server: URL;
+  private readonly options: KubeClientOptions;
+
+  constructor(options: KubeClientOptions) {
+    this.server = new URL(options.server);
+    if (this.server.protocol !== "https:") {
+      throw new UpgradeError(
+        "UPGRADE_INVALID_ARGUMENT",
+        `Kubernetes server ${options.server} is not an https URL`,
+      );
+    }
+    this.options = options;
+  }
+
+  /** Reads a kubeconfig (YAML text): its current or named context. */
+  static fromKubeconfig(text: string, options: { context?: string; timeoutMs?: number } = {}) {
+    let raw: unknown;
+    try {
+      raw = parseYaml(text);
+    } catch (error) {
+      throw new UpgradeError("UPGRADE_INVALID_ARGUMENT", "the kubeconfig is not valid YAML", {
+        cause: error,
+      });
+    }
+    const parsed = Kubeconfig.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UpgradeError(
+        "UPGRADE_INVALID_ARGUMENT",
+        `invalid kubeconfig: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
+      );
+    }
+    const cfg = parsed.data;
+    const name = options.context ?? cfg["current-context"] ?? cfg.contexts[0]?.name;
+    const ctx = cfg.contexts.find((c) => c.name === name);
+    if (!ctx) {
+      throw new UpgradeError("UPGRADE_INVALID_ARGUMENT", `kubeconfig context "${name}" not found`);
+    }
+    const cluster = cfg.clusters.find((c) => c.name === ctx.context.cluster);
+    if (!cluster) {
+      throw new UpgradeError(
+        "UPGRADE_INVALID_ARGUMENT",
+        `kubeconfig cluster "${ctx.context.cluster}" (of context "${name}") not found`,
+      );
+    }
+    const user = cfg.users.find((u) => u.name === ctx.context.user)?.user ?? {};
+    return new KubeClient({
+      server: cluster.cluster.server,
+      ca: b64(cluster.cluster["certificate-authority-data"]),
+      serverName: cluster.cluster["tls-server-name"],
+      cert: b64(user["client-certificate-data"]),
+      key: b64(user["client-key-data"]),
+      token: user.token,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  /** One API request; JSON in and out. Throws KubeApiError for HTTP errors. */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: KubeCallOptions & { contentType?: string } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 30_000;
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          protocol: "https:",
+          hostname: this.server.hostname,
+          port: this.server.port || 443,
+          path: `${this.server.pathname.replace(/\/+$/, "")}${path}`,
+          method,
+          ca: this.options.ca,
+          cert: this.options.cert,
+          key: this.options.key,
+          servername: this.options.serverName,
+          headers: {
+            accept: "application/json",
+            ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+            ...(data
+              ? {
+                  "content-type": options.contentType ?? "application/json",
+                  "content-length": data.length,
+                }
+              : {}),
+          },
+          signal: options.signal,
+          timeout: timeoutMs,
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // plain-text error bodies stay text
+            }
+            const status = res.statusCode ?? 0;
+            if (status >= 400) {
+              const msg =
+                (parsed as { message?: string } | undefined)?.message ?? text.slice(0, 200);
+              reject(new KubeApiError(status, `${method} ${path}: HTTP ${status}: ${msg}`));
+            } else {
+              resolve({ status, body: parsed });
+            }
+          });
+        },
+      );
+      req.on("timeout", () =>
+        req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)),
+      );
+      req.on("error", reject);
+      req.end(data);
+    });
+  }
+
+  /** The server's Kubernetes version, e.g. "v1.34.1". */
+  async version(options: KubeCallOptions = {}): Promise<string> {
+    const r = await this.request("GET", "/version", undefined, options);
+    return String((r.body as { gitVersion?: string } | undefined)?.gitVersion ?? "");
+  }
+
+  private async setUnschedulable(node: string, on: boolean, options: KubeCallOptions) {
+    await this.request(
+      "PATCH",
+      `/api/v1/nodes/${encodeURIComponent(node)}`,
+      { spec: { unschedulable: on ? true : null } },
+      { ...options, contentType: "application/strategic-merge-patch+json" },
+    );
+  }
+
+  /** Marks a node unschedulable. */
+  cordon(node: string, options: KubeCallOptions = {}): Promise<void> {
+    return this.setUnschedulable(node, true, options);
+  }
+
+  /** Marks a node schedulable again. */
+  uncordon(node: string, options: KubeCallOptions = {}): Promise<void> {
+    return this.setUnschedulable(node, false, options);
+  }
+
+  /** The pods scheduled on a node. */
+  async podsOn(node: string, options: KubeCallOptions = {}): Promise<KubePod[]> {
+    const selector = encodeURIComponent(`spec.nodeName=${node}`);
+    const r = await this.request(
+      "GET",
+      `/api/v1/pods?fieldSelector=${selector}`,
+      undefined,
+      options,
+    );
+    const items = ((r.body as { items?: unknown[] } | undefined)?.items ?? []) as {
+      metadata?: {
+        name?: string;
+        namespace?: string;
+        annotations?: Record<string, string>;
+        ownerReferences?: { kind?: string }[];
+      };
+      status?: { phase?: string };
+    }[];
+    return items.map((p) => ({
+      namespace: p.metadata?.namespace ?? "default",
+      name: p.metadata?.name ?? "",
+      daemonSet: (p.metadata?.ownerReferences ?? []).some((o) => o.kind === "DaemonSet"),
+      mirror: Boolean(p.metadata?.annotations?.["kubernetes.io/config.mirror"]),
+      phase: p.status?.phase ?? "",
+    }));
+  }
+
+  /** Evicts one pod; false when a disruption budget refuses it for now (HTTP 429). */
+  async evict(pod: { namespace: string; name: string }, options: KubeCallOptions = {}) {
+    try {
+      await this.request(
+        "POST",
+        `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/eviction`,
+        {
+          apiVersion: "policy/v1",
+          kind: "Eviction",
+          metadata: { name: pod.name, namespace: pod.namespace },
+        },
+        options,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 429) return false;
+      if (error instanceof KubeApiError && error.status === 404) return true;
+      throw error;
+    }
+  }
+
+  /**
+   * Evicts every pod on a node except DaemonSet pods, mirror pods and pods
+   * that have finished, retrying evictions a disruption budget refuses, and
+   * waits until they are gone.
+   */
+  async drain(node: string, options: DrainOptions = {}): Promise<KubePod[]> {
+    const total = AbortSignal.timeout(options.drainTimeoutMs ?? 300_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, total]) : total;
+    const interval = options.intervalMs ?? 1_000;
+    const call = { signal, timeoutMs: options.timeoutMs };
+    const movable = (p: KubePod) =>
+      !p.daemonSet && !p.mirror && p.phase !== "Succeeded" && p.phase !== "Failed";
+    const evicted: KubePod[] = [];
+    try {
+      let pending = (await this.podsOn(node, call)).filter(movable);
+      while (pending.length) {
+        const refused: KubePod[] = [];
+        for (const pod of pending) {
+          if (await this.evict(pod, call)) {
+            evicted.push(pod);
+            options.onEvict?.(pod);
+          } else refused.push(pod);
+        }
+        if (refused.length) await sleep(interval, signal);
+        pending = refused;
+      }
+      // Wait until the evicted pods are gone from the node.
+      for (;;) {
+        const left = (await this.podsOn(node, call)).filter(movable);
+        if (!left.length) return evicted;
+        await sleep(interval, signal);
+      }
+    } catch (error) {
+      if (total.aborted && !options.signal?.aborted) {
+        throw new Error(
+          `draining ${node} did not finish within ${options.drainTimeoutMs ?? 300_000} ms`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,407 @@
+// Running a cluster upgrade plan: wave by wave (one per version on the way),
+// control-plane nodes one at a time behind an etcd health and quorum gate,
+// then workers in batches behind a cluster gate. Optional cordon and drain
+// through the Kubernetes API. The run stops at the first failure and touches
+// no further node; running the same plan again skips nodes that are already
+// at the version (and, on their last step, the schematic).
+import type { TalosClient } from "@taloskit/client";
+import { compareVersions } from "@taloskit/factory";
+import { reason, UpgradeError } from "./errors.js";
+import { emitter, type UpgradeEvent, type UpgradeListener } from "./events.js";
+import { readNodeFacts } from "./inspect.js";
+import type { KubeClient } from "./kubernetes.js";
+import type { PlannedNode, UpgradePlan } from "./plan.js";
+import { type UpgradeNodeOptions, upgradeNode } from "./single.js";
+
+/** Options of runUpgrade(). */
+export interface RunUpgradeOptions
+  extends Omit<UpgradeNodeOptions, "facts" | "beforeReboot" | "onEvent" | "signal" | "method"> {
+  signal?: AbortSignal;
+  onEvent?: UpgradeListener;
+  /** Workers upgraded at once (default 1). */
+  batchSize?: number;
+  /** Only report what would be done. */
+  dryRun?: boolean;
+  /** Cordon and drain each node through the Kubernetes API before its reboot, uncordon after. */
+  kube?: KubeClient | undefined;
+  drain?: { timeoutMs?: number; intervalMs?: number };
+  /** Health gates: etcd (default on) and how long a gate waits for health (default 5 min). */
+  gates?: { etcd?: boolean; timeoutMs?: number; intervalMs?: number };
+}
+
+/** What happened to one node. */
+export interface NodeOutcome {
+  node: string;
+  role: "controlplane" | "worker";
+  from: string;
+  to: string;
+  /** Versions installed in this run. */
+  installed: string[];
+  status: "upgraded" | "skipped" | "failed" | "not-started" | "planned";
+  durationMs: number;
+  error?: { code: string; step: string | undefined; message: string } | undefined;
+}
+
+/** The result of a run. */
+export interface UpgradeSummary {
+  target: string;
+  ok: boolean;
+  dryRun: boolean;
+  nodes: NodeOutcome[];
+  durationMs: number;
+}
+
+/** A failed run: the UpgradeError of the node or gate that stopped it, with the summary so far. */
+export class UpgradeRunError extends UpgradeError {
+  readonly summary: UpgradeSummary;
+  constructor(error: UpgradeError, summary: UpgradeSummary) {
+    super(error.code, error.message, {
+      node: error.node,
+      step: error.step,
+      version: error.version,
+      cause: error,
+    });
+    this.summary = summary;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Runs an upgrade plan. Resolves with the summary; throws UpgradeRunError at the first failure. */
+export async function runUpgrade(
+  client: TalosClient,
+  plan: UpgradePlan,
+  options: RunUpgradeOptions = {},
+): Promise<UpgradeSummary> {
+  const started = Date.now();
+  const emit = emitter(options.onEvent);
+  const callMs = options.timeouts?.callMs ?? 30_000;
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 1));
+  const outcomes = new Map<string, NodeOutcome>(
+    plan.nodes.map((n) => [
+      n.node,
+      {
+        node: n.node,
+        role: n.role,
+        from: n.version,
+        to: n.steps.at(-1)?.version ?? n.version,
+        installed: [],
+        status: options.dryRun ? (n.action === "skip" ? "skipped" : "planned") : "not-started",
+        durationMs: 0,
+      },
+    ]),
+  );
+  const byNode = new Map(plan.nodes.map((n) => [n.node, n]));
+  const summary = (ok: boolean): UpgradeSummary => ({
+    target: plan.target,
+    ok,
+    dryRun: options.dryRun ?? false,
+    nodes: [...outcomes.values()],
+    durationMs: Date.now() - started,
+  });
+  emit({
+    type: "run-start",
+    target: plan.target,
+    nodes: plan.nodes.length,
+    dryRun: !!options.dryRun,
+  });
+  if (options.dryRun) {
+    emit({ type: "run-done", ok: true, upgraded: 0, skipped: 0, durationMs: 0 });
+    return summary(true);
+  }
+
+  const controlPlanes = plan.nodes.filter((n) => n.role === "controlplane").map((n) => n.node);
+  const gateMs = options.gates?.timeoutMs ?? 300_000;
+  const gateInterval = options.gates?.intervalMs ?? 1_000;
+  const signal = options.signal;
+
+  const etcdGate = async (about: string, wait: boolean) => {
+    if (options.gates?.etcd === false || controlPlanes.length === 0) return;
+    const limit = AbortSignal.timeout(wait ? gateMs : callMs * 2);
+    const s = signal ? AbortSignal.any([signal, limit]) : limit;
+    for (;;) {
+      const problem = await etcdProblem(client, controlPlanes, about, s, callMs);
+      if (!problem.error) {
+        emit({ type: "gate", gate: "etcd", node: about, ok: true, detail: problem.detail });
+        return;
+      }
+      if (!wait || s.aborted) {
+        emit({ type: "gate", gate: "etcd", node: problem.node, ok: false, detail: problem.detail });
+        throw new UpgradeError(
+          signal?.aborted ? "UPGRADE_ABORTED" : "UPGRADE_ETCD_UNHEALTHY",
+          problem.detail,
+          { node: problem.node, step: "gate", cause: problem.error },
+        );
+      }
+      await sleep(gateInterval, s).catch(() => undefined);
+    }
+  };
+
+  const upgradeOne = async (planned: PlannedNode, version: string, final: boolean) => {
+    const out = outcomes.get(planned.node) as NodeOutcome;
+    const step = planned.steps.find((s) => s.version === version);
+    if (!step) return;
+    const facts = await readNodeFacts(client, planned.node, { signal, timeoutMs: callMs }).catch(
+      (error: unknown) => {
+        throw new UpgradeError(
+          "UPGRADE_NODE_UNHEALTHY",
+          `${planned.node}: cannot read the node before upgrading it: ${reason(error)}`,
+          { node: planned.node, step: "gate", version, cause: error },
+        );
+      },
+    );
+    const cmp = compareVersions(facts.version, version);
+    if (cmp > 0 || (cmp === 0 && (!final || facts.schematic === step.schematic))) {
+      emit({
+        type: "node-skip",
+        node: planned.node,
+        version,
+        reason: `already runs ${facts.version}${cmp === 0 && final ? ` with schematic ${facts.schematic.slice(0, 12)}…` : ""}`,
+      });
+      if (out.status === "not-started") out.status = "skipped";
+      return;
+    }
+    if (facts.stage !== "running" || !facts.ready) {
+      throw new UpgradeError(
+        "UPGRADE_NODE_UNHEALTHY",
+        `${planned.node}: the node is not running and ready (stage ${facts.stage}) before its upgrade`,
+        { node: planned.node, step: "gate", version },
+      );
+    }
+    const t0 = Date.now();
+    const kube = options.kube;
+    const k8sName = facts.hostname;
+    let cordoned = false;
+    try {
+      await upgradeNode(client, planned.node, step, {
+        ...options,
+        signal,
+        facts,
+        method: step.method,
+        onEvent: options.onEvent,
+        beforeReboot: kube
+          ? async (s) => {
+              emit({ type: "step", node: planned.node, step: "cordon", version, detail: k8sName });
+              await kube.cordon(k8sName, { signal: s, timeoutMs: callMs }).catch((e: unknown) => {
+                throw new UpgradeError(
+                  "UPGRADE_DRAIN_FAILED",
+                  `${planned.node}: cordoning Kubernetes node ${k8sName} failed: ${reason(e)}`,
+                  { node: planned.node, step: "cordon", version, cause: e },
+                );
+              });
+              cordoned = true;
+              emit({ type: "step", node: planned.node, step: "drain", version, detail: k8sName });
+              await kube
+                .drain(k8sName, {
+                  signal: s,
+                  timeoutMs: callMs,
+                  drainTimeoutMs: options.drain?.timeoutMs,
+                  intervalMs: options.drain?.intervalMs,
+                  onEvict: (p) =>
+                    emit({ type: "evict", node: planned.node, pod: `${p.namespace}/${p.name}` }),
+                })
+                .catch((e: unknown) => {
+                  throw new UpgradeError(
+                    "UPGRADE_DRAIN_FAILED",
+                    `${planned.node}: draining Kubernetes node ${k8sName} failed: ${reason(e)}; the node stays cordoned and was not rebooted`,
+                    { node: planned.node, step: "drain", version, cause: e },
+                  );
+                });
+            }
+          : undefined,
+      });
+      if (kube && cordoned) {
+        emit({ type: "step", node: planned.node, step: "uncordon", version, detail: k8sName });
+        await kube.uncordon(k8sName, { signal, timeoutMs: callMs }).catch((e: unknown) => {
+          throw new UpgradeError(
+            "UPGRADE_DRAIN_FAILED",
+            `${planned.node}: uncordoning Kubernetes node ${k8sName} failed: ${reason(e)}`,
+            { node: planned.node, step: "uncordon", version, cause: e },
+          );
+        });
+      }
+      out.installed.push(version);
+      out.status = "upgraded";
+      out.durationMs += Date.now() - t0;
+    } catch (error) {
+      out.durationMs += Date.now() - t0;
+      throw error;
+    }
+  };
+
+  const failOn = (error: unknown, node: string | undefined): never => {
+    const err =
+      error instanceof UpgradeError
+        ? error
+        : new UpgradeError("UPGRADE_NODE_UNHEALTHY", reason(error), { node, cause: error });
+    const out = err.node ? outcomes.get(err.node) : undefined;
+    if (out) {
+      out.status = "failed";
+      out.error = { code: err.code, step: err.step, message: err.message };
+    }
+    const s = summary(false);
+    emit({
+      type: "run-done",
+      ok: false,
+      upgraded: s.nodes.filter((n) => n.status === "upgraded").length,
+      skipped: s.nodes.filter((n) => n.status === "skipped").length,
+      durationMs: s.durationMs,
+    });
+    throw new UpgradeRunError(err, s);
+  };
+
+  const isFinal = (node: string, version: string) =>
+    byNode.get(node)?.steps.at(-1)?.version === version;
+
+  for (const wave of plan.waves) {
+    emit({
+      type: "wave-start",
+      version: wave.version,
+      nodes: [...wave.controlPlanes, ...wave.workers],
+    });
+    for (const cp of wave.controlPlanes) {
+      const planned = byNode.get(cp) as PlannedNode;
+      try {
+        // Gate: every etcd member healthy, and quorum holds with this node down.
+        if (needsWork(await peek(client, cp, signal, callMs), planned, wave.version)) {
+          await etcdGate(cp, false);
+        }
+        await upgradeOne(planned, wave.version, isFinal(cp, wave.version));
+        // After: wait until etcd is healthy again before the next node.
+        await etcdGate(cp, true);
+      } catch (error) {
+        failOn(error, cp);
+      }
+    }
+    for (let i = 0; i < wave.workers.length; i += batchSize) {
+      const batch = wave.workers.slice(i, i + batchSize);
+      emit({ type: "batch-start", version: wave.version, nodes: batch });
+      try {
+        await etcdGate(batch[0] as string, true);
+      } catch (error) {
+        failOn(error, undefined);
+      }
+      const results = await Promise.allSettled(
+        batch.map((w) =>
+          upgradeOne(byNode.get(w) as PlannedNode, wave.version, isFinal(w, wave.version)),
+        ),
+      );
+      const failed = results.findIndex((r) => r.status === "rejected");
+      if (failed >= 0) {
+        // Record every failure of the batch; stop with the first.
+        results.forEach((r, j) => {
+          if (r.status !== "rejected" || j === failed) return;
+          const e = r.reason as UpgradeError;
+          const out = outcomes.get(batch[j] as string);
+          if (out)
+            out.error = {
+              code: e.code ?? "UPGRADE_NODE_UNHEALTHY",
+              step: e.step,
+              message: reason(e),
+            };
+          if (out) out.status = "failed";
+        });
+        failOn((results[failed] as PromiseRejectedResult).reason, batch[failed]);
+      }
+    }
+  }
+  const s = summary(true);
+  emit({
+    type: "run-done",
+    ok: true,
+    upgraded: s.nodes.filter((n) => n.status === "upgraded").length,
+    skipped: s.nodes.filter((n) => n.status === "skipped").length,
+    durationMs: s.durationMs,
+  });
+  return s;
+}
+
+async function peek(
+  client: TalosClient,
+  node: string,
+  signal: AbortSignal | undefined,
+  callMs: number,
+): Promise<string | undefined> {
+  try {
+    const r = await client.machine.version({}, { node, signal, timeoutMs: callMs });
+    return r.messages[0]?.version?.tag;
+  } catch {
+    return undefined;
+  }
+}
+
+function needsWork(version: string | undefined, planned: PlannedNode, wave: string): boolean {
+  if (!version) return true;
+  const c = compareVersions(version, wave);
+  if (c > 0) return false;
+  return c < 0 || planned.steps.at(-1)?.version === wave;
+}
+
+/** Checks etcd on every control-plane node; the node about to go down must leave a quorum. */
+async function etcdProblem(
+  client: TalosClient,
+  controlPlanes: readonly string[],
+  about: string,
+  signal: AbortSignal,
+  callMs: number,
+): Promise<{ error?: unknown; node?: string; detail: string }> {
+  const statuses = await client.onNodes(
+    controlPlanes,
+    (node, s) =>
+      client.machine.etcdStatus(
+        {},
+        { node, signal: AbortSignal.any([signal, s]), timeoutMs: callMs },
+      ),
+    { concurrency: 8 },
+  );
+  const bad = statuses.find((r) => "error" in r);
+  if (bad && "error" in bad) {
+    return {
+      error: bad.error,
+      node: bad.node,
+      detail: `etcd on ${bad.node} is not healthy (${bad.error.message}): refusing to take ${about} down`,
+    };
+  }
+  const first = controlPlanes[0] as string;
+  let members = controlPlanes.length;
+  try {
+    const list = await client.machine.etcdMemberList(
+      {},
+      { node: first, signal, timeoutMs: callMs },
+    );
+    members = list.messages[0]?.members.length ?? members;
+  } catch (error) {
+    return {
+      error,
+      node: first,
+      detail: `cannot list etcd members on ${first}: ${reason(error)}`,
+    };
+  }
+  const quorum = Math.floor(members / 2) + 1;
+  const healthy = members; // every member we can reach answered; unknown members count as healthy
+  if (members > 1 && healthy - 1 < quorum) {
+    return {
+      error: new Error("quorum"),
+      node: about,
+      detail: `etcd has ${members} members: taking ${about} down would leave ${healthy - 1}, below the quorum of ${quorum}`,
+    };
+  }
+  return {
+    detail: `etcd: ${controlPlanes.length} control-plane nodes healthy, ${members} members, quorum ${quorum}${members > 1 ? "" : " (single member: etcd is down while it reboots)"}`,
+  };
+}
+
+export type { UpgradeEvent };

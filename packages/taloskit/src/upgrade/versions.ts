@@ -1,0 +1,184 @@
+// Version planning: the path from a node's Talos version to a target through
+// every minor release on the way (the newest usable patch of each), and the
+// Kubernetes versions each Talos minor supports.
+import { compareVersions, tryParseTalosVersion, versionTag } from "@taloskit/factory";
+import { UpgradeError } from "./errors.js";
+
+/**
+ * What each Talos minor accepts, by minor: the oldest Talos it upgrades from
+ * and the Kubernetes range it supports (inclusive, by minor).
+ *
+ * Source: the compatibility constants of each release in the Talos repository
+ * (pkg/machinery/compatibility/talos1NN: MinimumHostUpgradeVersion and
+ * Minimum/MaximumKubernetesVersion), checked for 1.10 to 1.15; the published
+ * support matrices agree. Minors not listed have no data: planning warns
+ * instead of refusing.
+ */
+export const TALOS_COMPATIBILITY: Readonly<
+  Record<string, { upgradeFrom: string; kubernetes: readonly [string, string] }>
+> = {
+  "1.10": { upgradeFrom: "1.8", kubernetes: ["1.28", "1.33"] },
+  "1.11": { upgradeFrom: "1.9", kubernetes: ["1.29", "1.34"] },
+  "1.12": { upgradeFrom: "1.10", kubernetes: ["1.30", "1.35"] },
+  "1.13": { upgradeFrom: "1.11", kubernetes: ["1.31", "1.36"] },
+  "1.14": { upgradeFrom: "1.12", kubernetes: ["1.32", "1.37"] },
+  "1.15": { upgradeFrom: "1.13", kubernetes: ["1.33", "1.38"] },
+};
+
+/** Versions the factory offers, and the ones it marks broken. */
+export interface VersionCatalog {
+  available: readonly string[];
+  broken?: readonly string[];
+}
+
+interface Parsed {
+  tag: string;
+  major: number;
+  minor: number;
+  prerelease: boolean;
+}
+
+function parse(version: string, what: string): Parsed {
+  const v = tryParseTalosVersion(version);
+  if (!v) {
+    throw new UpgradeError(
+      "UPGRADE_INVALID_ARGUMENT",
+      `${what} "${version}" is not a Talos version (expected v<major>.<minor>.<patch>)`,
+    );
+  }
+  return {
+    tag: versionTag(version),
+    major: v.major,
+    minor: v.minor,
+    prerelease: v.prerelease !== undefined,
+  };
+}
+
+function tags(list: readonly string[] | undefined): Parsed[] {
+  const out: Parsed[] = [];
+  for (const v of list ?? []) {
+    const p = tryParseTalosVersion(v);
+    if (p)
+      out.push({
+        tag: versionTag(v),
+        major: p.major,
+        minor: p.minor,
+        prerelease: p.prerelease !== undefined,
+      });
+  }
+  return out;
+}
+
+/** Checks that the target is offered and not broken; returns its `v`-prefixed tag. */
+export function checkTarget(target: string, catalog: VersionCatalog): string {
+  const to = parse(target, "target version");
+  const broken = new Set(tags(catalog.broken).map((v) => v.tag));
+  if (broken.has(to.tag)) {
+    throw new UpgradeError(
+      "UPGRADE_TARGET_BROKEN",
+      `Talos ${to.tag} is marked broken by the Image Factory: pick another patch release`,
+    );
+  }
+  if (!tags(catalog.available).some((v) => v.tag === to.tag)) {
+    throw new UpgradeError(
+      "UPGRADE_TARGET_UNKNOWN",
+      `the Image Factory does not offer Talos ${to.tag}`,
+    );
+  }
+  return to.tag;
+}
+
+/**
+ * The versions a node at `from` installs, in order, to reach `to`: the newest
+ * non-broken stable patch of every minor in between, then `to` itself. Empty
+ * when the node already runs `to`. Refuses downgrades, major jumps, targets
+ * the factory does not offer or marks broken, and minors without a usable
+ * release.
+ */
+export function versionPath(from: string, to: string, catalog: VersionCatalog): string[] {
+  const target = parse(checkTarget(to, catalog), "target version");
+  const current = parse(from, "node version");
+  if (current.major !== target.major) {
+    throw new UpgradeError(
+      "UPGRADE_IMPOSSIBLE_JUMP",
+      `cannot upgrade from Talos ${current.tag} to ${target.tag}: the major version differs`,
+    );
+  }
+  const order = compareVersions(target.tag, current.tag);
+  if (order < 0) {
+    throw new UpgradeError(
+      "UPGRADE_IMPOSSIBLE_JUMP",
+      `cannot upgrade from Talos ${current.tag} to the older ${target.tag}: downgrades are not planned`,
+    );
+  }
+  if (order === 0) return [];
+  const broken = new Set(tags(catalog.broken).map((v) => v.tag));
+  const usable = tags(catalog.available).filter((v) => !v.prerelease && !broken.has(v.tag));
+  const path: string[] = [];
+  for (let minor = current.minor + 1; minor < target.minor; minor++) {
+    const best = usable
+      .filter((v) => v.major === target.major && v.minor === minor)
+      .sort((a, b) => compareVersions(b.tag, a.tag))[0];
+    if (!best) {
+      throw new UpgradeError(
+        "UPGRADE_NO_PATH",
+        `no usable Talos ${target.major}.${minor} release at the Image Factory: upgrades go through every minor, so ${current.tag} cannot reach ${target.tag}`,
+      );
+    }
+    path.push(best.tag);
+  }
+  path.push(target.tag);
+  return path;
+}
+
+function minorKey(version: string): string | undefined {
+  const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
+  return m ? `${Number(m[1])}.${Number(m[2])}` : undefined;
+}
+
+function minorNumber(minor: string): number {
+  const [a, b] = minor.split(".").map(Number) as [number, number];
+  return a * 1000 + b;
+}
+
+/** The outcome of a Kubernetes compatibility check. */
+export interface KubernetesCheck {
+  /** The Kubernetes version checked, `v`-less major.minor.patch as given. */
+  version: string | undefined;
+  /** True when every Talos version on the path supports it (or nothing is known against it). */
+  ok: boolean;
+  /** Talos versions that do not support it, with their supported range. */
+  problems: string[];
+  /** Talos versions without compatibility data. */
+  unknown: string[];
+}
+
+/** Whether each Talos version supports the Kubernetes version (which an OS upgrade does not change). */
+export function checkKubernetes(
+  kubernetesVersion: string | undefined,
+  talosVersions: readonly string[],
+): KubernetesCheck {
+  const out: KubernetesCheck = { version: kubernetesVersion, ok: true, problems: [], unknown: [] };
+  if (!kubernetesVersion) return out;
+  const k = minorKey(kubernetesVersion);
+  if (!k) {
+    throw new UpgradeError(
+      "UPGRADE_INVALID_ARGUMENT",
+      `Kubernetes version "${kubernetesVersion}" is not a version`,
+    );
+  }
+  for (const t of [...new Set(talosVersions)]) {
+    const minor = minorKey(t);
+    const row = minor ? TALOS_COMPATIBILITY[minor] : undefined;
+    if (!row) {
+      out.unknown.push(t);
+      continue;
+    }
+    const [lo, hi] = row.kubernetes;
+    if (minorNumber(k) < minorNumber(lo) || minorNumber(k) > minorNumber(hi)) {
+      out.ok = false;
+      out.problems.push(`Talos ${t} supports Kubernetes ${lo} to ${hi}`);
+    }
+  }
+  return out;
+}

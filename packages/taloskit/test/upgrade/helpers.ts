@@ -1,0 +1,113 @@
+// A simulated cluster and Image Factory for upgrade tests, with an admin client.
+import { TalosClient } from "@taloskit/client";
+import { FactoryClient } from "@taloskit/factory";
+import {
+  type ClusterSimulator,
+  type FactoryServer,
+  type SimNodeOptions,
+  startCluster,
+  startFactoryServer,
+} from "../../../testing/src/index.js";
+import type { UpgradeEvent } from "../../src/upgrade/index.js";
+
+export const SCHEMATIC_A = "a".repeat(64);
+export const SCHEMATIC_B = "b".repeat(64);
+export const SCHEMATIC_C = "c".repeat(64);
+
+/** Versions the simulated factory offers: 1.13.4 is marked broken, so 1.13.3 is the usable 1.13. */
+export const FACTORY_VERSIONS = [
+  "v1.11.5",
+  "v1.12.0",
+  "v1.12.4",
+  "v1.13.0",
+  "v1.13.3",
+  "v1.13.4",
+  "v1.14.0",
+  "v1.14.1-beta.0",
+];
+export const BROKEN = ["v1.13.4"];
+
+export interface Env {
+  sim: ClusterSimulator;
+  factory: FactoryServer;
+  factoryClient: FactoryClient;
+  client: TalosClient;
+  close(): Promise<void>;
+}
+
+export async function startEnv(nodes: SimNodeOptions[], rebootDelayMs = 20): Promise<Env> {
+  const sim = await startCluster({ nodes, rebootDelayMs });
+  const factory = await startFactoryServer({ versions: FACTORY_VERSIONS, brokenVersions: BROKEN });
+  const cert = sim.pki.issueClient({ roles: ["os:admin"] });
+  const client = TalosClient.connect({
+    endpoints: [sim.endpoint],
+    ca: sim.pki.ca.certPem,
+    cert: cert.certPem,
+    key: cert.keyPem,
+    nodes: nodes.map((n) => n.address),
+  });
+  const factoryClient = new FactoryClient({ baseUrl: factory.url, retries: 0 });
+  return {
+    sim,
+    factory,
+    factoryClient,
+    client,
+    async close() {
+      client.close();
+      await factory.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Fast timings for tests: small reconnect intervals, bounded waits. */
+export const FAST = {
+  retryIntervalMs: 10,
+  timeouts: { callMs: 5_000, pullMs: 5_000, installMs: 5_000, rebootMs: 5_000 },
+} as const;
+
+/** Collects events. */
+export function recorder(): { events: UpgradeEvent[]; on: (e: UpgradeEvent) => void } {
+  const events: UpgradeEvent[] = [];
+  return { events, on: (e) => events.push(e) };
+}
+
+/** Whether a simulated node was touched by an upgrade: pulled, installed, rebooted or changed. */
+export function touched(
+  sim: ClusterSimulator,
+  address: string,
+  before: { version: string; bootId: string; boots: number },
+): boolean {
+  const s = sim.node(address).state;
+  return (
+    s.images.size > 0 ||
+    s.pendingUpgrade !== undefined ||
+    s.boots !== before.boots ||
+    s.bootId !== before.bootId ||
+    s.version !== before.version
+  );
+}
+
+export function snapshot(sim: ClusterSimulator) {
+  return new Map(
+    sim.nodes.map((n) => [
+      n.address,
+      { version: n.state.version, bootId: n.state.bootId, boots: n.state.boots },
+    ]),
+  );
+}
+
+/**
+ * Clears the node faults upgrades use. (faults.clear() also restarts the
+ * router, which sends GOAWAY to idle client sessions; not needed here.)
+ */
+export function clearNodeFaults(sim: ClusterSimulator): void {
+  for (const n of sim.nodes) {
+    sim.faults.failPull(n.address, null);
+    sim.faults.installerExitCode(n.address, 0);
+    sim.faults.neverReturn(n.address, false);
+    sim.faults.etcdUnhealthy(n.address, false);
+    sim.faults.unreachable(n.address, false);
+    if (n.down) n.powerOn();
+  }
+}

@@ -1,0 +1,81 @@
+// Version paths and Kubernetes compatibility: pure functions, no network.
+import { describe, expect, it } from "vitest";
+import {
+  checkKubernetes,
+  TALOS_COMPATIBILITY,
+  UpgradeError,
+  versionPath,
+} from "../../src/upgrade/index.js";
+import { BROKEN, FACTORY_VERSIONS } from "./helpers.js";
+
+const catalog = { available: FACTORY_VERSIONS, broken: BROKEN };
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UpgradeError);
+    return (error as UpgradeError).code;
+  }
+  return undefined;
+}
+
+describe("versionPath", () => {
+  it("goes through the newest non-broken patch of every minor in between", () => {
+    expect(versionPath("v1.12.0", "v1.14.0", catalog)).toEqual(["v1.13.3", "v1.14.0"]);
+    expect(versionPath("1.11.5", "1.14.0", catalog)).toEqual(["v1.12.4", "v1.13.3", "v1.14.0"]);
+  });
+
+  it("goes straight to a patch of the same minor, and is empty at the target", () => {
+    expect(versionPath("v1.12.0", "v1.12.4", catalog)).toEqual(["v1.12.4"]);
+    expect(versionPath("v1.14.0", "v1.14.0", catalog)).toEqual([]);
+  });
+
+  it("never uses a prerelease on the way, but accepts one as the explicit target", () => {
+    expect(versionPath("v1.13.0", "v1.14.1-beta.0", catalog)).toEqual(["v1.14.1-beta.0"]);
+    expect(
+      versionPath("v1.12.0", "v1.14.0", {
+        available: ["v1.12.0", "v1.13.9-rc.0", "v1.13.1", "v1.14.0"],
+      }),
+    ).toEqual(["v1.13.1", "v1.14.0"]);
+  });
+
+  it("refuses impossible jumps with stable codes", () => {
+    expect(codeOf(() => versionPath("v1.14.0", "v1.13.3", catalog))).toBe(
+      "UPGRADE_IMPOSSIBLE_JUMP",
+    );
+    expect(codeOf(() => versionPath("v0.14.0", "v1.14.0", catalog))).toBe(
+      "UPGRADE_IMPOSSIBLE_JUMP",
+    );
+    expect(codeOf(() => versionPath("v1.12.0", "v1.13.4", catalog))).toBe("UPGRADE_TARGET_BROKEN");
+    expect(codeOf(() => versionPath("v1.12.0", "v1.15.0", catalog))).toBe("UPGRADE_TARGET_UNKNOWN");
+    expect(codeOf(() => versionPath("latest", "v1.14.0", catalog))).toBe(
+      "UPGRADE_INVALID_ARGUMENT",
+    );
+    // Every 1.13 release broken: no way through 1.13.
+    expect(
+      codeOf(() =>
+        versionPath("v1.12.0", "v1.14.0", {
+          available: FACTORY_VERSIONS,
+          broken: ["v1.13.0", "v1.13.3", "v1.13.4"],
+        }),
+      ),
+    ).toBe("UPGRADE_NO_PATH");
+  });
+});
+
+describe("Kubernetes compatibility", () => {
+  it("has a row for each minor the SDK targets", () => {
+    for (const m of ["1.12", "1.13", "1.14"]) expect(TALOS_COMPATIBILITY[m]).toBeDefined();
+  });
+
+  it("accepts a version every Talos on the path supports and names the ones that do not", () => {
+    expect(checkKubernetes("v1.34.1", ["v1.13.3", "v1.14.0"]).ok).toBe(true);
+    const old = checkKubernetes("1.31.4", ["v1.13.3", "v1.14.0"]);
+    expect(old.ok).toBe(false);
+    expect(old.problems).toEqual(["Talos v1.14.0 supports Kubernetes 1.32 to 1.37"]);
+    const unknown = checkKubernetes("1.34.0", ["v1.9.0"]);
+    expect(unknown).toMatchObject({ ok: true, unknown: ["v1.9.0"] });
+    expect(checkKubernetes(undefined, ["v1.14.0"]).ok).toBe(true);
+  });
+});
