@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { ClusterService } from "@taloskit/api/cluster";
 import { State } from "@taloskit/api/cosi";
+import { InspectService } from "@taloskit/api/inspect";
 import {
   DebugService,
   ImageService,
@@ -27,6 +28,7 @@ const ROUTED: DescService[] = [
   MDService,
   State,
   ClusterService,
+  InspectService,
   StorageService,
   TimeService,
 ];
@@ -106,6 +108,8 @@ export class Router {
             Buffer.from(this.tls.clientCertPem),
           );
       c = new grpc.Client(n.endpoint, creds, {
+        // Node certificates also name localhost; TLS must not be sent an IP address as server name.
+        "grpc.ssl_target_name_override": "localhost",
         "grpc.max_receive_message_length": 32 * 1024 * 1024,
       });
       this.clients.set(key, c);
