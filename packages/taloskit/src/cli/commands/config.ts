@@ -1,9 +1,16 @@
-// `taloskit config patch|validate`: merge patches into a config with Talos's rules,
-// and check a config against the schema of a Talos version.
+// `taloskit config patch|validate|apply`: merge patches into a config with Talos's
+// rules, check a config against the schema of a Talos version, and patch live nodes.
 import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
+import {
+  APPLY_MODES,
+  type ApplyMode,
+  type PatchMachineConfigResult,
+  patchMachineConfig,
+} from "../../config/apply.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "../../config/patch.js";
 import { validateConfig } from "../../config/validate.js";
+import { connectTargets, globalFlags, withGlobalFlags } from "../globals.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -13,6 +20,8 @@ export interface ConfigCommandIO {
   readFile: (path: string) => string;
   exists: (path: string) => boolean;
   stdin: () => string;
+  /** Environment for finding the talosconfig (`config apply`); default: none. */
+  env?: Record<string, string | undefined>;
 }
 
 const processIO: ConfigCommandIO = {
@@ -21,6 +30,7 @@ const processIO: ConfigCommandIO = {
   readFile: (p) => readFileSync(p, "utf8"),
   exists: (p) => existsSync(p),
   stdin: () => readFileSync(0, "utf8"),
+  env: process.env,
 };
 
 function readInput(io: ConfigCommandIO, path: string): string {
@@ -123,5 +133,141 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
       }
     });
 
+  config.addCommand(applyCommand(io));
   return config;
+}
+
+/** Parses a Go-style duration (`90s`, `1m`, `1m30s`, `500ms`) into milliseconds. */
+export function parseDuration(text: string): number {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let ms = 0;
+  let at = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    ms += Number(m[1]) * (unit[m[2] as string] as number);
+    at = re.lastIndex;
+  }
+  if (!text || at !== text.length || ms <= 0) {
+    throw new Error(`invalid duration "${text}" (use e.g. 30s, 1m, 1m30s)`);
+  }
+  return Math.round(ms);
+}
+
+interface ApplyRow {
+  node: string;
+  talosVersion?: string;
+  changed?: boolean;
+  applied?: boolean;
+  dryRun?: boolean;
+  requestedMode?: ApplyMode;
+  mode?: ApplyMode | undefined;
+  rebootRequired?: boolean;
+  rebooting?: boolean;
+  modeDetails?: string;
+  warnings?: string[];
+  diff?: Omit<PatchMachineConfigResult["diff"], never>;
+  error?: string;
+}
+
+function summary(r: ApplyRow): string {
+  const lines = (r.modeDetails ?? "").split("\n");
+  return (r.dryRun && lines[0] === "Dry run summary:" ? lines[1] : lines[0]) ?? "";
+}
+
+function applyCommand(io: ConfigCommandIO): Command {
+  const cmd = withGlobalFlags(
+    new Command("apply").description(
+      "patch the machine config of live nodes: read it, merge patches, show the diff, apply",
+    ),
+  )
+    .requiredOption("-p, --patch <patch...>", "patches: @file, a file path, or inline YAML")
+    .addOption(
+      new Option("-m, --mode <mode>", "how the node takes the config")
+        .choices([...APPLY_MODES])
+        .default("auto"),
+    )
+    .option("--try-timeout <duration>", "with --mode try: roll back after this long (e.g. 1m)")
+    .option("--dry-run", "ask the nodes what they would do; change nothing")
+    .option("--talos-version <version>", "validate for this Talos version instead of the node's")
+    .option("--show-secrets", "show tokens and keys in the diff (redacted by default)");
+  return cmd.action(
+    async (opts: {
+      patch: string[];
+      mode: ApplyMode;
+      tryTimeout?: string;
+      dryRun?: boolean;
+      talosVersion?: string;
+      showSecrets?: boolean;
+    }) => {
+      const flags = globalFlags(cmd);
+      if (opts.tryTimeout !== undefined && opts.mode !== "try")
+        throw new Error("--try-timeout needs --mode try");
+      const tryTimeoutMs =
+        opts.tryTimeout === undefined ? undefined : parseDuration(opts.tryTimeout);
+      // Every patch is read and parsed before any node is contacted.
+      const patches = opts.patch.map((p) => patchArg(io, p));
+      const targets = await connectTargets(flags, {
+        stdout: io.stdout,
+        stderr: io.stderr,
+        env: io.env ?? {},
+      });
+      try {
+        const rows = await Promise.all(
+          targets.nodes.map(async (node): Promise<ApplyRow> => {
+            const client = targets.clientFor(node);
+            const label = node ?? client.endpoints[0] ?? "";
+            try {
+              const r = await patchMachineConfig(client, {
+                node,
+                patches,
+                mode: opts.mode,
+                dryRun: opts.dryRun === true,
+                showSecrets: opts.showSecrets === true,
+                timeoutMs: 30_000,
+                ...(tryTimeoutMs === undefined ? {} : { tryTimeoutMs }),
+                ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
+              });
+              const { config: _secret, node: _node, schemaVersion: _s, ...rest } = r;
+              return { node: label, ...rest };
+            } catch (error) {
+              const message = error instanceof Error ? error.message : String(error);
+              return { node: label, error: message.replace(/\s*\n\s*/g, " ") };
+            }
+          }),
+        );
+        if (flags.output === "table") {
+          for (const r of rows) {
+            if (!r.diff?.unified) continue;
+            if (rows.length > 1) io.stdout(`# ${r.node}\n`);
+            io.stdout(r.diff.unified);
+          }
+          io.stdout(
+            render(flags.output, rows, {
+              rows,
+              columns: [
+                { header: "NODE", value: (r) => r.node },
+                { header: "CHANGED", value: (r) => (r.error ? "" : r.changed ? "yes" : "no") },
+                { header: "MODE", value: (r) => r.mode ?? "" },
+                {
+                  header: "REBOOT",
+                  value: (r) =>
+                    r.error ? "" : r.rebooting ? "rebooting" : r.rebootRequired ? "required" : "no",
+                },
+                { header: "DETAILS", value: (r) => r.error ?? summary(r) },
+              ],
+            }),
+          );
+          for (const r of rows)
+            for (const w of r.warnings ?? []) io.stderr(`taloskit: ${r.node}: warning: ${w}\n`);
+        } else {
+          io.stdout(render(flags.output, rows));
+        }
+        const failed = rows.filter((r) => r.error);
+        for (const r of failed) io.stderr(`taloskit: ${r.node}: ${r.error}\n`);
+        if (failed.length) process.exitCode = 1;
+      } finally {
+        targets.close();
+      }
+    },
+  );
 }

@@ -1,0 +1,191 @@
+// `taloskit config apply` against the cluster simulator over real mTLS.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
+import {
+  type ConfigCommandIO,
+  configCommand,
+  parseDuration,
+} from "../../src/cli/commands/config.js";
+
+let sim: ClusterSimulator;
+let cfg: string;
+let readerCfg: string;
+const original = new Map<string, string>();
+const FILES: Record<string, string> = {
+  "sans.yaml": "machine:\n  certSANs:\n    - cli.example\n",
+  "quota.yaml": "machine:\n  features:\n    diskQuotaSupport: true\n",
+  "kind.yaml": "apiVersion: v1alpha1\nkind: NoSuchConfig\nname: x\n",
+  "json.yaml": '[{"op": "remove", "path": "/machine/token"}]',
+};
+
+beforeAll(async () => {
+  sim = await startCluster({
+    nodes: [
+      { address: "10.5.0.2", role: "controlplane", version: "v1.14.0" },
+      { address: "10.5.0.3", role: "worker", version: "v1.13.2" },
+    ],
+  });
+  const dir = await mkdtemp(join(tmpdir(), "taloskit-apply-cli-"));
+  cfg = join(dir, "talosconfig");
+  readerCfg = join(dir, "reader");
+  await writeFile(cfg, sim.talosconfig({ roles: ["os:admin"], nodes: ["10.5.0.2"] }));
+  await writeFile(readerCfg, sim.talosconfig({ roles: ["os:reader"], nodes: ["10.5.0.2"] }));
+  for (const n of sim.nodes) original.set(n.address, n.state.config);
+});
+afterEach(() => {
+  for (const n of sim.nodes) {
+    n.state.config = original.get(n.address) as string;
+    n.state.stagedConfig = undefined;
+    n.touch();
+  }
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+async function run(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const io: ConfigCommandIO = {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    readFile: (p) => {
+      const text = FILES[p];
+      if (text === undefined) throw new Error("ENOENT");
+      return text;
+    },
+    exists: (p) => p in FILES,
+    stdin: () => "",
+    env: {},
+  };
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  const program = new Command("taloskit").exitOverride().addCommand(configCommand(io));
+  for (const c of program.commands)
+    for (const s of c.commands)
+      s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  let error: Error | undefined;
+  try {
+    await program.parseAsync(["node", "taloskit", "config", "apply", ...args]);
+  } catch (e) {
+    error = e as Error;
+  }
+  const code = process.exitCode ?? 0;
+  process.exitCode = before;
+  return { stdout, stderr, code, error };
+}
+
+describe("taloskit config apply", () => {
+  it("prints the unified diff and a per-node table, and applies", async () => {
+    const r = await run("--talosconfig", cfg, "--patch", "sans.yaml", "--mode", "no-reboot");
+    expect(r.error).toBeUndefined();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^--- current\n\+\+\+ patched\n@@ /);
+    expect(r.stdout).toContain("+    - cli.example");
+    expect(r.stdout).toMatch(
+      /NODE\s+CHANGED\s+MODE\s+REBOOT\s+DETAILS\n10\.5\.0\.2\s+yes\s+no-reboot\s+no\s+Applied configuration without a reboot/,
+    );
+    expect(sim.node("10.5.0.2").state.config).toContain("cli.example");
+  });
+
+  it("--dry-run -o json reports what the node would do and changes nothing", async () => {
+    const r = await run(
+      "--talosconfig",
+      cfg,
+      "-n",
+      "10.5.0.3",
+      "-p",
+      "quota.yaml",
+      "--dry-run",
+      "-o",
+      "json",
+    );
+    expect(r.code).toBe(0);
+    const [row] = JSON.parse(r.stdout);
+    expect(row).toMatchObject({
+      node: "10.5.0.3",
+      changed: true,
+      dryRun: true,
+      mode: "reboot",
+      rebootRequired: true,
+      rebooting: false,
+    });
+    expect(row.diff.unified).toContain("+    diskQuotaSupport: true");
+    expect(row).not.toHaveProperty("config");
+    expect(sim.node("10.5.0.3").state.config).toBe(original.get("10.5.0.3"));
+  });
+
+  it("a change the mode cannot apply: one line on stderr, exit 1, node untouched", async () => {
+    const r = await run(
+      "--talosconfig",
+      cfg,
+      "-n",
+      "10.5.0.3",
+      "-p",
+      "quota.yaml",
+      "-m",
+      "no-reboot",
+    );
+    expect(r.code).toBe(1);
+    const lines = r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.includes("warning:"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^taloskit: 10\.5\.0\.3: node 10\.5\.0\.3 cannot apply this change in mode "no-reboot" without a reboot.*can't be applied in immediate mode/,
+    );
+    expect(sim.node("10.5.0.3").state.config).toBe(original.get("10.5.0.3"));
+  });
+
+  it("bad patches fail with Talos's wording and leave the node byte-identical", async () => {
+    const kind = await run("--talosconfig", cfg, "-p", "kind.yaml");
+    expect(kind.code).toBe(1);
+    expect(kind.stderr).toMatch(/unknown document type "NoSuchConfig"/);
+    const json = await run("--talosconfig", cfg, "-p", "json.yaml");
+    expect(json.stderr).toMatch(
+      /JSON6902 patches are not supported for multi-document machine configuration/,
+    );
+    const missing = await run("--talosconfig", cfg, "-p", "nosuch.yaml");
+    expect(missing.error?.message).toMatch(/patch nosuch\.yaml: no such file/);
+    const yaml = await run("--talosconfig", cfg, "-p", "machine: [oops");
+    expect(yaml.error?.message).toMatch(/invalid YAML/);
+    expect(sim.node("10.5.0.2").state.config).toBe(original.get("10.5.0.2"));
+  });
+
+  it("a reader-role talosconfig is denied", async () => {
+    const r = await run("--talosconfig", readerCfg, "-p", "sans.yaml");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^taloskit: 10\.5\.0\.2: .*denied/m);
+    expect(sim.node("10.5.0.2").state.config).toBe(original.get("10.5.0.2"));
+  });
+
+  it("--try-timeout needs --mode try, and parses Go-style durations", async () => {
+    const r = await run("--talosconfig", cfg, "-p", "sans.yaml", "--try-timeout", "1m");
+    expect(r.error?.message).toBe("--try-timeout needs --mode try");
+    expect(parseDuration("1m30s")).toBe(90_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(() => parseDuration("soon")).toThrow(/invalid duration "soon"/);
+    const t = await run(
+      "--talosconfig",
+      cfg,
+      "-p",
+      "sans.yaml",
+      "-m",
+      "try",
+      "--try-timeout",
+      "2m",
+      "-o",
+      "json",
+    );
+    expect(JSON.parse(t.stdout)[0].modeDetails).toContain("automatically reverted back in 2m0s");
+  });
+});
