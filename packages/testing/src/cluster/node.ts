@@ -566,7 +566,14 @@ export class SimNodeImpl {
                     once(ctx.signal as unknown as EventEmitter, "abort").catch(() => undefined),
                   ]);
               };
-              await (impl as BidiImpl)(call as unknown as AsyncIterable<never>, ctx, send);
+              // A plain for-await would destroy the duplex at the end of the
+              // input, before the last responses and the status are written.
+              const input = (
+                call as unknown as {
+                  iterator(o: { destroyOnReturn: boolean }): AsyncIterable<never>;
+                }
+              ).iterator({ destroyOnReturn: false });
+              await (impl as BidiImpl)(input, ctx, send);
               call.end();
             } catch (e) {
               if (e instanceof StreamClosed) return;
