@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { configCommand } from "./commands/config.js";
 import { getCommand } from "./commands/get.js";
+import { hardwareCommand } from "./commands/hardware.js";
 import { schematicCommand } from "./commands/schematic.js";
 import { simCommand } from "./commands/sim.js";
 import { versionCommand } from "./commands/version.js";
@@ -16,6 +17,7 @@ export function createProgram(): Command {
     .addCommand(configCommand())
     .addCommand(versionCommand())
     .addCommand(getCommand())
+    .addCommand(hardwareCommand())
     .addCommand(simCommand());
 }
 

@@ -1,0 +1,492 @@
+// `taloskit hardware inventory|resolve`: what machines have, and the schematic,
+// installer, boot media and config patches they need for a Talos version. The
+// machines come from live nodes (the global talosconfig flags, --insecure for
+// maintenance mode) or from files: lspci, NFD labels, sysfs listings, JSON.
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { parse as parseYaml } from "yaml";
+import { groupBySchematic } from "../../hardware/fleet.js";
+import {
+  ARCHES,
+  type Arch,
+  inventoryFromJson,
+  type MachineInventory,
+} from "../../hardware/inventory.js";
+import { describeDevice } from "../../hardware/match.js";
+import { type HardwarePlan, planHardware, type ResolveOptions } from "../../hardware/resolve.js";
+import { defaultRules, parseRules } from "../../hardware/rules.js";
+import { inventoryFromLspci } from "../../hardware/sources/lspci.js";
+import { inventoryFromNfd, nfdLabels } from "../../hardware/sources/nfd.js";
+import { inventoryFromNode } from "../../hardware/sources/node.js";
+import { inventoryFromSysfs } from "../../hardware/sources/sysfs.js";
+import {
+  type CommandIO,
+  connectTargets,
+  type GlobalFlags,
+  globalFlags,
+  processIO,
+  withGlobalFlags,
+} from "../globals.js";
+import { render, renderTable } from "../output.js";
+
+/** Where the command reads and writes (the process by default; tests pass their own). */
+export interface HardwareCommandIO extends CommandIO {
+  readFile?: (path: string) => string;
+  stdin?: () => string;
+}
+
+interface SourceFlags {
+  fromLspci?: string[];
+  fromNfd?: string[];
+  fromJson?: string[];
+  fromSysfs?: string[];
+}
+
+interface ResolveFlags extends SourceFlags {
+  talosVersion?: string;
+  arch?: Arch;
+  platform?: string;
+  secureboot?: boolean;
+  intent?: string[];
+  extension?: string[];
+  kernelArg?: string[];
+  nvidiaBranch?: "lts" | "production";
+  rules?: string;
+  factory?: string;
+}
+
+const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+function withSourceFlags(cmd: Command): Command {
+  return withGlobalFlags(cmd)
+    .option(
+      "--from-lspci <file>",
+      "lspci -nn, -nnmm or -vmmnnk output (- for stdin; repeatable)",
+      repeat,
+    )
+    .option(
+      "--from-nfd <file>",
+      "Node Feature Discovery labels: kubectl get nodes -o json (repeatable)",
+      repeat,
+    )
+    .option("--from-json <file>", "inventories as JSON: one object or a list (repeatable)", repeat)
+    .option(
+      "--from-sysfs <file>",
+      "a sysfs listing (see the docs of inventoryFromSysfs; repeatable)",
+      repeat,
+    );
+}
+
+function reader(io: HardwareCommandIO): (path: string) => string {
+  return (path) => {
+    if (path === "-") return (io.stdin ?? (() => readFileSync(0, "utf8")))();
+    try {
+      return (io.readFile ?? ((p: string) => readFileSync(p, "utf8")))(path);
+    } catch {
+      throw new Error(`cannot read ${path}`);
+    }
+  };
+}
+
+const baseName = (path: string) =>
+  path === "-" ? "stdin" : (path.split(/[\\/]/).pop() ?? path).replace(/\.[^.]*$/, "");
+
+/** Inventories from the --from-* files; errors name the file. */
+function inventoriesFromFiles(
+  flags: SourceFlags,
+  read: (path: string) => string,
+): MachineInventory[] {
+  const out: MachineInventory[] = [];
+  const each = (
+    files: string[] | undefined,
+    fn: (text: string, file: string) => MachineInventory[],
+  ) => {
+    for (const file of files ?? []) {
+      const text = read(file);
+      try {
+        out.push(...fn(text, file));
+      } catch (error) {
+        throw new Error(`${file}: ${(error as Error).message}`);
+      }
+    }
+  };
+  each(flags.fromLspci, (text, file) => [inventoryFromLspci(text, baseName(file))]);
+  each(flags.fromSysfs, (text, file) => [inventoryFromSysfs(text, baseName(file))]);
+  each(flags.fromNfd, (text) =>
+    [...nfdLabels(text)].map(([name, labels]) => inventoryFromNfd(labels, name)),
+  );
+  each(flags.fromJson, (text, file) => {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`json inventory: ${(error as Error).message}`);
+    }
+    const list = Array.isArray(data) ? data : [data];
+    return list.map((item, i) => {
+      const inv = inventoryFromJson(item);
+      return inv.name
+        ? inv
+        : { ...inv, name: list.length > 1 ? `${baseName(file)}#${i}` : baseName(file) };
+    });
+  });
+  return out;
+}
+
+const hasFiles = (f: SourceFlags) =>
+  [f.fromLspci, f.fromNfd, f.fromJson, f.fromSysfs].some((l) => l && l.length > 0);
+
+type Gathered = { value: MachineInventory } | { node: string; error: Error };
+
+/** Inventories from files, or from the target nodes (read at once); node failures come back as errors. */
+async function gather(
+  flags: GlobalFlags,
+  sources: SourceFlags,
+  io: HardwareCommandIO,
+): Promise<Gathered[]> {
+  if (hasFiles(sources)) {
+    if (flags.nodes?.length || flags.insecure)
+      throw new Error("give either nodes (-n, --insecure) or --from-* files, not both");
+    return inventoriesFromFiles(sources, reader(io)).map((value) => ({ value }));
+  }
+  const targets = await connectTargets(flags, io);
+  try {
+    return await Promise.all(
+      targets.nodes.map(async (node): Promise<Gathered> => {
+        const client = targets.clientFor(node);
+        const label = node ?? client.endpoints[0] ?? "";
+        try {
+          const inv = await inventoryFromNode(client, client.maintenanceMode ? undefined : node);
+          // Name maintenance nodes as the user did (-n), not by the endpoint the client resolved.
+          return { value: { ...inv, name: label } };
+        } catch (error) {
+          return { node: label, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      }),
+    );
+  } finally {
+    targets.close();
+  }
+}
+
+/** Splits results into inventories and failures, writing one line per failure. */
+function settle(
+  results: Gathered[],
+  io: HardwareCommandIO,
+): { machines: MachineInventory[]; failed: boolean } {
+  const machines: MachineInventory[] = [];
+  let failed = false;
+  for (const r of results) {
+    if ("error" in r) {
+      io.stderr(`taloskit: ${r.node}: ${r.error.message.split("\n")[0]}\n`);
+      failed = true;
+    } else machines.push(r.value);
+  }
+  return { machines, failed };
+}
+
+/** Runs an action; a thrown error becomes one line on stderr and exit code 1. */
+function guarded(io: HardwareCommandIO, fn: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await fn();
+    } catch (error) {
+      io.stderr(
+        `taloskit: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}\n`,
+      );
+      process.exitCode = 1;
+    }
+  };
+}
+
+const mib = (n?: number) =>
+  n === undefined ? "" : n >= 1024 ? `${Math.round(n / 1024)} GiB` : `${n} MiB`;
+const NOTABLE = new Set(["0x03", "0x12", "0x0b"]);
+
+/** What a node runs now, next to what it should run. */
+interface RunningState {
+  talosVersion?: string;
+  schematicId?: string;
+  /** The node runs the resolved schematic already. */
+  inSync?: boolean;
+}
+
+/** The printed form of one resolved machine: what -o json gives. */
+export function printablePlan(plan: HardwarePlan, machine?: MachineInventory) {
+  const running: RunningState | undefined = machine?.running
+    ? {
+        ...machine.running,
+        ...(machine.running.schematicId ? { inSync: machine.running.schematicId === plan.id } : {}),
+      }
+    : undefined;
+  return {
+    machine: plan.machine,
+    talosVersion: plan.talosVersion,
+    arch: plan.arch,
+    platform: plan.platform,
+    secureBoot: plan.secureBoot,
+    schematic: plan.schematic,
+    id: plan.id,
+    installer: plan.installer,
+    assets: plan.assets,
+    patches: plan.patches,
+    reasons: plan.reasons,
+    warnings: plan.warnings,
+    ...(running ? { running } : {}),
+  } as {
+    machine?: string;
+    talosVersion: string;
+    arch: Arch;
+    platform: string;
+    secureBoot: boolean;
+    schematic: HardwarePlan["schematic"];
+    id: string;
+    installer?: string;
+    assets: HardwarePlan["assets"];
+    patches: HardwarePlan["patches"];
+    reasons: HardwarePlan["reasons"];
+    warnings: string[];
+    running?: RunningState;
+  };
+}
+
+/** Evidence for a table: identical devices counted instead of listed slot by slot. */
+function compactEvidence(because: string[]): string {
+  const counts = new Map<string, number>();
+  for (const fact of because) {
+    const key = fact.replace(/^pci \S+ \[/, "pci [");
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([fact, n]) => (n > 1 ? `${n}x ${fact}` : fact)).join("; ");
+}
+
+function planTable(p: ReturnType<typeof printablePlan>): string {
+  const ext = p.schematic.customization.systemExtensions?.officialExtensions ?? [];
+  const rows: { field: string; value: unknown }[] = [
+    { field: "MACHINE", value: p.machine ?? "" },
+    {
+      field: "TALOS",
+      value: `${p.talosVersion} ${p.platform}/${p.arch}${p.secureBoot ? " secureboot" : ""}`,
+    },
+    { field: "SCHEMATIC", value: p.id },
+    { field: "EXTENSIONS", value: ext.join(", ") || "(none)" },
+  ];
+  if (p.schematic.customization.extraKernelArgs?.length)
+    rows.push({ field: "KERNEL ARGS", value: p.schematic.customization.extraKernelArgs.join(" ") });
+  if (p.schematic.overlay)
+    rows.push({
+      field: "OVERLAY",
+      value: `${p.schematic.overlay.image} ${p.schematic.overlay.name}`,
+    });
+  if (p.installer) rows.push({ field: "INSTALLER", value: p.installer });
+  for (const [kind, url] of Object.entries(p.assets))
+    rows.push({ field: kind.toUpperCase(), value: url });
+  rows.push({
+    field: "PATCHES",
+    value: p.patches.length
+      ? `${p.patches.length} document(s): ${p.patches.map((d) => (d.kind as string | undefined) ?? "v1alpha1").join(", ")} (-o yaml shows them)`
+      : "(none)",
+  });
+  if (p.running?.schematicId)
+    rows.push({
+      field: "RUNNING",
+      value: `${p.running.schematicId}${p.running.inSync ? " (in sync)" : " (differs)"}`,
+    });
+  let out = renderTable(rows, [
+    { header: "FIELD", value: (r) => r.field },
+    { header: "VALUE", value: (r) => r.value },
+  ]);
+  if (p.reasons.length) {
+    out += `\n${renderTable(p.reasons, [
+      { header: "RULE", value: (r) => r.rule },
+      {
+        header: "ADDS",
+        value: (r) =>
+          [
+            ...r.extensions,
+            ...r.kernelModules.map((m) => `module ${m}`),
+            ...r.sysctls.map((s) => `sysctl ${s}`),
+            ...(r.overlay ? [`overlay ${r.overlay}`] : []),
+            ...(r.platform ? [`platform ${r.platform}`] : []),
+          ].join(", "),
+      },
+      { header: "BECAUSE", value: (r) => compactEvidence(r.because) },
+    ])}`;
+  }
+  if (p.warnings.length) out += `\nWARNINGS\n${p.warnings.map((w) => `  - ${w}`).join("\n")}\n`;
+  return out;
+}
+
+function resolveOptions(
+  flags: ResolveFlags,
+  read: (path: string) => string,
+): Omit<ResolveOptions, "talosVersion"> {
+  let rules = defaultRules;
+  if (flags.rules) {
+    const text = read(flags.rules);
+    let data: unknown;
+    try {
+      data = parseYaml(text);
+    } catch (error) {
+      throw new Error(`${flags.rules}: not YAML or JSON: ${(error as Error).message}`);
+    }
+    try {
+      rules = [...defaultRules, ...parseRules(data)];
+    } catch (error) {
+      throw new Error(`${flags.rules}: ${(error as Error).message}`);
+    }
+  }
+  return {
+    arch: flags.arch,
+    platform: flags.platform,
+    secureBoot: flags.secureboot,
+    nvidiaBranch: flags.nvidiaBranch,
+    intents: flags.intent,
+    extraExtensions: flags.extension,
+    extraKernelArgs: flags.kernelArg,
+    rules,
+    factory: flags.factory,
+  };
+}
+
+/** The `hardware` command group. */
+export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
+  const hardware = new Command("hardware").description(
+    "what machines have, and the schematic, installer and patches they need",
+  );
+
+  const inventory = withSourceFlags(
+    new Command("inventory").description(
+      "hardware inventory of nodes or of lspci/NFD/sysfs/JSON files",
+    ),
+  );
+  inventory.action(
+    guarded(io, async () => {
+      const flags = globalFlags(inventory);
+      const { machines, failed } = settle(
+        await gather(flags, inventory.opts() as SourceFlags, io),
+        io,
+      );
+      io.stdout(
+        render(flags.output, machines, {
+          rows: machines,
+          columns: [
+            { header: "MACHINE", value: (m) => m.name ?? "" },
+            { header: "SOURCE", value: (m) => m.source },
+            { header: "ARCH", value: (m) => m.cpu.arch ?? "" },
+            { header: "CPU", value: (m) => m.cpu.model ?? m.cpu.vendor ?? "" },
+            {
+              header: "SYSTEM",
+              value: (m) => [m.system.manufacturer, m.system.productName].filter(Boolean).join(" "),
+            },
+            { header: "MEMORY", value: (m) => mib(m.memoryMiB) },
+            { header: "PCI", value: (m) => m.pciDevices.length },
+            {
+              header: "GPUS/ACCELERATORS",
+              value: (m) => {
+                const counts = new Map<string, number>();
+                for (const d of m.pciDevices.filter((d) => NOTABLE.has(d.classId))) {
+                  const name = describeDevice({ ...d, slot: undefined }).replace(/^pci /, "");
+                  counts.set(name, (counts.get(name) ?? 0) + 1);
+                }
+                return [...counts].map(([n, c]) => (c > 1 ? `${c}x ${n}` : n)).join("; ");
+              },
+            },
+          ],
+        }),
+      );
+      if (failed) process.exitCode = 1;
+    }),
+  );
+
+  const resolve = withSourceFlags(
+    new Command("resolve").description(
+      "the schematic, installer, boot media and config patches the machines need, with reasons",
+    ),
+  )
+    .option("--talos-version <version>", "target Talos version (default: the version a node runs)")
+    .addOption(
+      new Option("--arch <arch>", "target arch (default: the machine's)").choices([...ARCHES]),
+    )
+    .option("--platform <name>", "platform override (metal, aws, vmware, nocloud, ...)")
+    .option("--secureboot", "SecureBoot installer and media")
+    .option(
+      "--intent <name>",
+      "a workload the machines serve: longhorn, zfs, drbd, iscsi, ... (repeatable)",
+      repeat,
+    )
+    .option("--extension <name>", "an extra official extension (repeatable)", repeat)
+    .option("--kernel-arg <arg>", "an extra kernel argument (repeatable)", repeat)
+    .addOption(
+      new Option("--nvidia-branch <branch>", "NVIDIA driver branch").choices(["lts", "production"]),
+    )
+    .option("--rules <file>", "extra rules (YAML or JSON) added to the defaults")
+    .option(
+      "--factory <url>",
+      "Image Factory for the installer and asset URLs",
+      "https://factory.talos.dev",
+    );
+  resolve.action(
+    guarded(io, async () => {
+      const flags = globalFlags(resolve);
+      const opts = resolve.opts() as ResolveFlags;
+      if (opts.factory && !/^https?:\/\/[^/\s]+/.test(opts.factory))
+        throw new Error(
+          `--factory ${opts.factory}: expected an http(s) URL such as https://factory.talos.dev`,
+        );
+      const options = resolveOptions(opts, reader(io));
+      const { machines, failed } = settle(await gather(flags, opts, io), io);
+      const plans = machines.map((m) => {
+        const talosVersion = opts.talosVersion ?? m.running?.talosVersion;
+        if (!talosVersion)
+          throw new Error(
+            `--talos-version is needed: ${m.name ?? m.source} does not say which Talos version it will run`,
+          );
+        try {
+          return { machine: m, plan: planHardware(m, { ...options, talosVersion }) };
+        } catch (error) {
+          throw new Error(`${m.name ?? m.source}: ${(error as Error).message}`);
+        }
+      });
+      if (plans.length === 1 && !failed) {
+        const [{ machine, plan }] = plans as [(typeof plans)[number]];
+        const out = printablePlan(plan, machine);
+        io.stdout(flags.output === "table" ? planTable(out) : render(flags.output, out));
+        return;
+      }
+      const groups = groupBySchematic(plans.map((p) => p.plan)).map((g) => {
+        const first = plans.find(
+          (p) => p.plan.id === g.id && p.plan.platform === g.platform && p.plan.arch === g.arch,
+        )?.plan;
+        return { ...g, installer: first?.installer, assets: first?.assets ?? {} };
+      });
+      const fleet = { groups, machines: plans.map((p) => printablePlan(p.plan, p.machine)) };
+      if (flags.output === "table") {
+        io.stdout(
+          renderTable(groups, [
+            { header: "SCHEMATIC", value: (g) => g.id.slice(0, 12) },
+            { header: "PLATFORM", value: (g) => `${g.platform}/${g.arch}` },
+            {
+              header: "EXTENSIONS",
+              value: (g) =>
+                (g.schematic.customization.systemExtensions?.officialExtensions ?? [])
+                  .map((e) => e.replace(/^siderolabs\//, ""))
+                  .join(",") + (g.schematic.overlay ? ` overlay:${g.schematic.overlay.name}` : ""),
+            },
+            { header: "MACHINES", value: (g) => g.machines.join(",") },
+          ]),
+        );
+        const warned = fleet.machines.filter((m) => m.warnings.length);
+        if (warned.length)
+          io.stdout(
+            `\nWARNINGS\n${warned.flatMap((m) => m.warnings.map((w) => `  - ${m.machine ?? ""}: ${w}`)).join("\n")}\n`,
+          );
+      } else io.stdout(render(flags.output, fleet));
+      if (failed) process.exitCode = 1;
+    }),
+  );
+
+  hardware.addCommand(inventory);
+  hardware.addCommand(resolve);
+  return hardware;
+}
