@@ -93,6 +93,7 @@ describe("storage", () => {
       reader.storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }, { node: WORKER }),
     );
     expect(denied).toBeInstanceOf(PermissionDeniedError);
+    expect((denied as PermissionDeniedError).requiredRoles).toEqual(["os:admin"]);
     const inUse = await failure(
       admin.storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }, { node: WORKER }),
     );
@@ -292,6 +293,9 @@ describe("LVM and MD", () => {
     expect(md.message).toMatch(/\/dev\/md0/);
     const denied = await failure(reader.md.destroy({ device: "/dev/md0" }, { node: CP }));
     expect(denied).toBeInstanceOf(PermissionDeniedError);
+    expect(denied.message).toMatch(
+      /MDService\/Destroy on node 10\.5\.0\.2 was denied: it needs role os:admin/,
+    );
   });
 
   it("are Unimplemented on Talos 1.13, with the reason", async () => {
