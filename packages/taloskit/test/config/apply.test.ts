@@ -97,6 +97,7 @@ describe("patchMachineConfig modes", () => {
       rebootRequired: false,
       rebooting: false,
       modeDetails: "Applied configuration without a reboot",
+      warnings: [], // the simulator's config is valid for its version
     });
     expect(r.diff.unified).toMatch(/^--- current\n\+\+\+ patched\n@@ /);
     expect(r.diff.unified).toContain("+    - 1024.example");
@@ -230,7 +231,7 @@ describe("dry run and no-op", () => {
     const spy = vi.spyOn(admin.machine, "applyConfiguration");
     const r = await patchMachineConfig(admin, {
       node: CP,
-      patches: ["machine:\n  install:\n    disk: /dev/sda\n"],
+      patches: ["machine:\n  type: controlplane\n"],
       mode: "no-reboot",
     });
     expect(r).toMatchObject({

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type HardwareProfile, type HardwareProfileName, hardwareProfiles } from "./profiles.js";
+import { minorOf } from "./version.js";
 
 /** The empty schematic (vanilla image) ID. */
 export const EMPTY_SCHEMATIC_ID =
@@ -110,29 +111,46 @@ export function parseInstallerImage(ref: string): {
   return { version };
 }
 
-/** A minimal machine config for a node. */
-export function defaultConfig(hostname: string, role: "controlplane" | "worker"): string {
-  return [
+/**
+ * A minimal machine config for a node, valid for its Talos version: the v1alpha1
+ * document shrinks from release to release as its sections move to documents of their own.
+ */
+export function defaultConfig(
+  hostname: string,
+  role: "controlplane" | "worker",
+  version = "v1.14.0",
+): string {
+  const minor = minorOf(version);
+  const v1alpha1 = [
     "version: v1alpha1",
     "debug: false",
-    "persist: true",
     "machine:",
     `  type: ${role}`,
     "  token: simulated.token0000000000",
-    "  install:",
-    "    disk: /dev/sda",
-    "  network:",
-    `    hostname: ${hostname}`,
-    "cluster:",
-    "  clusterName: sim",
-    "  controlPlane:",
-    "    endpoint: https://10.5.0.2:6443",
-    "---",
-    "apiVersion: v1alpha1",
-    "kind: HostnameConfig",
-    `hostname: ${hostname}`,
-    "",
-  ].join("\n");
+  ];
+  if (minor < 14) {
+    v1alpha1.push(
+      "  install:",
+      "    disk: /dev/sda",
+      "cluster:",
+      "  clusterName: sim",
+      "  controlPlane:",
+      "    endpoint: https://10.5.0.2:6443",
+    );
+  }
+  const documents = [
+    v1alpha1,
+    ["apiVersion: v1alpha1", "kind: HostnameConfig", `hostname: ${hostname}`],
+  ];
+  if (minor >= 14) {
+    documents.push([
+      "apiVersion: v1alpha1",
+      "kind: KubeClusterConfig",
+      "clusterName: sim",
+      "endpoint: https://10.5.0.2:6443",
+    ]);
+  }
+  return `${documents.map((lines) => lines.join("\n")).join("\n---\n")}\n`;
 }
 
 /** Initial state for a node. */
@@ -192,7 +210,7 @@ export function initialState(o: {
     ready: true,
     unmetConditions: [],
     maintenance,
-    config: maintenance ? "" : defaultConfig(hostname, role),
+    config: maintenance ? "" : defaultConfig(hostname, role, o.version),
     profileName,
     profile,
     extensions: [],
