@@ -4,6 +4,7 @@
 // through the Kubernetes API. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic).
+import { setMaxListeners } from "node:events";
 import type { TalosClient } from "@taloskit/client";
 import { compareVersions } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
@@ -132,6 +133,7 @@ export async function runUpgrade(
     if (options.gates?.etcd === false || controlPlanes.length === 0) return;
     const limit = AbortSignal.timeout(wait ? gateMs : callMs * 2);
     const s = signal ? AbortSignal.any([signal, limit]) : limit;
+    setMaxListeners(0, s);
     for (;;) {
       const problem = await etcdProblem(client, controlPlanes, about, s, callMs);
       if (!problem.error) {
@@ -360,12 +362,8 @@ async function etcdProblem(
 ): Promise<{ error?: unknown; node?: string; detail: string }> {
   const statuses = await client.onNodes(
     controlPlanes,
-    (node, s) =>
-      client.machine.etcdStatus(
-        {},
-        { node, signal: AbortSignal.any([signal, s]), timeoutMs: callMs },
-      ),
-    { concurrency: 8 },
+    (node, s) => client.machine.etcdStatus({}, { node, signal: s, timeoutMs: callMs }),
+    { concurrency: 8, signal },
   );
   const bad = statuses.find((r) => "error" in r);
   if (bad && "error" in bad) {

@@ -5,6 +5,7 @@
 // on its event stream, reconnecting while it is down, until MachineStatus says
 // running and ready with a new boot ID; then its version and schematic are
 // checked. Nothing more is done to a node after a step fails.
+import { setMaxListeners } from "node:events";
 import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
 import {
   type MachineEvent,
@@ -58,8 +59,10 @@ export interface UpgradeNodeOptions {
   /** The containerd instance to pull into (default: CRI driver, system namespace, as talosctl). */
   containerd?: { driver: ContainerDriver; namespace: ContainerdNamespace };
   timeouts?: NodeUpgradeTimeouts;
-  /** First delay between reconnection attempts while the node reboots (default 500 ms, doubling to 5 s). */
+  /** First delay between reconnection attempts while the node reboots (default 500 ms, doubling). */
   retryIntervalMs?: number;
+  /** Longest delay between reconnection attempts (default 5 s). */
+  retryMaxIntervalMs?: number;
   /** Runs after the installer is written and before the node reboots (cordon and drain go here). */
   beforeReboot?: ((signal: AbortSignal) => Promise<void>) | undefined;
   /** Facts read just before, when the caller has them (saves calls). */
@@ -103,7 +106,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** A signal that aborts with the caller's signal or after `ms`. */
 function deadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const t = AbortSignal.timeout(ms);
-  return signal ? AbortSignal.any([signal, t]) : t;
+  const s = signal ? AbortSignal.any([signal, t]) : t;
+  // Many calls and reconnections listen to it at once: that is not a leak.
+  setMaxListeners(0, s);
+  return s;
 }
 
 /** Upgrades one node to `target` and waits until it runs it. Throws UpgradeError. */
@@ -271,6 +277,7 @@ export async function upgradeNode(
       timeoutMs: t.rebootMs,
       callMs: t.callMs,
       retryMs: options.retryIntervalMs ?? 500,
+      retryMaxMs: options.retryMaxIntervalMs ?? 5_000,
       emit,
       version,
     });
@@ -358,6 +365,7 @@ class EventWatch {
   ): Promise<EventWatch> {
     const controller = new AbortController();
     const s = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    setMaxListeners(0, s);
     const it = client.machine.events({ tailEvents }, { node, signal: s })[Symbol.asyncIterator]();
     try {
       const first = await it.next();
@@ -393,6 +401,7 @@ interface WaitContext {
   timeoutMs: number;
   callMs: number;
   retryMs: number;
+  retryMaxMs: number;
   emit: ReturnType<typeof emitter>;
   version: string;
 }
@@ -494,7 +503,7 @@ async function waitForReboot(
       attempt++;
       ctx.emit({ type: "reconnect", node, attempt, reason: lastError });
       try {
-        await sleep(Math.min(ctx.retryMs * 2 ** Math.min(attempt - 1, 4), 5_000), limit);
+        await sleep(Math.min(ctx.retryMs * 2 ** Math.min(attempt - 1, 8), ctx.retryMaxMs), limit);
       } catch {
         throw timedOut();
       }

@@ -62,7 +62,8 @@ export async function startEnv(nodes: SimNodeOptions[], rebootDelayMs = 20): Pro
 
 /** Fast timings for tests: small reconnect intervals, bounded waits. */
 export const FAST = {
-  retryIntervalMs: 10,
+  retryIntervalMs: 5,
+  retryMaxIntervalMs: 20,
   timeouts: { callMs: 5_000, pullMs: 5_000, installMs: 5_000, rebootMs: 5_000 },
 } as const;
 

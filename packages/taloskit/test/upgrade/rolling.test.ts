@@ -1,0 +1,330 @@
+// Rolling cluster upgrades against the simulated cluster, factory and
+// Kubernetes API, all over real sockets: order, schematics, drain, each
+// fault stopping at the right node with nothing further touched, resumption.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type KubernetesSimulator,
+  type SimNodeOptions,
+  startKubernetesSimulator,
+} from "../../../testing/src/index.js";
+import {
+  KubeClient,
+  planUpgrade,
+  runUpgrade,
+  UpgradeError,
+  type UpgradeEvent,
+  UpgradeRunError,
+} from "../../src/upgrade/index.js";
+import {
+  clearNodeFaults,
+  type Env,
+  FAST,
+  recorder,
+  SCHEMATIC_A,
+  SCHEMATIC_B,
+  SCHEMATIC_C,
+  snapshot,
+  startEnv,
+  touched,
+} from "./helpers.js";
+
+const CPS = ["10.5.0.2", "10.5.0.3", "10.5.0.4"];
+const WORKERS = ["10.5.0.10", "10.5.0.11", "10.5.0.12", "10.5.0.13", "10.5.0.14"];
+const hostname = (a: string) => `node-${a.split(".").at(-1)}`;
+
+function nodes(version: string): SimNodeOptions[] {
+  return [
+    ...CPS.map((address) => ({
+      address,
+      hostname: hostname(address),
+      role: "controlplane" as const,
+      version,
+      schematic: SCHEMATIC_A,
+    })),
+    ...WORKERS.map((address, i) => ({
+      address,
+      hostname: hostname(address),
+      role: "worker" as const,
+      version,
+      // Two workers run another schematic (say, with GPU extensions): it must be kept.
+      schematic: i < 2 ? SCHEMATIC_C : SCHEMATIC_A,
+      platform: i === 4 ? "aws" : "metal",
+    })),
+  ];
+}
+
+const starts = (events: UpgradeEvent[]) =>
+  events.flatMap((e) => (e.type === "node-start" ? [`${e.node}@${e.to}`] : []));
+
+async function runError(p: Promise<unknown>): Promise<UpgradeRunError> {
+  const e = await p.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(e).toBeInstanceOf(UpgradeRunError);
+  return e as UpgradeRunError;
+}
+
+describe("3 control planes + 5 workers across two minor versions", () => {
+  let env: Env;
+  let kube: KubernetesSimulator;
+
+  beforeAll(async () => {
+    env = await startEnv(nodes("v1.12.4"));
+    kube = await startKubernetesSimulator({
+      nodes: [...CPS, ...WORKERS].map(hostname),
+      version: "v1.34.1",
+      pods: WORKERS.flatMap((w) => [
+        {
+          namespace: "default",
+          name: `app-${hostname(w)}`,
+          nodeName: hostname(w),
+          refuseEvictions: 1,
+        },
+        {
+          namespace: "kube-system",
+          name: `proxy-${hostname(w)}`,
+          nodeName: hostname(w),
+          ownerKind: "DaemonSet",
+        },
+        {
+          namespace: "kube-system",
+          name: `mirror-${hostname(w)}`,
+          nodeName: hostname(w),
+          mirror: true,
+        },
+      ]),
+    });
+  });
+  afterAll(async () => {
+    await kube?.close();
+    await env?.close();
+  });
+
+  it("plans 1.12 -> 1.13.3 -> 1.14.0 keeping each node's schematic, platform and installer kind", async () => {
+    const kc = KubeClient.fromKubeconfig(kube.kubeconfig());
+    const plan = await planUpgrade(env.client, {
+      to: "v1.14.0",
+      factory: env.factoryClient,
+      kube: kc,
+    });
+    expect(plan.kubernetes).toMatchObject({
+      version: "v1.34.1",
+      source: "kubernetes-api",
+      ok: true,
+    });
+    expect(plan.nodes.map((n) => n.node)).toEqual([...CPS, ...WORKERS]);
+    expect(plan.waves.map((w) => w.version)).toEqual(["v1.13.3", "v1.14.0"]);
+    const w0 = plan.nodes.find((n) => n.node === WORKERS[0]);
+    expect(w0?.steps.map((s) => [s.version, s.method])).toEqual([
+      ["v1.13.3", "legacy"],
+      ["v1.14.0", "lifecycle"],
+    ]);
+    const host = new URL(env.factory.url).host;
+    expect(w0?.steps[1]?.image).toBe(`${host}/metal-installer/${SCHEMATIC_C}:v1.14.0`);
+    expect(plan.nodes.find((n) => n.node === WORKERS[4])?.steps[0]?.image).toBe(
+      `${host}/aws-installer/${SCHEMATIC_A}:v1.13.3`,
+    );
+  });
+
+  it("refuses a Kubernetes version a Talos on the path does not support", async () => {
+    const e = await planUpgrade(env.client, {
+      to: "v1.14.0",
+      factory: env.factoryClient,
+      kubernetesVersion: "1.30.2",
+    }).catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(UpgradeError);
+    expect(e).toMatchObject({ code: "UPGRADE_KUBERNETES_INCOMPATIBLE" });
+    expect((e as Error).message).toMatch(/Talos v1.13.3 supports Kubernetes 1.31 to 1.36/);
+  });
+
+  it("upgrades control planes one at a time, then workers in batches, per version, with drain", async () => {
+    const kc = KubeClient.fromKubeconfig(kube.kubeconfig());
+    const plan = await planUpgrade(env.client, {
+      to: "v1.14.0",
+      factory: env.factoryClient,
+      kube: kc,
+    });
+    const rec = recorder();
+    const summary = await runUpgrade(env.client, plan, {
+      ...FAST,
+      batchSize: 2,
+      kube: kc,
+      drain: { intervalMs: 5 },
+      gates: { intervalMs: 5, timeoutMs: 5_000 },
+      onEvent: rec.on,
+    });
+    expect(summary.ok).toBe(true);
+    const order = (v: string) => [...CPS, ...WORKERS].map((n) => `${n}@${v}`);
+    expect(starts(rec.events)).toEqual([...order("v1.13.3"), ...order("v1.14.0")]);
+    // Control planes strictly one at a time: each finishes before the next starts.
+    const cpTrail = rec.events.flatMap((e) =>
+      (e.type === "node-start" || e.type === "node-done") && CPS.includes(e.node)
+        ? [`${e.type}:${e.node}`]
+        : [],
+    );
+    for (let i = 0; i < cpTrail.length; i += 2) {
+      expect(cpTrail[i]?.replace("node-start:", "")).toBe(
+        cpTrail[i + 1]?.replace("node-done:", ""),
+      );
+    }
+    // Workers in batches of two.
+    const batches = rec.events.flatMap((e) => (e.type === "batch-start" ? [e.nodes] : []));
+    expect(batches.slice(0, 3)).toEqual([
+      WORKERS.slice(0, 2),
+      WORKERS.slice(2, 4),
+      WORKERS.slice(4),
+    ]);
+    // An etcd gate passed before each control-plane node.
+    expect(rec.events.filter((e) => e.type === "gate" && e.ok).length).toBeGreaterThanOrEqual(6);
+    for (const [i, w] of WORKERS.entries()) {
+      const s = env.sim.node(w).state;
+      expect(s.version).toBe("v1.14.0");
+      expect(s.schematic).toBe(i < 2 ? SCHEMATIC_C : SCHEMATIC_A);
+    }
+    for (const cp of CPS)
+      expect(env.sim.node(cp).state).toMatchObject({ version: "v1.14.0", schematic: SCHEMATIC_A });
+    expect(summary.nodes.every((n) => n.status === "upgraded")).toBe(true);
+    expect(summary.nodes[0]?.installed).toEqual(["v1.13.3", "v1.14.0"]);
+    // Drain: workload pods evicted (after one disruption-budget refusal), DaemonSet and mirror pods left,
+    // each node cordoned before and uncordoned after, and schedulable at the end.
+    const w = hostname(WORKERS[0] as string);
+    const mine = kube.log.filter((l) => l.endsWith(w) || l.includes(`-${w}`));
+    expect(mine.slice(0, 3)).toEqual([`cordon ${w}`, `evict default/app-${w}`, `uncordon ${w}`]);
+    expect(kube.pods.filter((p) => p.namespace === "default")).toEqual([]);
+    expect(
+      kube.pods
+        .filter((p) => p.nodeName === w)
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual([`mirror-${w}`, `proxy-${w}`].sort());
+    expect([...kube.nodes.values()].every((n) => !n.unschedulable)).toBe(true);
+  });
+
+  it("skips every node when the same plan runs again", async () => {
+    const plan = await planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
+    expect(plan.nodes.every((n) => n.action === "skip")).toBe(true);
+    const before = snapshot(env.sim);
+    const s = await runUpgrade(env.client, plan, { ...FAST });
+    expect(s.ok).toBe(true);
+    for (const n of env.sim.nodes) expect(n.state.bootId).toBe(before.get(n.address)?.bootId);
+  });
+
+  it("installs a new schematic at the same version (from hardware resolution, say)", async () => {
+    const plan = await planUpgrade(env.client, {
+      to: "v1.14.0",
+      factory: env.factoryClient,
+      nodes: [WORKERS[0] as string],
+      schematic: { [WORKERS[0] as string]: SCHEMATIC_B },
+    });
+    expect(plan.nodes[0]?.steps.map((s) => s.version)).toEqual(["v1.14.0"]);
+    await runUpgrade(env.client, plan, { ...FAST });
+    expect(env.sim.node(WORKERS[0] as string).state.schematic).toBe(SCHEMATIC_B);
+  });
+});
+
+describe("faults stop the run at the right node, touch nothing further, and a re-run resumes", () => {
+  let env: Env;
+  const opts = { ...FAST, gates: { intervalMs: 5, timeoutMs: 1_000 } };
+
+  beforeAll(async () => {
+    env = await startEnv(nodes("v1.13.3"));
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  function reset(): void {
+    clearNodeFaults(env.sim);
+    for (const n of env.sim.nodes) {
+      n.state.version = "v1.13.3";
+      n.state.images.clear();
+      n.state.pendingUpgrade = undefined;
+      n.touch();
+    }
+  }
+
+  async function check(
+    fault: () => void,
+    expected: { node: string; code: string; step: string },
+    opts2: Record<string, unknown> = {},
+  ) {
+    reset();
+    const plan = await planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
+    fault();
+    const before = snapshot(env.sim);
+    const rec = recorder();
+    const err = await runError(
+      runUpgrade(env.client, plan, { ...opts, ...opts2, onEvent: rec.on }),
+    );
+    expect({ node: err.node, code: err.code, step: err.step }).toEqual(expected);
+    const all = [...CPS, ...WORKERS];
+    const after = all.slice(all.indexOf(expected.node) + 1);
+    for (const a of after) expect(touched(env.sim, a, before.get(a) as never), a).toBe(false);
+    expect(err.summary.nodes.find((n) => n.node === expected.node)?.status).toBe("failed");
+    for (const a of after)
+      expect(err.summary.nodes.find((n) => n.node === a)?.status).toBe("not-started");
+    expect(rec.events.at(-1)).toMatchObject({ type: "run-done", ok: false });
+    return { err, plan };
+  }
+
+  it("a failed pull on a worker; a re-run of the same plan resumes after the fault is fixed", async () => {
+    const bad = WORKERS[2] as string;
+    const { err, plan } = await check(() => env.sim.faults.failPull(bad, "manifest unknown"), {
+      node: bad,
+      code: "UPGRADE_PULL_FAILED",
+      step: "pull",
+    });
+    expect(err.message).toMatch(/manifest unknown/);
+    env.sim.faults.failPull(bad, null);
+    const done = new Set([...CPS, ...WORKERS.slice(0, 2)]);
+    const before = snapshot(env.sim);
+    const rec = recorder();
+    const s = await runUpgrade(env.client, plan, { ...opts, onEvent: rec.on });
+    expect(s.ok).toBe(true);
+    expect(starts(rec.events)).toEqual(WORKERS.slice(2).map((w) => `${w}@v1.14.0`));
+    for (const a of done) expect(env.sim.node(a).state.bootId).toBe(before.get(a)?.bootId);
+    expect(
+      rec.events.filter((e) => e.type === "node-skip").map((e) => (e as { node: string }).node),
+    ).toEqual([...done]);
+    for (const n of env.sim.nodes) expect(n.state.version).toBe("v1.14.0");
+  });
+
+  it("a non-zero installer exit code on a control plane", async () => {
+    await check(() => env.sim.faults.installerExitCode(CPS[1] as string, 7), {
+      node: CPS[1] as string,
+      code: "UPGRADE_INSTALL_FAILED",
+      step: "install",
+    });
+  });
+
+  it("a control plane that never comes back", async () => {
+    const { err } = await check(
+      () => env.sim.faults.neverReturn(CPS[1] as string),
+      { node: CPS[1] as string, code: "UPGRADE_NODE_NOT_READY", step: "wait" },
+      { timeouts: { ...FAST.timeouts, rebootMs: 400 } },
+    );
+    expect(err.message).toMatch(/did not come back/);
+  });
+
+  it("unhealthy etcd refuses to take a control plane down", async () => {
+    const { err } = await check(() => env.sim.faults.etcdUnhealthy(CPS[2] as string), {
+      node: CPS[2] as string,
+      code: "UPGRADE_ETCD_UNHEALTHY",
+      step: "gate",
+    });
+    expect(err.message).toMatch(/etcd on 10.5.0.4 is not healthy/);
+    // The gate ran before the first control plane: nothing at all was touched.
+    for (const a of [...CPS, ...WORKERS]) expect(env.sim.node(a).state.version).toBe("v1.13.3");
+  });
+
+  it("dry run reports the plan and touches nothing", async () => {
+    reset();
+    const plan = await planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
+    const before = snapshot(env.sim);
+    const s = await runUpgrade(env.client, plan, { dryRun: true });
+    expect(s.nodes.every((n) => n.status === "planned")).toBe(true);
+    for (const a of [...CPS, ...WORKERS])
+      expect(touched(env.sim, a, before.get(a) as never)).toBe(false);
+  });
+});
