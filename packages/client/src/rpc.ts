@@ -65,6 +65,16 @@ const OPERATOR = ["os:admin", "os:operator"];
 
 /** Roles that may call an RPC, for the calls that need more than os:reader. */
 const ROLE_RULES: Record<string, readonly string[]> = {
+  // A maintenance-mode node takes its first config from anyone; a configured one wants os:admin.
+  "machine.MachineService/ApplyConfiguration": ADMIN,
+  "machine.MachineService/Rollback": ADMIN,
+  "machine.MachineService/Bootstrap": ADMIN,
+  "machine.MachineService/EtcdRemoveMemberByID": ADMIN,
+  "machine.MachineService/EtcdLeaveCluster": ADMIN,
+  "machine.MachineService/EtcdDowngradeEnable": ADMIN,
+  "machine.MachineService/EtcdDowngradeCancel": ADMIN,
+  "machine.MachineService/MetaDelete": ADMIN,
+  "machine.MachineService/MetaWrite": ["os:admin", "os:meta:writer"],
   "machine.MachineService/Read": ADMIN,
   "machine.MachineService/Copy": ADMIN,
   "machine.MachineService/Kubeconfig": ADMIN,
@@ -96,6 +106,10 @@ const ROLE_RULES: Record<string, readonly string[]> = {
   "machine.MachineService/ServiceRestart": OPERATOR,
   "machine.MachineService/PacketCapture": OPERATOR,
   "machine.ImageService/Pull": OPERATOR,
+  "machine.MachineService/ImagePull": OPERATOR,
+  "machine.MachineService/EtcdForfeitLeadership": OPERATOR,
+  "machine.MachineService/EtcdDefragment": OPERATOR,
+  "machine.MachineService/EtcdAlarmDisarm": OPERATOR,
 };
 
 /** Roles known to be needed for an RPC, or undefined when os:reader suffices or it is unknown. */

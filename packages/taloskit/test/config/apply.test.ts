@@ -326,6 +326,7 @@ describe("roles and the node's own checks", () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err).toMatchObject({ code: "PERMISSION_DENIED", node: CP });
+    expect((err as Error).message).toContain("os:admin");
     expect(sim.node(CP).state.config).toBe(original.get(CP));
   });
 
