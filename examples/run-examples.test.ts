@@ -73,6 +73,11 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
   "watch-resources.ts": (out) => {
     expect(out).toMatch(/^created kubelet: running=true healthy=true$/m);
   },
+  "patch-apply-config.ts": (out) => {
+    expect(out).toMatch(/^\+\s+- api\.cluster\.example$/m);
+    expect(out).toContain("10.5.0.2: applied=true mode=no-reboot reboot needed=false");
+    expect(out).toMatch(/^refused \(CONFIG_INVALID\): /m);
+  },
   "factory-iso.ts": async (out) => {
     const offline = /^offline ID: ([0-9a-f]{64})$/m.exec(out)?.[1];
     expect(offline).toBeDefined();
@@ -85,6 +90,7 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
 const extraEnv: Record<string, NodeJS.ProcessEnv> = {
   "fan-out.ts": { NODES: "10.5.0.2,10.5.0.3,10.5.0.9" },
   "watch-resources.ts": { NODE: "10.5.0.2", WATCH_MS: "1500" },
+  "patch-apply-config.ts": { NODE: "10.5.0.2" },
 };
 
 test("every example has an expectation", async () => {
