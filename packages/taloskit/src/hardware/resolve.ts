@@ -151,8 +151,10 @@ function unexplainedDevices(
   for (const rule of rules) {
     if (!matchedRules.has(rule.id)) continue;
     for (const device of machine.pciDevices) {
-      if (evaluate(rule.when, { ...machine, pciDevices: [device] }, new Set()).matched)
-        explained.add(device);
+      // The device alone, without the machine's other facts: a hypervisor's SMBIOS
+      // name must not explain a passed-through card that no PCI condition names.
+      const alone = { ...machine, cpu: {}, system: {}, board: undefined, pciDevices: [device] };
+      if (evaluate(rule.when, alone, new Set()).matched) explained.add(device);
     }
   }
   return machine.pciDevices.filter(

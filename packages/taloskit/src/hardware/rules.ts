@@ -297,6 +297,16 @@ export const defaultRules: HardwareRule[] = [
     extensions: ["gasket-driver"],
   },
   {
+    id: "intel-npu",
+    summary:
+      "Intel NPUs (Meteor Lake, Arrow Lake, Lunar Lake) need the intel_vpu driver and firmware",
+    when: {
+      pci: { vendor: ["0x8086"], device: ["0x7d1d", "0xad1d", "0x643e", "0xb03e"] },
+    },
+    talos: { min: "1.13.0" },
+    extensions: ["intel-npu"],
+  },
+  {
     id: "hailo",
     summary: "Hailo AI accelerators use the HailoRT driver",
     when: { pci: { vendor: ["0x1e60"] } },
@@ -493,6 +503,13 @@ export const defaultRules: HardwareRule[] = [
         { pci: { vendor: ["0x1d0f"], class: ["0x01", "0x03"] } }, // Amazon NVMe and video
         { pci: { vendor: ["0x1de4"] } }, // Raspberry Pi RP1
         { pci: { vendor: ["0x10de"], class: ["0x02"] } }, // NVIDIA ConnectX/BlueField NICs (mlx5)
+        { pci: { vendor: ["0x14e4"], class: ["0x02"] } }, // Broadcom tg3 (bnx2/bnx2x matched above)
+        { pci: { vendor: ["0x11ab"], class: ["0x02"] } }, // Marvell sky2, mvpp2
+        { pci: { vendor: ["0x1924"] } }, // Solarflare sfc
+        { pci: { vendor: ["0x1137"], class: ["0x02"] } }, // Cisco VIC enic
+        { pci: { vendor: ["0x1dd8"] } }, // AMD Pensando ionic
+        { pci: { vendor: ["0x19e5"], class: ["0x02"] } }, // Huawei hinic
+        { pci: { vendor: ["0x1b36"], class: ["0x03"] } }, // QEMU QXL and bochs display
         {
           pci: {
             driver: [
@@ -597,6 +614,12 @@ export const defaultRules: HardwareRule[] = [
       ["lldp", "lldpd", "LLDP neighbour discovery"],
       ["stargz", "stargz-snapshotter", "lazy-pulling stargz images"],
       ["ecr", "ecr-credential-provider", "pulling from Amazon ECR with kubelet credentials"],
+      ["gdrcopy", "nvidia-gdrdrv-device", "GPUDirect RDMA copies (gdrcopy)"],
+      ["mdadm", "mdadm", "Linux software RAID"],
+      ["nut", "nut-client", "UPS shutdown through Network UPS Tools"],
+      ["nvme-cli", "nvme-cli", "managing NVMe drives from the host"],
+      ["portworx", "px-fuse", "Portworx storage"],
+      ["nfsd", "nfsd", "serving NFS from the host"],
     ] as const
   ).map(
     ([intent, extension, what]): HardwareRule => ({

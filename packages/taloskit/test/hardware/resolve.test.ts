@@ -299,3 +299,54 @@ describe("fleet and drift", () => {
     );
   });
 });
+
+describe("machines without a fixture (inline lspci)", () => {
+  const lspci = (text: string) => inventoryFromLspci(text.trim(), "inline");
+
+  it("Dell server with BCM5720 (tg3), Matrox BMC graphics and a PERC: Intel microcode only, no warnings", () => {
+    const p = planHardware(
+      lspci(`
+00:00.0 Host bridge [0600]: Intel Corporation Ice Lake Memory Map/VT-d [8086:09a2] (rev 04)
+03:00.0 VGA compatible controller [0300]: Matrox Electronics Systems Ltd. Integrated Matrox G200eW3 Graphics Controller [102b:0536] (rev 04)
+04:00.0 Ethernet controller [0200]: Broadcom Inc. and subsidiaries NetXtreme BCM5720 Gigabit Ethernet PCIe [14e4:165f]
+04:00.1 Ethernet controller [0200]: Broadcom Inc. and subsidiaries NetXtreme BCM5720 Gigabit Ethernet PCIe [14e4:165f]
+31:00.0 RAID bus controller [0104]: Broadcom / LSI MegaRAID 12GSAS/PCIe Secure SAS39xx [1000:10e2]
+`),
+      { talosVersion: "v1.14.0" },
+    );
+    expect(p.schematic.customization.systemExtensions?.officialExtensions).toEqual([
+      "siderolabs/intel-ucode",
+    ]);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it("Meteor Lake laptop: i915, the NPU driver (Talos 1.13+), Intel microcode", () => {
+    const machine = lspci(`
+00:00.0 Host bridge [0600]: Intel Corporation Device [8086:7d01] (rev 04)
+00:02.0 VGA compatible controller [0300]: Intel Corporation Meteor Lake-P [Intel Arc Graphics] [8086:7d55] (rev 08)
+00:0b.0 Processing accelerators [1200]: Intel Corporation Meteor Lake NPU [8086:7d1d] (rev 04)
+`);
+    expect(
+      planHardware(machine, { talosVersion: "v1.14.0" }).schematic.customization.systemExtensions
+        ?.officialExtensions,
+    ).toEqual(["siderolabs/i915", "siderolabs/intel-npu", "siderolabs/intel-ucode"]);
+    const old = planHardware(machine, { talosVersion: "v1.12.0" });
+    expect(old.schematic.customization.systemExtensions?.officialExtensions).not.toContain(
+      "siderolabs/intel-npu",
+    );
+    expect(old.warnings.some((w) => w.startsWith("intel-npu: "))).toBe(true);
+  });
+
+  it("a card passed through to a QEMU VM is reported even when SMBIOS says QEMU", () => {
+    const machine = inventoryFromJson({
+      system: { manufacturer: "QEMU", productName: "Standard PC (Q35 + ICH9, 2009)" },
+      pciDevices: [
+        { classId: "0x02", subclassId: "0x00", vendorId: "0x1af4", productId: "0x1000" },
+        { classId: "0x12", subclassId: "0x00", vendorId: "0xabcd", productId: "0x0001" },
+      ],
+    });
+    expect(planHardware(machine, { talosVersion: "v1.14.0" }).warnings).toContain(
+      "no rule for pci [abcd:0001]: it may need a driver or firmware extension",
+    );
+  });
+});
