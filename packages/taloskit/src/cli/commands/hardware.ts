@@ -212,14 +212,26 @@ interface RunningState {
 }
 
 /** The printed form of one resolved machine: what -o json gives. */
-export function printablePlan(plan: HardwarePlan, machine?: MachineInventory) {
-  const running: RunningState | undefined = machine?.running
-    ? {
-        ...machine.running,
-        ...(machine.running.schematicId ? { inSync: machine.running.schematicId === plan.id } : {}),
-      }
-    : undefined;
-  return {
+export interface PrintedPlan {
+  machine?: string;
+  talosVersion: string;
+  arch: Arch;
+  platform: string;
+  secureBoot: boolean;
+  /** The schematic in the Image Factory's own schema. */
+  schematic: HardwarePlan["schematic"];
+  id: string;
+  installer?: string;
+  assets: HardwarePlan["assets"];
+  patches: HardwarePlan["patches"];
+  reasons: HardwarePlan["reasons"];
+  warnings: string[];
+  /** What a live node runs now, when read from one. */
+  running?: RunningState;
+}
+
+export function printablePlan(plan: HardwarePlan, machine?: MachineInventory): PrintedPlan {
+  const out: PrintedPlan = {
     machine: plan.machine,
     talosVersion: plan.talosVersion,
     arch: plan.arch,
@@ -232,22 +244,12 @@ export function printablePlan(plan: HardwarePlan, machine?: MachineInventory) {
     patches: plan.patches,
     reasons: plan.reasons,
     warnings: plan.warnings,
-    ...(running ? { running } : {}),
-  } as {
-    machine?: string;
-    talosVersion: string;
-    arch: Arch;
-    platform: string;
-    secureBoot: boolean;
-    schematic: HardwarePlan["schematic"];
-    id: string;
-    installer?: string;
-    assets: HardwarePlan["assets"];
-    patches: HardwarePlan["patches"];
-    reasons: HardwarePlan["reasons"];
-    warnings: string[];
-    running?: RunningState;
   };
+  if (machine?.running) {
+    out.running = { ...machine.running };
+    if (machine.running.schematicId) out.running.inSync = machine.running.schematicId === plan.id;
+  }
+  return out;
 }
 
 /** Evidence for a table: identical devices counted instead of listed slot by slot. */
@@ -260,7 +262,7 @@ function compactEvidence(because: string[]): string {
   return [...counts].map(([fact, n]) => (n > 1 ? `${n}x ${fact}` : fact)).join("; ");
 }
 
-function planTable(p: ReturnType<typeof printablePlan>): string {
+function planTable(p: PrintedPlan): string {
   const ext = p.schematic.customization.systemExtensions?.officialExtensions ?? [];
   const rows: { field: string; value: unknown }[] = [
     { field: "MACHINE", value: p.machine ?? "" },
