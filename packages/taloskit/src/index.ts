@@ -1,3 +1,4 @@
 export * from "@taloskit/client";
 export * from "./config/index.js";
 export * from "./hardware/index.js";
+export * from "./upgrade/index.js";

@@ -6,6 +6,7 @@ import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
 import { schematicCommand } from "./commands/schematic.js";
 import { simCommand } from "./commands/sim.js";
+import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
 
 export function createProgram(): Command {
@@ -18,7 +19,8 @@ export function createProgram(): Command {
     .addCommand(versionCommand())
     .addCommand(getCommand())
     .addCommand(hardwareCommand())
-    .addCommand(simCommand());
+    .addCommand(simCommand())
+    .addCommand(upgradeCommand());
 }
 
 createProgram()

@@ -100,7 +100,7 @@ export async function runUpgrade(
         from: n.version,
         to: n.steps.at(-1)?.version ?? n.version,
         installed: [],
-        status: options.dryRun ? (n.action === "skip" ? "skipped" : "planned") : "not-started",
+        status: n.action === "skip" ? "skipped" : options.dryRun ? "planned" : "not-started",
         durationMs: 0,
       },
     ]),
@@ -398,7 +398,7 @@ async function etcdProblem(
     };
   }
   return {
-    detail: `etcd: ${controlPlanes.length} control-plane nodes healthy, ${members} members, quorum ${quorum}${members > 1 ? "" : " (single member: etcd is down while it reboots)"}`,
+    detail: `${controlPlanes.length} control-plane node(s) healthy, ${members} members, quorum ${quorum}${members > 1 ? "" : " (single member: etcd is down while it reboots)"}`,
   };
 }
 

@@ -1,0 +1,306 @@
+// `taloskit upgrade plan|run --to V`: plan a cluster upgrade (the version path
+// of every node, its installer image and schematic), or run it with live
+// progress on stderr and a final table (or json/yaml) on stdout.
+import { readFileSync } from "node:fs";
+import { FactoryClient } from "@taloskit/factory";
+import { Command, Option } from "commander";
+import {
+  KubeClient,
+  type PlannedNode,
+  planUpgrade,
+  runUpgrade,
+  type UpgradeEvent,
+  type UpgradePlan,
+  UpgradeRunError,
+  type UpgradeSummary,
+} from "../../upgrade/index.js";
+import {
+  type CommandIO,
+  connectTargets,
+  type GlobalFlags,
+  globalFlags,
+  processIO,
+  withGlobalFlags,
+} from "../globals.js";
+import { type OutputFormat, render } from "../output.js";
+
+/** CommandIO plus whether stderr is a terminal (progress redraws in place). */
+export interface UpgradeCommandIO extends CommandIO {
+  isTTY?: boolean;
+  readFile?: (path: string) => string;
+}
+
+const defaultIO: UpgradeCommandIO = {
+  ...processIO,
+  isTTY: process.stderr.isTTY === true,
+  readFile: (p) => readFileSync(p, "utf8"),
+};
+
+interface PlanFlags {
+  to: string;
+  factory: string;
+  registry?: string;
+  schematic?: string;
+  kubeconfig?: string;
+  kubernetesVersion?: string;
+}
+
+/** Parses "90s", "15m", "1h" or plain milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid duration "${text}": use e.g. 90s, 15m or 1h`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "ms";
+  return Math.round(n * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as "ms"]);
+}
+
+function planOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--to <version>", "target Talos version, e.g. v1.14.0")
+    .addOption(
+      new Option("--factory <url>", "Image Factory URL (versions and installer images)").default(
+        "https://factory.talos.dev",
+      ),
+    )
+    .option("--registry <host>", "installer registry host (default: the factory's host)")
+    .option(
+      "--schematic <id>",
+      "install this schematic on every node instead of keeping each node's",
+    )
+    .option("--kubeconfig <path>", "Kubernetes API access: version check, cordon and drain")
+    .option("--kubernetes-version <version>", "the cluster's Kubernetes version, for the check");
+}
+
+async function makePlan(flags: GlobalFlags, opts: PlanFlags, io: UpgradeCommandIO) {
+  if (flags.insecure) throw new Error("upgrade needs a talosconfig: --insecure is not supported");
+  const targets = await connectTargets(flags, io);
+  const client = targets.clientFor(undefined);
+  const nodes = targets.nodes.filter((n): n is string => n !== undefined);
+  if (!nodes.length) {
+    targets.close();
+    throw new Error("no nodes to upgrade: pass -n/--nodes or set nodes in the talosconfig context");
+  }
+  const kube = opts.kubeconfig
+    ? KubeClient.fromKubeconfig((io.readFile ?? defaultIO.readFile)?.(opts.kubeconfig) ?? "")
+    : undefined;
+  try {
+    const plan = await planUpgrade(client, {
+      to: opts.to,
+      nodes,
+      factory: new FactoryClient({ baseUrl: opts.factory }),
+      registry: opts.registry,
+      schematic: opts.schematic,
+      kube,
+      kubernetesVersion: opts.kubernetesVersion,
+    });
+    return { plan, client, kube, close: () => targets.close() };
+  } catch (error) {
+    targets.close();
+    throw error;
+  }
+}
+
+const short = (id: string) => `${id.slice(0, 12)}…`;
+
+function printPlan(io: UpgradeCommandIO, format: OutputFormat, plan: UpgradePlan): void {
+  io.stdout(
+    render(format, plan, {
+      rows: plan.nodes,
+      columns: [
+        { header: "NODE", value: (n: PlannedNode) => n.node },
+        { header: "ROLE", value: (n) => n.role },
+        { header: "FROM", value: (n) => n.version },
+        { header: "PATH", value: (n) => n.steps.map((s) => s.version).join(" -> ") || "-" },
+        { header: "METHOD", value: (n) => [...new Set(n.steps.map((s) => s.method))].join(",") },
+        {
+          header: "SCHEMATIC",
+          value: (n) =>
+            n.schematic === n.targetSchematic
+              ? short(n.schematic)
+              : `${short(n.schematic)} -> ${short(n.targetSchematic)}`,
+        },
+        { header: "PLATFORM", value: (n) => `${n.platform}${n.secureBoot ? "+secureboot" : ""}` },
+        { header: "ACTION", value: (n) => n.action },
+      ],
+    }),
+  );
+  if (format === "table") {
+    for (const w of plan.waves) {
+      io.stderr(
+        `wave ${w.version}: control planes ${w.controlPlanes.join(", ") || "-"}; workers ${w.workers.join(", ") || "-"}\n`,
+      );
+    }
+  }
+  const k = plan.kubernetes;
+  if (k.version) io.stderr(`Kubernetes ${k.version} (${k.source}): supported on every step\n`);
+  for (const w of plan.warnings) io.stderr(`warning: ${w}\n`);
+}
+
+function printSummary(io: UpgradeCommandIO, format: OutputFormat, s: UpgradeSummary): void {
+  io.stdout(
+    render(format, s, {
+      rows: s.nodes,
+      columns: [
+        { header: "NODE", value: (n) => n.node },
+        { header: "ROLE", value: (n) => n.role },
+        { header: "FROM", value: (n) => n.from },
+        { header: "TO", value: (n) => n.to },
+        { header: "INSTALLED", value: (n) => n.installed.join(" -> ") },
+        { header: "STATUS", value: (n) => n.status },
+        {
+          header: "TIME",
+          value: (n) => (n.durationMs ? `${(n.durationMs / 1000).toFixed(1)}s` : ""),
+        },
+        { header: "ERROR", value: (n) => n.error?.code ?? "" },
+      ],
+    }),
+  );
+}
+
+/** Turns progress events into lines on stderr; on a terminal, pull progress redraws one line. */
+export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void {
+  let open = false;
+  const line = (text: string) => {
+    io.stderr(`${open ? "\r\x1b[K" : ""}${text}\n`);
+    open = false;
+  };
+  return (e) => {
+    switch (e.type) {
+      case "run-start":
+        return line(`upgrading ${e.nodes} node(s) to ${e.target}${e.dryRun ? " (dry run)" : ""}`);
+      case "wave-start":
+        return line(`== ${e.version}: ${e.nodes.join(", ")}`);
+      case "batch-start":
+        return line(`-- batch: ${e.nodes.join(", ")}`);
+      case "gate":
+        return line(`${e.ok ? "ok  " : "FAIL"} gate ${e.gate}: ${e.detail}`);
+      case "node-skip":
+        return line(`${e.node}: skipped at ${e.version} (${e.reason})`);
+      case "node-start":
+        return line(`${e.node}: ${e.from} -> ${e.to} (${e.method}) ${e.image}`);
+      case "step":
+        return line(`${e.node}: ${e.step}${e.detail ? ` ${e.detail}` : ""}`);
+      case "pull-progress":
+        if (io.isTTY) {
+          const pct = e.total ? Math.floor((e.offset / e.total) * 100) : 0;
+          io.stderr(`\r\x1b[K${e.node}: pulling ${e.layer} ${pct}%`);
+          open = true;
+        }
+        return;
+      case "machine-status":
+        return line(`${e.node}: ${e.stage}${e.ready ? ", ready" : ""}`);
+      case "reconnect":
+        return line(`${e.node}: waiting (attempt ${e.attempt}: ${e.reason})`);
+      case "evict":
+        return line(`${e.node}: evicted ${e.pod}`);
+      case "node-done":
+        return line(
+          `${e.node}: done, ${e.version} schematic ${short(e.schematic)} in ${(e.durationMs / 1000).toFixed(1)}s`,
+        );
+      case "node-failed":
+        return line(`${e.node}: FAILED at ${e.error.step ?? "?"}: ${e.error.message}`);
+      case "run-done":
+        return line(
+          `${e.ok ? "done" : "stopped"}: ${e.upgraded} upgraded, ${e.skipped} skipped in ${(e.durationMs / 1000).toFixed(1)}s`,
+        );
+      default:
+        return;
+    }
+  };
+}
+
+/** The `upgrade` command with `plan` and `run`. */
+export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
+  const upgrade = new Command("upgrade").description(
+    "plan and run Talos upgrades: every minor on the way, schematics kept, one safe step at a time",
+  );
+
+  const plan = withGlobalFlags(planOptions(new Command("plan"))).description(
+    "show the version path, installer images and order for each node",
+  );
+  plan.action(async (opts: PlanFlags) => {
+    const flags = globalFlags(plan);
+    const p = await makePlan(flags, opts, io);
+    try {
+      printPlan(io, flags.output, p.plan);
+    } finally {
+      p.close();
+    }
+  });
+
+  const run = withGlobalFlags(planOptions(new Command("run")))
+    .description("upgrade the nodes: control planes one at a time, then workers in batches")
+    .option("--batch <n>", "workers upgraded at once", "1")
+    .option("--dry-run", "print the plan and do nothing")
+    .option("--no-drain", "with --kubeconfig: do not cordon and drain nodes")
+    .addOption(
+      new Option("--reboot-mode <mode>", "reboot mode")
+        .choices(["default", "powercycle"])
+        .default("default"),
+    )
+    .option("--timeout <duration>", "how long a node may take to come back after its reboot", "15m")
+    .option("--stage", "legacy upgrades (Talos < 1.13): stage the upgrade for the next reboot")
+    .option("--preserve", "legacy upgrades (Talos < 1.13): preserve data")
+    .option("--force", "legacy upgrades (Talos < 1.13): skip the node's own etcd checks");
+  run.action(
+    async (
+      opts: PlanFlags & {
+        batch: string;
+        dryRun?: boolean;
+        drain: boolean;
+        rebootMode: "default" | "powercycle";
+        timeout: string;
+        stage?: boolean;
+        preserve?: boolean;
+        force?: boolean;
+      },
+    ) => {
+      const flags = globalFlags(run);
+      const batchSize = Number(opts.batch);
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new Error(`--batch must be a whole number of at least 1, not "${opts.batch}"`);
+      const rebootMs = parseDuration(opts.timeout);
+      const p = await makePlan(flags, opts, io);
+      try {
+        if (opts.dryRun) {
+          printPlan(io, flags.output, p.plan);
+          return;
+        }
+        const ac = new AbortController();
+        const onSignal = () => ac.abort(new Error("interrupted"));
+        process.once("SIGINT", onSignal);
+        try {
+          const summary = await runUpgrade(p.client, p.plan, {
+            batchSize,
+            signal: ac.signal,
+            kube: opts.drain ? p.kube : undefined,
+            rebootMode: opts.rebootMode,
+            legacy: {
+              stage: opts.stage,
+              preserve: opts.preserve,
+              force: opts.force,
+              rebootMode: opts.rebootMode,
+            },
+            timeouts: { rebootMs },
+            onEvent: progressPrinter(io),
+          });
+          printSummary(io, flags.output, summary);
+        } catch (error) {
+          if (error instanceof UpgradeRunError) {
+            printSummary(io, flags.output, error.summary);
+            io.stderr(`taloskit: ${error.message}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          throw error;
+        } finally {
+          process.off("SIGINT", onSignal);
+        }
+      } finally {
+        p.close();
+      }
+    },
+  );
+
+  return upgrade.addCommand(plan).addCommand(run);
+}
