@@ -2,6 +2,7 @@
 // kernel arguments, overlay), platform and config patches that it needs for a
 // target Talos version, each decision with the rule and the facts behind it.
 import {
+  ARCH_ONLY,
   assetPaths,
   type Catalog,
   imageUrl,
@@ -289,8 +290,13 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   }
   if (overlay && arch !== "arm64")
     warnings.push(`overlay ${overlay.name} is for arm64 boards, but the target arch is ${arch}`);
-  for (const name of ["amdgpu", "i915", "xe", "intel-ucode", "amd-ucode"]) {
-    if (extensions.has(name) && arch === "arm64") warnings.push(`${name} has no content for arm64`);
+  // The factory cannot build an extension for an arch it has no content for.
+  for (const name of [...extensions]) {
+    const only = ARCH_ONLY[`siderolabs/${name}`];
+    if (only && only !== arch) {
+      extensions.delete(name);
+      warnings.push(`${name} has content for ${only} only: left out of the ${arch} schematic`);
+    }
   }
 
   const officialExtensions = [...extensions].map((e) => `siderolabs/${e}`).sort();

@@ -176,3 +176,18 @@ describe("config patches in the target version's form", () => {
     expect(plan("proxmox-vm").patches).toEqual([]);
   });
 });
+
+describe("arch", () => {
+  it("leaves out extensions with no content for the target arch", () => {
+    const p = plan("radeon-workstation", { arch: "arm64" });
+    expect(p.schematic.customization.systemExtensions).toBeUndefined();
+    expect(p.warnings).toEqual(
+      expect.arrayContaining([
+        "the machine is amd64 but the target arch is arm64",
+        "amdgpu has content for amd64 only: left out of the arm64 schematic",
+        "amd-ucode has content for amd64 only: left out of the arm64 schematic",
+      ]),
+    );
+    expect(p.assets.iso).toMatch(/metal-arm64\.iso$/);
+  });
+});
