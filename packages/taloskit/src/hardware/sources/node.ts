@@ -47,7 +47,10 @@ export async function readTalosHardware(
   const call = () => ({
     node,
     timeoutMs,
-    signal: options.signal ? AbortSignal.any([options.signal]) : undefined,
+    signal:
+      options.signal && typeof AbortSignal.any === "function"
+        ? AbortSignal.any([options.signal])
+        : options.signal,
   });
   const list = (type: string) => client.resources.list(type, call());
   const optional = (type: string) =>
