@@ -78,6 +78,17 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
     expect(out).toContain("10.5.0.2: applied=true mode=no-reboot reboot needed=false");
     expect(out).toMatch(/^refused \(CONFIG_INVALID\): /m);
   },
+  "resolve-hardware.ts": (out) => {
+    expect(out).toMatch(/^schematic [0-9a-f]{64}$/m);
+    expect(out).toMatch(/^extensions .*siderolabs\/nvidia-open-gpu-kernel-modules-lts/m);
+    expect(out).toMatch(/^extensions .*siderolabs\/iscsi-tools/m);
+    expect(out).toMatch(
+      /^installer factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.14\.0$/m,
+    );
+    expect(out).toMatch(/^because .*NVSwitch/m);
+    expect(out).toMatch(/^patch KernelModuleConfig$/m);
+    expect(out).toMatch(/^drift: the node runs 376567988ad3/m);
+  },
   "factory-iso.ts": async (out) => {
     const offline = /^offline ID: ([0-9a-f]{64})$/m.exec(out)?.[1];
     expect(offline).toBeDefined();
@@ -91,6 +102,7 @@ const extraEnv: Record<string, NodeJS.ProcessEnv> = {
   "fan-out.ts": { NODES: "10.5.0.2,10.5.0.3,10.5.0.9" },
   "watch-resources.ts": { NODE: "10.5.0.2", WATCH_MS: "1500" },
   "patch-apply-config.ts": { NODE: "10.5.0.2" },
+  "resolve-hardware.ts": { NODE: "10.5.0.2" },
 };
 
 test("every example has an expectation", async () => {
