@@ -29,9 +29,15 @@ beforeAll(async () => {
   [cluster, factory] = await Promise.all([
     startCluster({
       nodes: [
-        { address: "10.5.0.2", role: "controlplane", profile: "nvidia-hgx-server" },
-        { address: "10.5.0.3", role: "worker", profile: "intel-nuc" },
+        {
+          address: "10.5.0.2",
+          role: "controlplane",
+          profile: "nvidia-hgx-server",
+          version: "v1.13.3",
+        },
+        { address: "10.5.0.3", role: "worker", profile: "intel-nuc", version: "v1.13.3" },
       ],
+      rebootDelayMs: 50,
     }),
     startFactoryServer({ assetSize: 64 * 1024 }),
   ]);
@@ -63,8 +69,8 @@ async function example(name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<
 /** What each example must print; a new example without an entry here fails the suite. */
 const expectations: Record<string, (out: string) => void | Promise<void>> = {
   "connect.ts": (out) => {
-    expect(out).toMatch(/^10\.5\.0\.2: Talos v1\.14\.0 \(amd64, metal\)$/m);
-    expect(out).toMatch(/^10\.5\.0\.3: Talos v1\.14\.0 \(amd64, metal\)$/m);
+    expect(out).toMatch(/^10\.5\.0\.2: Talos v1\.13\.3 \(amd64, metal\)$/m);
+    expect(out).toMatch(/^10\.5\.0\.3: Talos v1\.13\.3 \(amd64, metal\)$/m);
   },
   "fan-out.ts": (out) => {
     expect(out).toMatch(/^10\.5\.0\.2: \d+\.\d GiB memory$/m);
@@ -89,6 +95,12 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
     expect(out).toMatch(/^patch KernelModuleConfig$/m);
     expect(out).toMatch(/^drift: the node runs 376567988ad3/m);
   },
+  "upgrade-cluster.ts": (out) => {
+    // Runs last: the nodes start at v1.13.3 and end at v1.14.0.
+    expect(out).toMatch(/^10\.5\.0\.2 \(controlplane\): v1\.13\.3 -> v1\.14\.0$/m);
+    expect(out).toMatch(/^10\.5\.0\.3: now v1\.14\.0 \(boot [0-9a-f-]{36}\)$/m);
+    expect(out).toContain("upgraded 2 node(s)");
+  },
   "factory-iso.ts": async (out) => {
     const offline = /^offline ID: ([0-9a-f]{64})$/m.exec(out)?.[1];
     expect(offline).toBeDefined();
@@ -103,6 +115,7 @@ const extraEnv: Record<string, NodeJS.ProcessEnv> = {
   "watch-resources.ts": { NODE: "10.5.0.2", WATCH_MS: "1500" },
   "patch-apply-config.ts": { NODE: "10.5.0.2" },
   "resolve-hardware.ts": { NODE: "10.5.0.2" },
+  "upgrade-cluster.ts": { TALOS_VERSION: "v1.14.0", KUBERNETES_VERSION: "1.33.0" },
 };
 
 test("every example has an expectation", async () => {
