@@ -75,6 +75,16 @@ export type TalosServiceClient<S extends DescService> = {
   [K in keyof Client<S>]: WithTalosOptions<Client<S>[K]>;
 };
 
+/** Calls after which a node may run another Talos version (its cached version is dropped). */
+const VERSION_CHANGING = new Set([
+  "machine.MachineService/Upgrade",
+  "machine.MachineService/Reboot",
+  "machine.MachineService/Rollback",
+  "machine.MachineService/Reset",
+  "machine.LifecycleService/Upgrade",
+  "machine.LifecycleService/Install",
+]);
+
 /** Options of TalosClient.connect(). */
 export interface ConnectOptions extends TransportSettings {
   /** Endpoints ("host", "host:port", "https://host"); the first reachable one is used. */
@@ -294,7 +304,10 @@ export class TalosClient {
     return runOnNodes(nodes, fn, options);
   }
 
-  /** The Talos version tag a node runs (cached per node), or undefined when it cannot be read. */
+  /**
+   * The Talos version tag a node runs, or undefined when it cannot be read. It is
+   * cached per node until the node reboots, upgrades or drops its connection.
+   */
   nodeVersion(
     node: string | undefined,
     options: { signal?: AbortSignal } = {},
@@ -344,6 +357,10 @@ export class TalosClient {
   async explain(error: unknown, method: DescMethod, node: string | undefined): Promise<TalosError> {
     const procedure = `${method.parent.typeName}/${method.name}`;
     const err = toTalosError(error, { node, procedure });
+    // A node that dropped its connection may come back running another version.
+    if (err.code === "UNAVAILABLE" || err.code === "ENDPOINT_UNREACHABLE") {
+      this.versionCache.delete(this.maintenanceMode ? "" : (node ?? ""));
+    }
     const where = err.node ? ` on node ${err.node}` : "";
     if (err instanceof PermissionDeniedError && !err.requiredRoles) {
       const roles = requiredRoles(procedure);
@@ -399,8 +416,13 @@ export class TalosClient {
         method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
       const unary = method.methodKind === "unary";
       const retryable = isRetryable(method);
+      const changesVersion = VERSION_CHANGING.has(`${method.parent.typeName}/${method.name}`);
+      const forget = (opts?: TalosCallOptions) => {
+        if (changesVersion) this.versionCache.delete(opts?.node ?? "");
+      };
       out[method.localName] = streaming
         ? (req: unknown, opts?: TalosCallOptions) => {
+            forget(opts);
             const policy = retryable ? this.retryPolicy(method, opts) : undefined;
             return this.guardStream(
               (o) => fn(req, o) as AsyncIterable<unknown>,
@@ -411,6 +433,7 @@ export class TalosClient {
             );
           }
         : async (req: unknown, opts?: TalosCallOptions) => {
+            forget(opts);
             const node = opts?.node ?? this.label;
             const base = this.callOptions(opts, unary);
             const policy = retryable ? this.retryPolicy(method, opts) : undefined;

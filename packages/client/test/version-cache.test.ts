@@ -1,0 +1,52 @@
+// The client remembers each node's Talos version (it picks resource schemas and explains
+// missing calls with it), but never past a reboot, an upgrade or a dropped connection.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { TalosClient } from "../src/index.js";
+import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+
+const NODE = "10.5.0.2";
+let sim: ClusterSimulator;
+let client: TalosClient;
+
+beforeAll(async () => {
+  sim = await startCluster({ rebootDelayMs: 30, nodes: [{ address: NODE, version: "v1.13.3" }] });
+  const admin = sim.pki.issueClient({ roles: ["os:admin"] });
+  client = TalosClient.connect({
+    endpoints: [sim.endpoint],
+    ca: sim.pki.ca.certPem,
+    cert: admin.certPem,
+    key: admin.keyPem,
+  });
+});
+
+afterAll(async () => {
+  client?.close();
+  await sim?.close();
+});
+
+async function waitUntilUp(): Promise<void> {
+  while (sim.node(NODE).down) await new Promise((r) => setTimeout(r, 10));
+}
+
+it("keeps a node's version while it runs, and reads it again after a reboot", async () => {
+  expect(await client.nodeVersion(NODE)).toBe("v1.13.3");
+  // Changed behind the client's back without a reboot: the cached answer stands.
+  sim.node(NODE).state.version = "v1.13.4";
+  expect(await client.nodeVersion(NODE)).toBe("v1.13.3");
+
+  await client.machine.reboot({}, { node: NODE });
+  sim.node(NODE).state.version = "v1.14.0";
+  await waitUntilUp();
+  expect(await client.nodeVersion(NODE)).toBe("v1.14.0");
+});
+
+it("forgets a node's version when its connection drops", async () => {
+  expect(await client.nodeVersion(NODE)).toBe("v1.14.0");
+  sim.faults.unreachable(NODE);
+  await expect(client.machine.hostname({}, { node: NODE, retry: false })).rejects.toMatchObject({
+    code: "UNAVAILABLE",
+  });
+  sim.node(NODE).state.version = "v1.14.1";
+  sim.faults.unreachable(NODE, false);
+  expect(await client.nodeVersion(NODE)).toBe("v1.14.1");
+});
