@@ -1,7 +1,7 @@
 // gRPC over HTTP/2 and TLS to Talos endpoints: one HTTP/2 session per
 // endpoint, reused by every call; failover to the next endpoint when one
 // cannot be reached; Talos metadata on every call; errors typed on the way out.
-import type { SecureClientSessionOptions } from "node:http2";
+import type { ClientHttp2Stream, Http2Session, SecureClientSessionOptions } from "node:http2";
 import { isIP } from "node:net";
 import { Duplex } from "node:stream";
 import {
@@ -33,6 +33,15 @@ import {
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 /** The apid port used when an endpoint names none. */
 export const DEFAULT_PORT = 50000;
+/** HTTP/2 receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE). */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+/**
+ * HTTP/2 receive window of each connection. It stays at 64 KiB unless raised
+ * with a WINDOW_UPDATE, whatever the stream window: a 64 KiB window is smaller
+ * than one 64 KiB Data message and its framing, so the server would stop and
+ * wait for a round trip on every message of a byte stream.
+ */
+export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** Context key carrying the target node of a call (sent as `node` metadata). */
 export const NODE_KEY = createContextKey<string | undefined>(undefined, {
@@ -119,7 +128,7 @@ export function buildTlsOptions(
     ALPNProtocols: ["h2"],
     minVersion: "TLSv1.2",
     maxSessionMemory: 64,
-    settings: { initialWindowSize: 4 * 1024 * 1024, maxFrameSize: 1024 * 1024 },
+    settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: 1024 * 1024 },
   };
   if (tls.cert && tls.key) {
     options.cert = tls.cert;
@@ -237,6 +246,27 @@ function pinnedConnection(
   return outer;
 }
 
+/** A session manager that raises the connection window of every session it opens. */
+class WideWindowSessionManager extends Http2SessionManager {
+  private readonly widened = new WeakSet<Http2Session>();
+
+  override async request(
+    ...args: Parameters<Http2SessionManager["request"]>
+  ): Promise<ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.widened.has(session)) {
+      this.widened.add(session);
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch {
+        // A session closing under us: the call fails on its own.
+      }
+    }
+    return stream;
+  }
+}
+
 interface EndpointEntry {
   id: string;
   manager: Http2SessionManager;
@@ -272,7 +302,7 @@ export class TalosTransport implements Transport {
         },
         () => entry.answered === true,
       );
-      const manager = new Http2SessionManager(
+      const manager = new WideWindowSessionManager(
         url,
         {
           pingIntervalMs: settings.keepaliveIntervalMs ?? 10_000,

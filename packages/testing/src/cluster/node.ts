@@ -506,10 +506,10 @@ export class SimNodeImpl {
             sent += size;
             this.bytesSent += size;
             if (!call.write(message)) {
-              await Promise.race([
-                once(call, "drain"),
-                once(ac.signal as unknown as EventEmitter, "abort").catch(() => undefined),
-              ]);
+              // once() with a signal removes its abort listener when drain comes
+              // first: one listener per wait would pile up on the signal over a
+              // long stream, and each add scans the pile (quadratic).
+              await once(call, "drain", { signal: ac.signal }).catch(() => undefined);
             }
           };
           void (async () => {
