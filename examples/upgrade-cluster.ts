@@ -17,7 +17,8 @@ try {
   const plan = await planUpgrade(client, {
     to: process.env.TALOS_VERSION ?? "v1.14.0",
     factory,
-    kubernetesVersion: process.env.KUBERNETES_VERSION, // read from a node when not given
+    // The Kubernetes version is read from a control plane's kubelet (or pass kubernetesVersion,
+    // or a KubeClient as `kube`) and checked against every Talos version on the path.
   });
   for (const node of plan.nodes) {
     console.log(

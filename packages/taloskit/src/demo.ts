@@ -178,7 +178,6 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
     nodes,
     factory,
     schematic: Object.fromEntries(schematicOf),
-    kubernetesVersion: "1.33.0",
   });
   for (const wave of plan.waves) {
     console.log(
@@ -187,7 +186,13 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
       ),
     );
   }
-  console.log(indent(dim(`Kubernetes ${plan.kubernetes.version} is supported on every step`)));
+  console.log(
+    indent(
+      dim(
+        `Kubernetes ${plan.kubernetes.version} (read from the kubelet) is supported on every step`,
+      ),
+    ),
+  );
 
   step(7, "Run it: one control plane at a time behind an etcd gate, workers two at a time");
   // The CLI's progress lines (taloskit upgrade run), with long schematic IDs shortened.

@@ -16,6 +16,7 @@ import {
   ProcessorSpecSchema,
   SystemInformationSpecSchema,
 } from "@taloskit/api/resources/hardware";
+import { KubeletSpecSpecSchema } from "@taloskit/api/resources/k8s";
 import {
   BootIDSpecSchema,
   ImageFactorySchematicSpecSchema,
@@ -420,6 +421,21 @@ export const resourceTypes: ResourceType[] = [
     },
   },
   {
+    type: "KubeletSpecs.kubernetes.talos.dev",
+    namespace: "k8s",
+    displayType: "KubeletSpec",
+    aliases: ["kubeletspec", "kubeletspecs"],
+    sensitive: false,
+    items(s) {
+      if (s.maintenance) return [];
+      const spec = {
+        image: `ghcr.io/siderolabs/kubelet:${s.kubernetesVersion}`,
+        expectedNodename: s.hostname,
+      };
+      return [{ id: "kubelet", proto: enc(KubeletSpecSpecSchema, spec), yaml: y(spec) }];
+    },
+  },
+  {
     type: "Services.v1alpha1.talos.dev",
     namespace: "runtime",
     displayType: "Service",
@@ -548,6 +564,7 @@ export const resourceTypes: ResourceType[] = [
 const NAMESPACES: Record<string, string> = {
   config: "Talos node configuration.",
   hardware: "Talos hardware related resources.",
+  k8s: "Kubernetes components the node runs.",
   meta: "Metadata namespace which contains resource definitions.",
   runtime: "Talos runtime.",
 };

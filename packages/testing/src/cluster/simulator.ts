@@ -21,6 +21,8 @@ export interface SimNodeOptions {
   schematic?: string;
   platform?: string;
   secureBoot?: boolean;
+  /** Kubernetes version of the kubelet, default "v1.34.1". */
+  kubernetesVersion?: string;
 }
 
 /** A simulated node as tests see it. */

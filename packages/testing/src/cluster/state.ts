@@ -61,6 +61,8 @@ export interface SimNodeState {
   schematic: string;
   /** Image Factory URL the schematic came from. */
   factoryUrl: string;
+  /** Kubernetes version the kubelet runs (configured nodes). */
+  kubernetesVersion: string;
   stage: MachineStage;
   ready: boolean;
   unmetConditions: { name: string; reason: string }[];
@@ -165,6 +167,7 @@ export function initialState(o: {
   schematic?: string;
   platform?: string;
   secureBoot?: boolean;
+  kubernetesVersion?: string;
 }): SimNodeState {
   const role = o.role ?? (o.index === 0 ? "controlplane" : "worker");
   const hostname = o.hostname ?? `talos-${o.address.replace(/[.:]/g, "-")}`;
@@ -206,6 +209,8 @@ export function initialState(o: {
     bootId: randomUUID(),
     schematic,
     factoryUrl: "https://factory.talos.dev",
+    // Inside the range Talos 1.12 through 1.14 support.
+    kubernetesVersion: o.kubernetesVersion ?? "v1.34.1",
     stage: maintenance ? "maintenance" : "running",
     ready: true,
     unmetConditions: [],
