@@ -111,11 +111,6 @@ export class Router {
         // Node certificates also name localhost; TLS must not be sent an IP address as server name.
         "grpc.ssl_target_name_override": "localhost",
         "grpc.max_receive_message_length": 32 * 1024 * 1024,
-        // HTTP/2 windows of the hop to the node (stream and connection): the
-        // 64 KiB default is smaller than one 64 KiB Data message, which would
-        // stall every message of a byte stream for a round trip, whichever
-        // client reads it. apid's Go gRPC sizes its windows by bandwidth.
-        "grpc-node.flow_control_window": 16 * 1024 * 1024,
       });
       this.clients.set(key, c);
     }
