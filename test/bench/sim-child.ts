@@ -6,7 +6,8 @@
 //
 // Prints one JSON line (SimInfo) on stdout once everything listens. Then reads
 // commands on stdin, one a line: "cpu" prints this process's CPU time in µs as
-// JSON ({"user":..,"system":..}). Exits when stdin closes.
+// JSON ({"user":..,"system":..}), "mem" its process.memoryUsage(). Exits when
+// stdin closes.
 import { createInterface } from "node:readline";
 import { createServer } from "node:tls";
 import { nodeKeyPem, startCluster } from "../../packages/testing/src/index.js";
@@ -69,6 +70,7 @@ process.stdout.write(`${JSON.stringify(info)}\n`);
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   if (line.trim() === "cpu") process.stdout.write(`${JSON.stringify(process.cpuUsage())}\n`);
+  if (line.trim() === "mem") process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
 });
 lines.on("close", () => {
   raw.close();
