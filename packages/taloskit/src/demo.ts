@@ -15,6 +15,8 @@ import { planUpgrade } from "./upgrade/plan.js";
 import { runUpgrade } from "./upgrade/rolling.js";
 
 const TARGET = "v1.14.0";
+/** What the progress printer writes to redraw its line on a terminal. */
+const REDRAW = "\r\x1b[K";
 const FROM = "v1.12.4";
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -48,8 +50,10 @@ const machines = [
 function describe(machine: MachineInventory): string {
   const counts = new Map<string, number>();
   for (const d of machine.pciDevices.filter((d) => d.classId === "0x03" || d.classId === "0x12")) {
-    const known = d.product && d.product !== "Device";
-    const name = known ? d.product : `${d.vendor ?? d.vendorId} ${d.productId ?? ""}`.trim();
+    const name =
+      d.product && d.product !== "Device"
+        ? d.product
+        : `${d.vendor ?? d.vendorId} ${d.productId ?? ""}`.trim();
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   const sorted = [...counts].sort((a, b) => b[1] - a[1]);
@@ -197,11 +201,13 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
   step(7, "Run it: one control plane at a time behind an etcd gate, workers two at a time");
   // The CLI's progress lines (taloskit upgrade run), with long schematic IDs shortened.
   const print = progressPrinter({
+    env: process.env,
     stdout: (text) => process.stdout.write(text),
-    stderr: (text) =>
-      process.stdout.write(
-        text.replace(/^(\r\x1b\[K)?/, "$1   ").replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…"),
-      ),
+    stderr: (text) => {
+      const redraw = text.startsWith(REDRAW) ? REDRAW : "";
+      const line = text.slice(redraw.length).replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
+      process.stdout.write(`${redraw}   ${line}`);
+    },
     isTTY: process.stdout.isTTY === true,
   });
   let lastType = "";

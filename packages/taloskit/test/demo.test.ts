@@ -21,7 +21,9 @@ test("the demo runs from inventory to a finished rolling upgrade", async () => {
   expect(stdout).toMatch(/7 machines need \d+ images; every offline ID matched the factory's/);
   expect(stdout).toMatch(/gpu-nvidia: KernelModuleConfig.* valid/);
   expect(stdout).toMatch(/v1\.13\.3: control planes cp-1 > cp-2 > cp-3/);
-  expect(stdout).toMatch(/Kubernetes v1\.34\.1 \(read from the kubelet\) is supported on every step/);
+  expect(stdout).toMatch(
+    /Kubernetes v1\.34\.1 \(read from the kubelet\) is supported on every step/,
+  );
   expect(stdout).toMatch(/done: 7 upgraded, 0 skipped/);
   expect(stdout).not.toMatch(/AS RESOLVED[\s\S]*\bno\b/);
   expect(stdout).toMatch(/7 of 7 nodes upgraded through v1\.13\.3 and v1\.14\.0/);

@@ -128,14 +128,15 @@ describe("3 control planes + 5 workers across two minor versions", () => {
   });
 
   it("without a kubeconfig, reads the Kubernetes version from a control plane's kubelet", async () => {
-    env.sim.node(CPS[0]).state.kubernetesVersion = "v1.33.4";
-    env.sim.node(CPS[0]).touch();
+    const cp = env.sim.node("10.5.0.2");
+    cp.state.kubernetesVersion = "v1.33.4";
+    cp.touch();
     try {
       const plan = await planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
       expect(plan.kubernetes).toMatchObject({ version: "v1.33.4", source: "node", ok: true });
     } finally {
-      env.sim.node(CPS[0]).state.kubernetesVersion = "v1.34.1";
-      env.sim.node(CPS[0]).touch();
+      cp.state.kubernetesVersion = "v1.34.1";
+      cp.touch();
     }
   });
 
