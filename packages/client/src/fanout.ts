@@ -1,5 +1,6 @@
 // Client-side fan-out: one call per node, a bounded number at a time, one
 // result per node whether it succeeded or failed.
+import { setMaxListeners } from "node:events";
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type TalosError, toTalosError } from "./errors.js";
@@ -24,6 +25,8 @@ export async function runOnNodes<T>(
   const limit = Math.max(1, Math.floor(options.concurrency ?? 16));
   const results: NodeResult<T>[] = new Array(nodes.length);
   const controller = new AbortController();
+  // Every call in flight listens on this signal; past ten Node would print a leak warning.
+  setMaxListeners(0, controller.signal);
   const onAbort = () => controller.abort(options.signal?.reason);
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });

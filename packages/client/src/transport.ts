@@ -246,7 +246,7 @@ function pinnedConnection(
   return outer;
 }
 
-/** A session manager that raises the connection window of every session it opens. */
+/** A session manager that raises the connection window of every session it opens and guards its errors. */
 class WideWindowSessionManager extends Http2SessionManager {
   private readonly widened = new WeakSet<Http2Session>();
 
@@ -257,6 +257,10 @@ class WideWindowSessionManager extends Http2SessionManager {
     const session = stream.session;
     if (session && !this.widened.has(session)) {
       this.widened.add(session);
+      // The manager stops listening for errors once a session closes; an error that
+      // comes after that (a GOAWAY on an idle connection, as a restarting apid sends)
+      // would otherwise be thrown as uncaught. Calls learn of failures from their streams.
+      session.on("error", () => {});
       try {
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       } catch {

@@ -56,6 +56,28 @@ describe("rpc availability data", () => {
 });
 
 describe("fan-out", () => {
+  it("lets many calls listen on the shared signal without Node's leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const nodes = Array.from({ length: 40 }, (_, i) => `10.5.0.${i}`);
+      await runOnNodes(
+        nodes,
+        async (node, signal) => {
+          signal.addEventListener("abort", () => {}); // as every transport call does
+          await new Promise((r) => setTimeout(r, 5));
+          return node;
+        },
+        { concurrency: 32 },
+      );
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
+
   it("bounds concurrency, keeps order, and returns values and typed errors", async () => {
     let running = 0;
     let peak = 0;

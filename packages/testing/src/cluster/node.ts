@@ -560,11 +560,9 @@ export class SimNodeImpl {
               if (!impl) throw status(S.UNIMPLEMENTED, `method ${m.name} not implemented`);
               const send: Send = async (msg) => {
                 if (call.cancelled || ctx.signal.aborted) throw new StreamClosed();
+                // As for server streams: once() drops its abort listener when drain comes first.
                 if (!call.write(create(m.output, msg as never)))
-                  await Promise.race([
-                    once(call, "drain"),
-                    once(ctx.signal as unknown as EventEmitter, "abort").catch(() => undefined),
-                  ]);
+                  await once(call, "drain", { signal: ctx.signal }).catch(() => undefined);
               };
               // A plain for-await would destroy the duplex at the end of the
               // input, before the last responses and the status are written.

@@ -1,0 +1,40 @@
+// A server that goes away (GOAWAY on an idle connection, as a restarting apid does)
+// must never surface as an uncaught exception: the next call just reconnects.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { TalosClient } from "../src/index.js";
+import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+
+let sim: ClusterSimulator;
+let client: TalosClient;
+const uncaught: unknown[] = [];
+const onUncaught = (error: unknown) => uncaught.push(error);
+
+beforeAll(async () => {
+  sim = await startCluster({ nodes: [{ address: "10.5.0.2" }] });
+  const admin = sim.pki.issueClient({ roles: ["os:admin"] });
+  client = TalosClient.connect({
+    endpoints: [sim.endpoint],
+    ca: sim.pki.ca.certPem,
+    cert: admin.certPem,
+    key: admin.keyPem,
+  });
+  process.on("uncaughtException", onUncaught);
+});
+
+afterAll(async () => {
+  process.off("uncaughtException", onUncaught);
+  client?.close();
+  await sim?.close();
+});
+
+it("reconnects after the router restarts under an idle connection", async () => {
+  for (let round = 0; round < 8; round++) {
+    const reply = await client.machine.version({}, { node: "10.5.0.2" });
+    expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");
+    await sim.faults.clear(); // restarts the router: idle sessions get GOAWAY
+    await new Promise((r) => setTimeout(r, round % 4 === 0 ? 0 : 10 * round));
+  }
+  const reply = await client.machine.version({}, { node: "10.5.0.2" });
+  expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");
+  expect(uncaught).toEqual([]);
+});
