@@ -5,13 +5,16 @@ import {
   ARCH_ONLY,
   assetPaths,
   type Catalog,
+  compareVersions,
   imageUrl,
   installerImage,
   LEGACY_EXTENSIONS,
   offlineCatalog,
+  parseTalosVersion,
   platformInfo,
   pxeUrl,
   schematicId,
+  versionTag,
 } from "@taloskit/factory";
 import { kernelModulesPatch, type PatchDocument, sysctlsPatch } from "../config/builders.js";
 import { validateDocuments } from "../config/validate.js";
@@ -112,24 +115,14 @@ export interface HardwarePlan {
   warnings: string[];
 }
 
-/** Parses `v1.14.0`, `1.14`, `v1.12.3-beta.1` into comparable numbers. */
-export function parseVersion(version: string): [number, number, number] {
-  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version.trim());
-  if (!m) throw new TypeError(`"${version}" is not a Talos version such as v1.14.0`);
-  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
-}
-
-export function compareVersions(a: string, b: string): number {
-  const [x, y] = [parseVersion(a), parseVersion(b)];
-  for (let i = 0; i < 3; i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d) return d;
-  }
-  return 0;
-}
-
+/**
+ * The factory's tag for a version a rule or a flag may write without its patch:
+ * `1.14` and `v1.14` become `v1.14.0`, `1.12.3-beta.1` becomes `v1.12.3-beta.1`.
+ */
 export function normalizeVersion(version: string): string {
-  return `v${parseVersion(version).join(".")}`;
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/.exec(version.trim());
+  if (!m) throw new TypeError(`"${version}" is not a Talos version such as v1.14.0`);
+  return versionTag(`${m[1]}.${m[2]}.${m[3] ?? 0}${m[4] ?? ""}`);
 }
 
 function intentsOf(c: RuleCondition): string[] {
@@ -184,7 +177,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     const result = evaluate(rule.when, machine, intents);
     if (!result.matched) continue;
     matchedRules.add(rule.id);
-    if (rule.talos?.min && compareVersions(talosVersion, rule.talos.min) < 0) {
+    if (rule.talos?.min && compareVersions(talosVersion, normalizeVersion(rule.talos.min)) < 0) {
       warnings.push(
         `${rule.id}: ${rule.summary}, but Talos ${talosVersion} is older than ${normalizeVersion(rule.talos.min)} (${result.evidence.join("; ") || "matched"})`,
       );
@@ -399,7 +392,7 @@ function renderPatches(
   talosVersion: string,
   warnings: string[],
 ): PatchDocument[] {
-  const [major, minor] = parseVersion(talosVersion);
+  const { major, minor } = parseTalosVersion(talosVersion);
   const known = CONFIG_VERSIONS.map((v) => v.split(".").map(Number) as [number, number]);
   const oldest = known[0] ?? [1, 12];
   const newest = known[known.length - 1] ?? [1, 14];

@@ -3,6 +3,7 @@
 // pods) and uncordon. It speaks HTTPS with node:https and authenticates with
 // the kubeconfig's client certificate (or bearer token).
 import { request as httpsRequest } from "node:https";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UpgradeError } from "./errors.js";
@@ -84,20 +85,6 @@ function b64(text: string | undefined): string | undefined {
   return text ? Buffer.from(text, "base64").toString("utf8") : undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** An HTTP failure of the Kubernetes API. */
 export class KubeApiError extends Error {
@@ -331,14 +318,14 @@ export class KubeClient {
             options.onEvict?.(pod);
           } else refused.push(pod);
         }
-        if (refused.length) await sleep(interval, signal);
+        if (refused.length) await sleep(interval, undefined, { signal });
         pending = refused;
       }
       // Wait until the evicted pods are gone from the node.
       for (;;) {
         const left = (await this.podsOn(node, call)).filter(movable);
         if (!left.length) return evicted;
-        await sleep(interval, signal);
+        await sleep(interval, undefined, { signal });
       }
     } catch (error) {
       if (total.aborted && !options.signal?.aborted) {

@@ -5,6 +5,7 @@
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic).
 import { setMaxListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TalosClient } from "@taloskit/client";
 import { compareVersions } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
@@ -64,21 +65,6 @@ export class UpgradeRunError extends UpgradeError {
     });
     this.summary = summary;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Runs an upgrade plan. Resolves with the summary; throws UpgradeRunError at the first failure. */
@@ -148,7 +134,7 @@ export async function runUpgrade(
           { node: problem.node, step: "gate", cause: problem.error },
         );
       }
-      await sleep(gateInterval, s).catch(() => undefined);
+      await sleep(gateInterval, undefined, { signal: s }).catch(() => undefined);
     }
   };
 

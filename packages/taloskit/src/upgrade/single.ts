@@ -6,6 +6,7 @@
 // running and ready with a new boot ID; then its version and schematic are
 // checked. Nothing more is done to a node after a step fails.
 import { setMaxListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
 import {
   type MachineEvent,
@@ -86,21 +87,6 @@ const DEFAULTS = { callMs: 30_000, pullMs: 600_000, installMs: 600_000, rebootMs
 export function methodFor(version: string, requested: UpgradeNodeOptions["method"]): UpgradeMethod {
   if (requested === "lifecycle" || requested === "legacy") return requested;
   return tryParseTalosVersion(version) && atLeastMinor(version, "1.13") ? "lifecycle" : "legacy";
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** A signal that aborts with the caller's signal or after `ms`. */
@@ -503,7 +489,11 @@ async function waitForReboot(
       attempt++;
       ctx.emit({ type: "reconnect", node, attempt, reason: lastError });
       try {
-        await sleep(Math.min(ctx.retryMs * 2 ** Math.min(attempt - 1, 8), ctx.retryMaxMs), limit);
+        await sleep(
+          Math.min(ctx.retryMs * 2 ** Math.min(attempt - 1, 8), ctx.retryMaxMs),
+          undefined,
+          { signal: limit },
+        );
       } catch {
         throw timedOut();
       }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { groupBySchematic, schematicDrift } from "../../src/hardware/fleet.js";
 import { inventoryFromJson } from "../../src/hardware/inventory.js";
-import { planHardware, type ResolveOptions } from "../../src/hardware/resolve.js";
+import { normalizeVersion, planHardware, type ResolveOptions } from "../../src/hardware/resolve.js";
 import { defaultRules, parseRules, RuleError } from "../../src/hardware/rules.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
 
@@ -348,5 +348,20 @@ describe("machines without a fixture (inline lspci)", () => {
     expect(planHardware(machine, { talosVersion: "v1.14.0" }).warnings).toContain(
       "no rule for pci [abcd:0001]: it may need a driver or firmware extension",
     );
+  });
+});
+
+describe("target versions", () => {
+  it("take the factory's tag form, with or without the patch, keeping a prerelease", () => {
+    expect(normalizeVersion("1.14")).toBe("v1.14.0");
+    expect(normalizeVersion("v1.13.2")).toBe("v1.13.2");
+    expect(normalizeVersion("1.15.0-beta.1")).toBe("v1.15.0-beta.1");
+    expect(() => normalizeVersion("latest")).toThrow(/"latest" is not a Talos version/);
+  });
+
+  it("name a prerelease in the installer image", () => {
+    const machine = inventoryFromJson({ cpu: { vendor: "intel", arch: "amd64" } });
+    const plan = planHardware(machine, { talosVersion: "1.14.1-beta.0", catalog: null });
+    expect(plan.installer).toMatch(/\/metal-installer\/[0-9a-f]{64}:v1\.14\.1-beta\.0$/);
   });
 });
