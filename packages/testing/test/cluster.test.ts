@@ -40,6 +40,45 @@ describe("PKI", () => {
   });
 });
 
+describe("clientOptions", () => {
+  it("gives the router endpoint, the cluster CA and a fresh certificate with the roles asked for", () => {
+    const admin = sim.clientOptions();
+    expect(Object.keys(admin).sort()).toEqual(["ca", "cert", "endpoints", "key"]);
+    expect(admin.endpoints).toEqual([sim.endpoint]);
+    expect(admin.ca).toBe(sim.pki.ca.certPem);
+    expect(admin.key).toContain("BEGIN ED25519 PRIVATE KEY");
+    const x = new X509Certificate(admin.cert);
+    expect(x.subject).toBe("O=os:admin");
+    expect(x.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2"]);
+    expect(x.checkIssued(new X509Certificate(sim.pki.ca.certPem))).toBe(true);
+    expect(sim.clientOptions().cert).not.toBe(admin.cert);
+
+    const nodes = ["10.5.0.3"];
+    const reader = sim.clientOptions({ roles: ["os:reader"], nodes, keyLabel: "PRIVATE KEY" });
+    expect(new X509Certificate(reader.cert).subject).toBe("O=os:reader");
+    expect(reader.key).toContain("BEGIN PRIVATE KEY");
+    expect(reader.nodes).toEqual(["10.5.0.3"]);
+    nodes.push("10.5.0.2");
+    expect(reader.nodes).toEqual(["10.5.0.3"]);
+  });
+
+  it("are accepted by the router, which enforces their roles", async () => {
+    const o = sim.clientOptions({ roles: ["os:reader"], keyLabel: "PRIVATE KEY" });
+    const client = new grpc.Client(
+      o.endpoints[0] ?? "",
+      grpc.credentials.createSsl(Buffer.from(o.ca), Buffer.from(o.key), Buffer.from(o.cert)),
+    );
+    const v = (await unary(client, MachineService.method.version, {}, md("10.5.0.3"))) as {
+      messages: { version?: { tag: string } }[];
+    };
+    expect(v.messages[0]?.version?.tag).toBe("v1.12.11");
+    await expect(unary(client, MachineService.method.reboot, {})).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    client.close();
+  });
+});
+
 describe("router and nodes", () => {
   it("serves Version locally and routes by node metadata", async () => {
     const client = makeClient(sim.endpoint, sim.pki);

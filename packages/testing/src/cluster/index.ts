@@ -22,6 +22,8 @@ export type { SimUpload, SimUploads } from "./services-extra.js";
 export {
   type ClusterSimulator,
   type Faults,
+  type SimClientConnection,
+  type SimClientOptions,
   type SimNode,
   type SimNodeOptions,
   type StartClusterOptions,

@@ -1,7 +1,13 @@
 import { isIP } from "node:net";
 import { stringify } from "yaml";
 import { SimNodeImpl } from "./node.js";
-import { type CertAndKey, createMaintenanceCert, createTalosPki, type TalosPki } from "./pki.js";
+import {
+  type CertAndKey,
+  createMaintenanceCert,
+  createTalosPki,
+  type IssueClientOptions,
+  type TalosPki,
+} from "./pki.js";
 import type { HardwareProfileName } from "./profiles.js";
 import { Router } from "./router.js";
 import { type SimUploads, uploadsOf } from "./services-extra.js";
@@ -78,6 +84,30 @@ export interface Faults {
   clear(): Promise<void>;
 }
 
+/** Options of `ClusterSimulator.clientOptions`. */
+export interface SimClientOptions {
+  /** Roles of the client certificate (its Organization); default `["os:admin"]`. */
+  roles?: string[];
+  /** Nodes a client uses when a call names none; left out by default (the router then answers from the first node). */
+  nodes?: string[];
+  /** PEM label of the client key: `ED25519 PRIVATE KEY` as Talos writes it (the default), or `PRIVATE KEY`. */
+  keyLabel?: IssueClientOptions["keyLabel"];
+}
+
+/** Where and as whom a client reaches a simulated cluster: the options `TalosClient.connect` takes. */
+export interface SimClientConnection {
+  /** The router's endpoint, `127.0.0.1:<port>`, alone. */
+  endpoints: string[];
+  /** The cluster CA, PEM. */
+  ca: string;
+  /** A client certificate signed by the cluster CA, PEM. */
+  cert: string;
+  /** The certificate's Ed25519 key, PEM. */
+  key: string;
+  /** Default nodes, only when `SimClientOptions.nodes` was given. */
+  nodes?: string[];
+}
+
 /** A running simulated Talos cluster. */
 export interface ClusterSimulator {
   /** `127.0.0.1:<port>` of the apid-like router. */
@@ -92,6 +122,18 @@ export interface ClusterSimulator {
     nodes?: string[];
     endpoints?: string[];
   }): string;
+  /**
+   * Endpoint and a fresh client certificate for this cluster, exactly the options
+   * `TalosClient.connect` (of `@taloskit/client`) takes, as a plain object:
+   *
+   * ```ts
+   * const client = TalosClient.connect(sim.clientOptions({ roles: ["os:reader"] }));
+   * ```
+   *
+   * Every call issues a new certificate. Tests that need unusual credentials
+   * (another CA, expired, other key usages) issue them with `pki.issueClient`.
+   */
+  clientOptions(opts?: SimClientOptions): SimClientConnection;
   readonly faults: Faults;
   close(): Promise<void>;
 }
@@ -291,6 +333,17 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
         key: b64(client.keyPem),
       };
       return stringify({ context: name, contexts: { [name]: ctx } });
+    },
+    clientOptions(o = {}) {
+      const client = pki.issueClient({ roles: o.roles ?? ["os:admin"], keyLabel: o.keyLabel });
+      const options: SimClientConnection = {
+        endpoints: [router.endpoint],
+        ca: pki.ca.certPem,
+        cert: client.certPem,
+        key: client.keyPem,
+      };
+      if (o.nodes) options.nodes = [...o.nodes];
+      return options;
     },
     faults,
     async close() {
