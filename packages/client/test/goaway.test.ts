@@ -11,13 +11,7 @@ const onUncaught = (error: unknown) => uncaught.push(error);
 
 beforeAll(async () => {
   sim = await startCluster({ nodes: [{ address: "10.5.0.2" }] });
-  const admin = sim.pki.issueClient({ roles: ["os:admin"] });
-  client = TalosClient.connect({
-    endpoints: [sim.endpoint],
-    ca: sim.pki.ca.certPem,
-    cert: admin.certPem,
-    key: admin.keyPem,
-  });
+  client = TalosClient.connect(sim.clientOptions());
   process.on("uncaughtException", onUncaught);
 });
 

@@ -1,9 +1,8 @@
 // Retries against the simulated cluster: read-only calls come back after a
 // node is unreachable for a while, mutating calls are sent exactly once (as
 // counted by the simulator), and aborts and timeouts cut the backoff short.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { State } from "@taloskit/api/cosi";
 import { ImageService, MachineService } from "@taloskit/api/machine";
@@ -19,27 +18,30 @@ import {
   TalosClient,
   TalosError,
 } from "../src/index.js";
-import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
 const CP = "10.5.0.2";
 const WORKER = "10.5.0.3";
+let env: SimWithClients<"admin">;
 let sim: ClusterSimulator;
 let client: TalosClient;
 let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    largeFileSize: 2 * 1024 * 1024,
-    nodes: [
-      { address: CP, role: "controlplane", version: "v1.14.0" },
-      { address: WORKER, role: "worker", version: "v1.14.0" },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), "taloskit-retry-"));
-  config = join(dir, "talosconfig");
-  await writeFile(config, sim.talosconfig({ roles: ["os:admin"], nodes: [CP, WORKER] }));
-  client = await TalosClient.fromTalosconfig({ path: config });
+  env = await startSimWithClients(
+    {
+      largeFileSize: 2 * 1024 * 1024,
+      nodes: [
+        { address: CP, role: "controlplane", version: "v1.14.0" },
+        { address: WORKER, role: "worker", version: "v1.14.0" },
+      ],
+    },
+    { admin: { roles: ["os:admin"], nodes: [CP, WORKER] } },
+  );
+  ({ sim, dir } = env);
+  config = env.paths.admin;
+  client = env.clients.admin;
 });
 afterEach(() => {
   // Not faults.clear(): that restarts the router, which is not what these tests are about.
@@ -49,9 +51,7 @@ afterEach(() => {
   }
 });
 afterAll(async () => {
-  client?.close();
-  await sim?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 /** Counts calls of an RPC on a node made while `fn` runs. */

@@ -1,39 +1,36 @@
 // Every service family of the Talos API through TalosClient against the
 // simulated cluster, over real TLS: time, storage, inspect, cluster health,
 // debug containers, LVM and MD; answers, typed errors and role checks.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DependencyEdgeType } from "@taloskit/api/inspect";
 import type { DebugContainerRunRequest } from "@taloskit/api/machine";
 import { Disk_DiskType } from "@taloskit/api/storage";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PermissionDeniedError, TalosClient, TalosError } from "../src/index.js";
-import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
 const CP = "10.5.0.2";
 const WORKER = "10.5.0.3";
 const OLD = "10.5.0.4";
 const MAINT = "10.5.0.9";
+let env: SimWithClients<"admin" | "reader">;
 let sim: ClusterSimulator;
 let admin: TalosClient;
 let reader: TalosClient;
-let dir: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    nodes: [
-      { address: CP, role: "controlplane", version: "v1.14.0", profile: "nvidia-hgx-server" },
-      { address: WORKER, role: "worker", version: "v1.14.0", profile: "proxmox-vm" },
-      { address: OLD, role: "worker", version: "v1.13.9", profile: "intel-nuc" },
-      { address: MAINT, maintenance: true, version: "v1.14.0", profile: "vmware-vm" },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), "taloskit-services-"));
-  await writeFile(join(dir, "admin"), sim.talosconfig({ roles: ["os:admin"] }));
-  await writeFile(join(dir, "reader"), sim.talosconfig({ roles: ["os:reader"] }));
-  admin = await TalosClient.fromTalosconfig({ path: join(dir, "admin") });
-  reader = await TalosClient.fromTalosconfig({ path: join(dir, "reader") });
+  env = await startSimWithClients(
+    {
+      nodes: [
+        { address: CP, role: "controlplane", version: "v1.14.0", profile: "nvidia-hgx-server" },
+        { address: WORKER, role: "worker", version: "v1.14.0", profile: "proxmox-vm" },
+        { address: OLD, role: "worker", version: "v1.13.9", profile: "intel-nuc" },
+        { address: MAINT, maintenance: true, version: "v1.14.0", profile: "vmware-vm" },
+      ],
+    },
+    { admin: { roles: ["os:admin"] }, reader: { roles: ["os:reader"] } },
+  );
+  ({ sim } = env);
+  ({ admin, reader } = env.clients);
 });
 afterEach(() => {
   for (const n of [CP, WORKER, OLD]) {
@@ -42,10 +39,7 @@ afterEach(() => {
   }
 });
 afterAll(async () => {
-  admin?.close();
-  reader?.close();
-  await sim?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 const failure = (p: Promise<unknown>) =>

@@ -1,38 +1,38 @@
 // The client against the simulated cluster: every service family, fan-out,
 // every stream kind, reconnects and maintenance mode, over real TLS sockets.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionError, TalosClient, type TalosError } from "../src/index.js";
-import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
+let env: SimWithClients<"admin">;
 let sim: ClusterSimulator;
 let admin: TalosClient;
 let dir: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    largeFileSize: 8 * 1024 * 1024,
-    nodes: [
-      {
-        address: "10.5.0.2",
-        role: "controlplane",
-        version: "v1.14.0",
-        profile: "nvidia-hgx-server",
-      },
-      { address: "10.5.0.3", role: "worker", version: "v1.13.9", profile: "intel-nuc" },
-      { address: "10.5.0.9", maintenance: true, profile: "proxmox-vm" },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), "taloskit-sim-"));
-  const path = join(dir, "admin");
-  await writeFile(path, sim.talosconfig({ roles: ["os:admin"], nodes: ["10.5.0.2", "10.5.0.3"] }));
-  admin = await TalosClient.fromTalosconfig({ path });
+  env = await startSimWithClients(
+    {
+      largeFileSize: 8 * 1024 * 1024,
+      nodes: [
+        {
+          address: "10.5.0.2",
+          role: "controlplane",
+          version: "v1.14.0",
+          profile: "nvidia-hgx-server",
+        },
+        { address: "10.5.0.3", role: "worker", version: "v1.13.9", profile: "intel-nuc" },
+        { address: "10.5.0.9", maintenance: true, profile: "proxmox-vm" },
+      ],
+    },
+    { admin: { roles: ["os:admin"], nodes: ["10.5.0.2", "10.5.0.3"] } },
+  );
+  ({ sim, dir } = env);
+  admin = env.clients.admin;
 });
 afterAll(async () => {
-  admin?.close();
-  await sim?.close();
+  await env?.close();
 });
 
 describe("service families", () => {

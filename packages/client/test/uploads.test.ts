@@ -3,40 +3,34 @@
 // pull from the source only as fast as the node takes the data, and leave
 // nothing behind on the node when they are aborted or their source fails.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ContainerdNamespace } from "@taloskit/api/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TalosClient, TalosError } from "../src/index.js";
-import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+import { type TalosClient, TalosError } from "../src/index.js";
+import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
 const CP = "10.5.0.2";
 const WORKER = "10.5.0.3";
 const MiB = 1024 * 1024;
+let env: SimWithClients<"admin" | "reader">;
 let sim: ClusterSimulator;
 let admin: TalosClient;
 let reader: TalosClient;
-let dir: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    nodes: [
-      { address: CP, role: "controlplane", version: "v1.14.0" },
-      { address: WORKER, role: "worker", version: "v1.14.0" },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), "taloskit-uploads-"));
-  await writeFile(join(dir, "admin"), sim.talosconfig({ roles: ["os:admin"] }));
-  await writeFile(join(dir, "reader"), sim.talosconfig({ roles: ["os:reader"] }));
-  admin = await TalosClient.fromTalosconfig({ path: join(dir, "admin") });
-  reader = await TalosClient.fromTalosconfig({ path: join(dir, "reader") });
+  env = await startSimWithClients(
+    {
+      nodes: [
+        { address: CP, role: "controlplane", version: "v1.14.0" },
+        { address: WORKER, role: "worker", version: "v1.14.0" },
+      ],
+    },
+    { admin: { roles: ["os:admin"] }, reader: { roles: ["os:reader"] } },
+  );
+  ({ sim } = env);
+  ({ admin, reader } = env.clients);
 });
 afterAll(async () => {
-  admin?.close();
-  reader?.close();
-  await sim?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -10,13 +10,7 @@ let client: TalosClient;
 
 beforeAll(async () => {
   sim = await startCluster({ rebootDelayMs: 30, nodes: [{ address: NODE, version: "v1.13.3" }] });
-  const admin = sim.pki.issueClient({ roles: ["os:admin"] });
-  client = TalosClient.connect({
-    endpoints: [sim.endpoint],
-    ca: sim.pki.ca.certPem,
-    cert: admin.certPem,
-    key: admin.keyPem,
-  });
+  client = TalosClient.connect(sim.clientOptions());
 });
 
 afterAll(async () => {
