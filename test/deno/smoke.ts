@@ -50,7 +50,7 @@ try {
 // The Talos client under Deno, over mTLS to a simulated cluster that runs under Node
 // (the simulator's gRPC server relies on Node's TLS peer-certificate details).
 const child = new Deno.Command("node", {
-  args: ["--no-deprecation", "cluster-child.mjs"],
+  args: ["cluster-child.mjs"],
   stdin: "piped",
   stdout: "piped",
   stderr: "inherit",

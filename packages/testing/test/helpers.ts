@@ -17,6 +17,8 @@ export function makeClient(
       Buffer.from(nodeKeyPem(c.keyPem)),
       Buffer.from(c.certPem),
     ),
+    // The simulator's certificates name localhost too; TLS server names must not be IP addresses.
+    { "grpc.ssl_target_name_override": "localhost" },
   );
 }
 
