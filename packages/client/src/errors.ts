@@ -42,11 +42,16 @@ export interface TalosErrorOptions {
   procedure?: string | undefined;
 }
 
-/** Base class of every error thrown by @taloskit/client. */
+/**
+ * Base class of every error thrown by @taloskit/client and by taloskit. The client's
+ * own errors carry a {@link TalosErrorCode}; taloskit's subclasses (config, upgrade,
+ * hardware) narrow `code` to their own stable codes, so `instanceof TalosError`
+ * catches them all.
+ */
 export class TalosError extends Error {
   override readonly name: string = "TalosError";
-  /** Stable, machine-readable code. */
-  readonly code: TalosErrorCode;
+  /** Stable, machine-readable code: a {@link TalosErrorCode}, or a subclass's own code. */
+  readonly code: TalosErrorCode | (string & {});
   /** The node (as given in the `node` metadata or maintenance endpoint) the error concerns. */
   readonly node: string | undefined;
   /** The gRPC status code name, for errors returned by a call. */
@@ -54,7 +59,11 @@ export class TalosError extends Error {
   /** The RPC as "package.Service/Method", for errors returned by a call. */
   readonly procedure: string | undefined;
 
-  constructor(code: TalosErrorCode, message: string, options: TalosErrorOptions = {}) {
+  constructor(
+    code: TalosErrorCode | (string & {}),
+    message: string,
+    options: TalosErrorOptions = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.node = options.node;
@@ -66,6 +75,8 @@ export class TalosError extends Error {
 /** The talosconfig could not be found, parsed or used. */
 export class TalosconfigError extends TalosError {
   override readonly name: string = "TalosconfigError";
+  /** Stable, machine-readable code. */
+  declare readonly code: TalosErrorCode;
   /** The file the problem is in, when there is one. */
   readonly path: string | undefined;
   constructor(
@@ -81,6 +92,8 @@ export class TalosconfigError extends TalosError {
 /** A CA, certificate or key is malformed, of the wrong type, mismatched or expired. */
 export class CredentialsError extends TalosError {
   override readonly name: string = "CredentialsError";
+  /** Stable, machine-readable code. */
+  declare readonly code: TalosErrorCode;
   /** Which credential: "ca", "crt" or "key" (the talosconfig field names). */
   readonly field: "ca" | "crt" | "key" | undefined;
   constructor(
@@ -96,6 +109,8 @@ export class CredentialsError extends TalosError {
 /** Connecting failed: endpoint unreachable, or the TLS handshake was refused. */
 export class ConnectionError extends TalosError {
   override readonly name: string = "ConnectionError";
+  /** Stable, machine-readable code. */
+  declare readonly code: TalosErrorCode;
   /** The endpoint ("host:port") the connection was for. */
   readonly endpoint: string | undefined;
   constructor(
@@ -111,6 +126,8 @@ export class ConnectionError extends TalosError {
 /** A call reached a node and the node answered with a gRPC error status. */
 export class RpcError extends TalosError {
   override readonly name: string = "RpcError";
+  /** Stable, machine-readable code. */
+  declare readonly code: TalosErrorCode;
 }
 
 /** The caller's certificate lacks a role the call needs. */
@@ -150,6 +167,8 @@ export class UnimplementedError extends RpcError {
 /** A resource type name could not be resolved to a COSI type. */
 export class ResourceTypeError extends TalosError {
   override readonly name: string = "ResourceTypeError";
+  /** Stable, machine-readable code. */
+  declare readonly code: TalosErrorCode;
 }
 
 const CODE_BY_GRPC: Partial<Record<Code, TalosErrorCode>> = {

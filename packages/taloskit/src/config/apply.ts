@@ -4,7 +4,7 @@
 // ApplyConfiguration in the chosen mode. Nothing is sent when the patches change
 // nothing, and every problem found before the call leaves the node untouched.
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
-import { RpcError, type TalosClient, type TalosError } from "@taloskit/client";
+import { type NodeResult, RpcError, type TalosClient } from "@taloskit/client";
 import type { ConfigChange, ConfigDiff } from "./diff.js";
 import { ConfigApplyError, type ConfigIssue, ConfigPatchError } from "./errors.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "./patch.js";
@@ -345,15 +345,17 @@ export async function confirmTryConfig(
   }
 }
 
-/** The outcome of {@link patchMachineConfigOnNodes} on one node. */
-export type NodePatchResult =
-  | { node: string; value: PatchMachineConfigResult }
-  | { node: string; error: TalosError | ConfigPatchError | Error };
+/**
+ * The outcome of {@link patchMachineConfigOnNodes} on one node: the client's
+ * `NodeResult`, whose `error` is a TalosError (a ConfigApplyError or ConfigPatchError
+ * when the config was refused or invalid there, the client's errors otherwise).
+ */
+export type NodePatchResult = NodeResult<PatchMachineConfigResult>;
 
 /**
- * {@link patchMachineConfig} on several nodes, at most `concurrency` (default 4) at a
- * time; one result per node in input order. Bad patches or options throw before any
- * node is contacted.
+ * {@link patchMachineConfig} on several nodes through `client.onNodes`, at most
+ * `concurrency` (default 4) at a time; one result per node in input order. Bad patches
+ * or options throw before any node is contacted.
  */
 export async function patchMachineConfigOnNodes(
   client: TalosClient,
@@ -362,22 +364,9 @@ export async function patchMachineConfigOnNodes(
 ): Promise<NodePatchResult[]> {
   const requestedMode = checkOptions(options);
   const patches = loadAll(options.patches);
-  const results: NodePatchResult[] = new Array(nodes.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < nodes.length) {
-      const i = next++;
-      const node = nodes[i] as string;
-      try {
-        options.signal?.throwIfAborted();
-        const value = await patchLoaded(client, { ...options, node }, requestedMode, patches);
-        results[i] = { node, value };
-      } catch (error) {
-        results[i] = { node, error: error instanceof Error ? error : new Error(String(error)) };
-      }
-    }
-  };
-  const limit = Math.max(1, Math.floor(options.concurrency ?? 4));
-  await Promise.all(Array.from({ length: Math.min(limit, nodes.length) }, worker));
-  return results;
+  return client.onNodes(
+    nodes,
+    (node, signal) => patchLoaded(client, { ...options, node, signal }, requestedMode, patches),
+    { concurrency: options.concurrency ?? 4, signal: options.signal },
+  );
 }

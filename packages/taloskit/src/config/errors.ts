@@ -1,3 +1,5 @@
+import { TalosError } from "@taloskit/client";
+
 /** Stable error codes raised by the config module. */
 export const CONFIG_ERROR_CODES = [
   "CONFIG_BAD_YAML",
@@ -31,11 +33,12 @@ export interface ConfigIssue {
 
 /**
  * Error raised while loading, merging or validating machine configs. `code` is stable;
- * `document` and `path` name where it happened when that is known.
+ * `document` and `path` name where it happened when that is known. A {@link TalosError}.
  */
-export class ConfigPatchError extends Error {
+export class ConfigPatchError extends TalosError {
   override readonly name: string = "ConfigPatchError";
-  readonly code: ConfigErrorCode;
+  /** Stable, machine-readable code. */
+  declare readonly code: ConfigErrorCode;
   readonly document: string | undefined;
   readonly path: string | undefined;
   readonly issues: ConfigIssue[];
@@ -43,10 +46,15 @@ export class ConfigPatchError extends Error {
   constructor(
     code: ConfigErrorCode,
     message: string,
-    options: { document?: string; path?: string; issues?: ConfigIssue[]; cause?: unknown } = {},
+    options: {
+      node?: string | undefined;
+      document?: string;
+      path?: string;
+      issues?: ConfigIssue[];
+      cause?: unknown;
+    } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, { node: options.node, cause: options.cause });
     this.document = options.document;
     this.path = options.path;
     this.issues = options.issues ?? [];
@@ -64,21 +72,4 @@ export const JSONPATCH_MULTIDOC_MESSAGE =
  */
 export class ConfigApplyError extends ConfigPatchError {
   override readonly name: string = "ConfigApplyError";
-  readonly node: string | undefined;
-
-  constructor(
-    code: ConfigErrorCode,
-    message: string,
-    options: {
-      node?: string | undefined;
-      document?: string;
-      path?: string;
-      issues?: ConfigIssue[];
-      cause?: unknown;
-    } = {},
-  ) {
-    const { node, ...rest } = options;
-    super(code, message, rest);
-    this.node = node;
-  }
 }

@@ -1,5 +1,6 @@
 // One normalized picture of a machine, whatever it was read from: a live Talos
 // node, lspci text, a sysfs listing, Node Feature Discovery labels or JSON.
+import { TalosError } from "@taloskit/client";
 import { z } from "zod";
 
 /** A PCI id in Talos's spelling: lower-case hex with a 0x prefix (`0x10de`, class `0x03`). */
@@ -88,16 +89,25 @@ export const MachineInventorySchema = z.object({
 export type MachineInventory = z.output<typeof MachineInventorySchema>;
 export type MachineInventoryInput = z.input<typeof MachineInventorySchema>;
 
-/** Raised when an inventory source cannot be read; `line` points at the offending input line. */
-export class InventoryParseError extends Error {
-  readonly code = "INVENTORY_PARSE_ERROR";
+/**
+ * Raised when an inventory source cannot be read; `line` points at the offending input
+ * line, `node` names the node it was read from when there is one. A {@link TalosError}.
+ */
+export class InventoryParseError extends TalosError {
+  override readonly name: string = "InventoryParseError";
+  /** Stable, machine-readable code. */
+  declare readonly code: "INVENTORY_PARSE_ERROR";
   constructor(
     readonly format: string,
     message: string,
     readonly line?: number,
+    options: { node?: string | undefined; cause?: unknown } = {},
   ) {
-    super(`${format}: ${line !== undefined ? `line ${line}: ` : ""}${message}`);
-    this.name = "InventoryParseError";
+    super(
+      "INVENTORY_PARSE_ERROR",
+      `${format}: ${line !== undefined ? `line ${line}: ` : ""}${message}`,
+      options,
+    );
   }
 }
 

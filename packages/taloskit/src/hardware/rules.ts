@@ -2,6 +2,7 @@
 // config need. Rules are plain data, so that users can add their own (from
 // JSON or YAML) and so that every decision can be explained by the rule that
 // made it. Ids in conditions use Talos's spelling: `0x10de`, class `0x03`.
+import { TalosError } from "@taloskit/client";
 import { z } from "zod";
 import { ARCHES, CPU_VENDORS } from "./inventory.js";
 
@@ -692,12 +693,16 @@ const ruleSchema = z
   })
   .strict();
 
-/** Raised for a user rule file that does not fit the rule schema; names the rule and the field. */
-export class RuleError extends Error {
-  readonly code = "HARDWARE_RULE_INVALID";
+/**
+ * Raised for a user rule file that does not fit the rule schema; names the rule and the
+ * field. A {@link TalosError}.
+ */
+export class RuleError extends TalosError {
+  override readonly name: string = "RuleError";
+  /** Stable, machine-readable code. */
+  declare readonly code: "HARDWARE_RULE_INVALID";
   constructor(message: string) {
-    super(message);
-    this.name = "RuleError";
+    super("HARDWARE_RULE_INVALID", message);
   }
 }
 

@@ -1,6 +1,7 @@
 // Upgrade failures: one error class with a stable code, the node and the step
 // where the upgrade stopped, and the underlying cause. Like the client's
 // TalosError, messages name nodes, versions and images, never credentials.
+import { TalosError } from "@taloskit/client";
 
 /** Stable codes of UpgradeError. */
 export const UPGRADE_ERROR_CODES = [
@@ -68,22 +69,20 @@ export interface UpgradeErrorOptions {
   cause?: unknown;
 }
 
-/** Why an upgrade (or its planning) stopped. */
-export class UpgradeError extends Error {
+/** Why an upgrade (or its planning) stopped. A {@link TalosError}. */
+export class UpgradeError extends TalosError {
   override readonly name = "UpgradeError";
   /** Stable, machine-readable code. */
-  readonly code: UpgradeErrorCode;
+  declare readonly code: UpgradeErrorCode;
   /** The node the failure concerns, when one does. */
-  readonly node: string | undefined;
+  declare readonly node: string | undefined;
   /** The step that failed, when a node upgrade was under way. */
   readonly step: UpgradeStep | undefined;
   /** The version being installed when it failed. */
   readonly version: string | undefined;
 
   constructor(code: UpgradeErrorCode, message: string, options: UpgradeErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.node = options.node;
+    super(code, message, { node: options.node, cause: options.cause });
     this.step = options.step;
     this.version = options.version;
   }

@@ -4,6 +4,7 @@
 // the kubeconfig's client certificate (or bearer token).
 import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
+import { TalosError } from "@taloskit/client";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UpgradeError } from "./errors.js";
@@ -85,15 +86,16 @@ function b64(text: string | undefined): string | undefined {
   return text ? Buffer.from(text, "base64").toString("utf8") : undefined;
 }
 
-
-/** An HTTP failure of the Kubernetes API. */
-export class KubeApiError extends Error {
+/** An HTTP failure of the Kubernetes API (`status` is the HTTP status). A {@link TalosError}. */
+export class KubeApiError extends TalosError {
   override readonly name = "KubeApiError";
+  /** Stable, machine-readable code. */
+  declare readonly code: "KUBE_API_ERROR";
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    super("KUBE_API_ERROR", message);
   }
 }
 

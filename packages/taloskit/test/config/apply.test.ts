@@ -4,7 +4,13 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
-import { PermissionDeniedError, RpcError, TalosClient, UnimplementedError } from "@taloskit/client";
+import {
+  PermissionDeniedError,
+  RpcError,
+  TalosClient,
+  TalosError,
+  UnimplementedError,
+} from "@taloskit/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
 import {
@@ -385,6 +391,29 @@ describe("patchMachineConfigOnNodes", () => {
     expect(missing?.error?.message).toMatch(/10\.5\.0\.99/);
     expect(sim.node(CP).state.config).toContain("512.example");
     expect(sim.node(OTHER).state.config).toContain("512.example");
+  });
+
+  it("fans out through client.onNodes (4 at a time by default); a node refusing in the middle gets a typed TalosError", async () => {
+    const fanOut = vi.spyOn(admin, "onNodes");
+    // Talos 1.13 (OLD) cannot apply the quota change without a reboot; 1.14 can.
+    const results = await patchMachineConfigOnNodes(admin, [CP, OLD, OTHER], {
+      patches: [quotaPatch],
+      mode: "no-reboot",
+    });
+    expect(fanOut).toHaveBeenCalledTimes(1);
+    expect(fanOut.mock.calls[0]?.[2]).toMatchObject({ concurrency: 4 });
+    expect(results.map((r) => r.node)).toEqual([CP, OLD, OTHER]);
+    const [cp, old, other] = results;
+    expect(cp && "value" in cp ? cp.value.mode : undefined).toBe("no-reboot");
+    expect(other && "value" in other ? other.value.changed : undefined).toBe(true);
+    const err = old && "error" in old ? old.error : undefined;
+    expect(err).toBeInstanceOf(TalosError);
+    expect(err).toBeInstanceOf(ConfigApplyError);
+    expect(err).toMatchObject({ code: "CONFIG_NEEDS_REBOOT", node: OLD });
+    expect(err?.cause).toBeInstanceOf(RpcError);
+    expect(sim.node(CP).state.config).toContain("diskQuotaSupport: true");
+    expect(sim.node(OTHER).state.config).toContain("diskQuotaSupport: true");
+    expect(sim.node(OLD).state.config).toBe(original.get(OLD));
   });
 
   it("a bad patch throws before any node is contacted", () => {
