@@ -1,49 +1,40 @@
 // taloskit version / get / sim against the simulated cluster over real TLS.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ClusterSimulator } from "@taloskit/testing";
+import type { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ClusterSimulator, startCluster } from "../../testing/src/index.js";
 import { getCommand } from "../src/cli/commands/get.js";
 import { parseSimNodes } from "../src/cli/commands/sim.js";
 import { versionCommand } from "../src/cli/commands/version.js";
 import type { CommandIO } from "../src/cli/globals.js";
+import { type CliCluster, runCli, startCliCluster } from "./helpers/cli.js";
 
+let cluster: CliCluster;
 let sim: ClusterSimulator;
 let cfg: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    nodes: [
-      {
-        address: "10.5.0.2",
-        role: "controlplane",
-        version: "v1.14.0",
-        profile: "nvidia-hgx-server",
-      },
-      { address: "10.5.0.3", role: "worker", version: "v1.13.9", profile: "intel-nuc" },
-      { address: "10.5.0.9", maintenance: true, profile: "proxmox-vm" },
-    ],
-  });
-  const dir = await mkdtemp(join(tmpdir(), "taloskit-cli-"));
-  cfg = join(dir, "talosconfig");
-  await writeFile(cfg, sim.talosconfig({ roles: ["os:reader"], nodes: ["10.5.0.2"] }));
+  cluster = await startCliCluster(
+    {
+      nodes: [
+        {
+          address: "10.5.0.2",
+          role: "controlplane",
+          version: "v1.14.0",
+          profile: "nvidia-hgx-server",
+        },
+        { address: "10.5.0.3", role: "worker", version: "v1.13.9", profile: "intel-nuc" },
+        { address: "10.5.0.9", maintenance: true, profile: "proxmox-vm" },
+      ],
+    },
+    { roles: ["os:reader"], nodes: ["10.5.0.2"] },
+  );
+  ({ sim, cfg } = cluster);
 });
 afterAll(async () => {
-  await sim?.close();
+  await cluster?.close();
 });
 
-async function run(make: (io: CommandIO) => import("commander").Command, args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} };
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  await make(io).parseAsync(args, { from: "user" });
-  const code = process.exitCode ?? 0;
-  process.exitCode = before;
-  return { stdout, stderr, code };
-}
+const run = (make: (io?: CommandIO) => Command, args: string[]) => runCli(make, args, { env: {} });
 
 describe("taloskit version", () => {
   it("prints each node's version as json", async () => {

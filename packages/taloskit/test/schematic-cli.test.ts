@@ -3,14 +3,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
+import { type FactoryServer, startFactoryServer } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FactoryServer, startFactoryServer } from "../../testing/src/factory/index.js";
-import {
-  progressLine,
-  type SchematicCommandIO,
-  schematicCommand,
-} from "../src/cli/commands/schematic.js";
+import { progressLine, schematicCommand } from "../src/cli/commands/schematic.js";
+import { readFileFrom, runProgram } from "./helpers/cli.js";
 
 const FILES: Record<string, string> = {
   "ext.yaml":
@@ -21,37 +17,12 @@ const FILES: Record<string, string> = {
 };
 const EXT_ID = "079113ce0508c2b803971ea6cce43fc95c10eff57a123699b5c76fdc773132ae";
 
-async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
-  let out = "";
-  let err = "";
-  const io: SchematicCommandIO = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readFile: (p) => {
-      const text = FILES[p];
-      if (text === undefined) throw new Error("ENOENT");
-      return text;
-    },
+const run = (...args: string[]) =>
+  runProgram(schematicCommand, args, {
+    readFile: readFileFrom(FILES),
     stdin: () => FILES["ext.yaml"] ?? "",
     isTTY: false,
-  };
-  const program = new Command("taloskit").exitOverride().addCommand(schematicCommand(io));
-  for (const c of program.commands) {
-    c.exitOverride();
-    for (const s of c.commands)
-      s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  }
-  try {
-    await program.parseAsync(["node", "taloskit", ...args]);
-    return { out, err };
-  } catch (error) {
-    return { out, err, error: error as Error };
-  }
-}
+  });
 
 describe("taloskit schematic", () => {
   let server: FactoryServer;
@@ -66,13 +37,13 @@ describe("taloskit schematic", () => {
   });
 
   it("computes IDs offline from a file or stdin", async () => {
-    expect((await run("schematic", "id", "ext.yaml")).out).toBe(`${EXT_ID}\n`);
-    expect((await run("schematic", "id")).out).toBe(`${EXT_ID}\n`);
-    expect(JSON.parse((await run("schematic", "id", "ext.yaml", "-o", "json")).out)).toEqual({
+    expect((await run("schematic", "id", "ext.yaml")).stdout).toBe(`${EXT_ID}\n`);
+    expect((await run("schematic", "id")).stdout).toBe(`${EXT_ID}\n`);
+    expect(JSON.parse((await run("schematic", "id", "ext.yaml", "-o", "json")).stdout)).toEqual({
       id: EXT_ID,
       issues: [],
     });
-    expect((await run("schematic", "id", "ext.yaml", "--canonical")).out).toContain(
+    expect((await run("schematic", "id", "ext.yaml", "--canonical")).stdout).toContain(
       "        officialExtensions:\n            - siderolabs/drbd\n",
     );
   });
@@ -85,15 +56,15 @@ describe("taloskit schematic", () => {
       "cannot read nope.yaml",
     );
     const legacy = await run("schematic", "id", "legacy.json", "--talos-version", "1.10.0");
-    expect(legacy.err).toContain("use siderolabs/i915");
+    expect(legacy.stderr).toContain("use siderolabs/i915");
     expect(legacy.error?.message).toBe("schematic does not fit Talos 1.10.0");
   });
 
   it("creates and gets a schematic", async () => {
-    expect((await run("schematic", "create", "ext.yaml", "--factory", server.url)).out).toBe(
+    expect((await run("schematic", "create", "ext.yaml", "--factory", server.url)).stdout).toBe(
       `${EXT_ID}\n`,
     );
-    expect((await run("schematic", "get", EXT_ID, "--factory", server.url)).out).toBe(
+    expect((await run("schematic", "get", EXT_ID, "--factory", server.url)).stdout).toBe(
       server.sim.schematics.get(EXT_ID),
     );
     const missing = await run("schematic", "get", "b".repeat(64), "--factory", server.url);
@@ -101,7 +72,7 @@ describe("taloskit schematic", () => {
   });
 
   it("lists URLs", async () => {
-    const { out } = await run(
+    const { stdout: out } = await run(
       "schematic",
       "urls",
       EXT_ID,
@@ -117,7 +88,7 @@ describe("taloskit schematic", () => {
     expect(urls.diskImage).toBe(`${server.url}/image/${EXT_ID}/v1.9.0/metal-amd64.raw.zst`);
     const table = (
       await run("schematic", "urls", EXT_ID, "--talos-version", "1.12.0", "--factory", server.url)
-    ).out;
+    ).stdout;
     expect(table.split("\n")[0]).toMatch(/^KIND\s+URL$/);
     expect(table).toContain(`metal-installer/${EXT_ID}:v1.12.0`);
   });
@@ -139,7 +110,7 @@ describe("taloskit schematic", () => {
       server.url,
     );
     expect(r.error).toBeUndefined();
-    expect(r.err).toContain("100% 0.0/0.0 MiB");
+    expect(r.stderr).toContain("100% 0.0/0.0 MiB");
     expect(await readFile(out)).toEqual(
       Buffer.from(server.sim.assetBytes(id, "v1.12.0", "kernel-amd64")),
     );

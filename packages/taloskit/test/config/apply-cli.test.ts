@@ -1,16 +1,10 @@
 // `taloskit config apply` against the cluster simulator over real mTLS.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Command } from "commander";
+import type { ClusterSimulator } from "@taloskit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
-import {
-  type ConfigCommandIO,
-  configCommand,
-  parseDuration,
-} from "../../src/cli/commands/config.js";
+import { configCommand, parseDuration } from "../../src/cli/commands/config.js";
+import { type CliCluster, readFileFrom, runProgram, startCliCluster } from "../helpers/cli.js";
 
+let cluster: CliCluster;
 let sim: ClusterSimulator;
 let cfg: string;
 let readerCfg: string;
@@ -23,17 +17,17 @@ const FILES: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  sim = await startCluster({
-    nodes: [
-      { address: "10.5.0.2", role: "controlplane", version: "v1.14.0" },
-      { address: "10.5.0.3", role: "worker", version: "v1.13.2" },
-    ],
-  });
-  const dir = await mkdtemp(join(tmpdir(), "taloskit-apply-cli-"));
-  cfg = join(dir, "talosconfig");
-  readerCfg = join(dir, "reader");
-  await writeFile(cfg, sim.talosconfig({ roles: ["os:admin"], nodes: ["10.5.0.2"] }));
-  await writeFile(readerCfg, sim.talosconfig({ roles: ["os:reader"], nodes: ["10.5.0.2"] }));
+  cluster = await startCliCluster(
+    {
+      nodes: [
+        { address: "10.5.0.2", role: "controlplane", version: "v1.14.0" },
+        { address: "10.5.0.3", role: "worker", version: "v1.13.2" },
+      ],
+    },
+    { roles: ["os:admin"], nodes: ["10.5.0.2"] },
+  );
+  ({ sim, cfg } = cluster);
+  readerCfg = await cluster.files.write("reader", { roles: ["os:reader"], nodes: ["10.5.0.2"] });
   for (const n of sim.nodes) original.set(n.address, n.state.config);
 });
 afterEach(() => {
@@ -44,44 +38,16 @@ afterEach(() => {
   }
 });
 afterAll(async () => {
-  await sim?.close();
+  await cluster?.close();
 });
 
-async function run(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: ConfigCommandIO = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    readFile: (p) => {
-      const text = FILES[p];
-      if (text === undefined) throw new Error("ENOENT");
-      return text;
-    },
+const run = (...args: string[]) =>
+  runProgram(configCommand, ["config", "apply", ...args], {
+    readFile: readFileFrom(FILES),
     exists: (p) => p in FILES,
     stdin: () => "",
     env: {},
-  };
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  const program = new Command("taloskit").exitOverride().addCommand(configCommand(io));
-  for (const c of program.commands)
-    for (const s of c.commands)
-      s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  let error: Error | undefined;
-  try {
-    await program.parseAsync(["node", "taloskit", "config", "apply", ...args]);
-  } catch (e) {
-    error = e as Error;
-  }
-  const code = process.exitCode ?? 0;
-  process.exitCode = before;
-  return { stdout, stderr, code, error };
-}
+  });
 
 describe("taloskit config apply", () => {
   it("prints the unified diff and a per-node table, and applies", async () => {

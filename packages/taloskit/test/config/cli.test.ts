@@ -1,7 +1,7 @@
 // `taloskit config patch|validate` with in-memory input and output.
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { type ConfigCommandIO, configCommand } from "../../src/cli/commands/config.js";
+import { configCommand } from "../../src/cli/commands/config.js";
+import { readFileFrom, runProgram } from "../helpers/cli.js";
 import { fixture, semantic } from "./helpers.js";
 
 const FILES: Record<string, string> = {
@@ -14,46 +14,21 @@ const FILES: Record<string, string> = {
   "partial.yaml": "apiVersion: v1alpha1\nkind: KubeClusterConfig\nendpoint: https://x:6443\n",
 };
 
-async function run(...args: string[]): Promise<{ out: string; err: string; error?: Error }> {
-  let out = "";
-  let err = "";
-  const io: ConfigCommandIO = {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    readFile: (p) => {
-      const text = FILES[p];
-      if (text === undefined) throw new Error("ENOENT");
-      return text;
-    },
+const run = (...args: string[]) =>
+  runProgram(configCommand, args, {
+    readFile: readFileFrom(FILES),
     exists: (p) => p in FILES,
     stdin: () => FILES["base.yaml"] ?? "",
-  };
-  const program = new Command("taloskit").exitOverride().addCommand(configCommand(io));
-  program.commands.forEach((c) => {
-    c.exitOverride();
-    for (const s of c.commands)
-      s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
   });
-  try {
-    await program.parseAsync(["node", "taloskit", ...args]);
-    return { out, err };
-  } catch (error) {
-    return { out, err, error: error as Error };
-  }
-}
 
 describe("taloskit config patch", () => {
   it("prints the merged config (files, @files and inline patches)", async () => {
     const r = await run("config", "patch", "base.yaml", "@p1.yaml", "p2.yaml", "p3.yaml");
     expect(r.error).toBeUndefined();
-    expect(semantic(r.out)).toEqual(semantic(fixture("multidoc/expected.yaml")));
+    expect(semantic(r.stdout)).toEqual(semantic(fixture("multidoc/expected.yaml")));
     const inline = await run("config", "patch", "-", "machine: {certSANs: [x]}", "--diff");
-    expect(inline.out).toContain("certSANs");
-    expect(inline.err).toContain("+++ patched");
+    expect(inline.stdout).toContain("certSANs");
+    expect(inline.stderr).toContain("+++ patched");
   });
 
   it("fails with Talos's message for JSON6902 on a multi-document config", async () => {
@@ -61,7 +36,7 @@ describe("taloskit config patch", () => {
     expect(r.error?.message).toBe(
       "JSON6902 patches are not supported for multi-document machine configuration",
     );
-    expect(r.out).toBe("");
+    expect(r.stdout).toBe("");
   });
 
   it("fails on missing patch files, unknown kinds and invalid results", async () => {
@@ -93,7 +68,7 @@ describe("taloskit config patch", () => {
 
 describe("taloskit config validate", () => {
   it("reports validity in table, json and yaml", async () => {
-    expect((await run("config", "validate", "good.yaml", "--talos-version", "1.14")).out).toBe(
+    expect((await run("config", "validate", "good.yaml", "--talos-version", "1.14")).stdout).toBe(
       "valid for Talos 1.14\n",
     );
     const json = await run(
@@ -105,16 +80,17 @@ describe("taloskit config validate", () => {
       "-o",
       "json",
     );
-    expect(JSON.parse(json.out)).toEqual({ valid: true, talosVersion: "1.13", issues: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ valid: true, talosVersion: "1.13", issues: [] });
     expect(
-      (await run("config", "validate", "good.yaml", "--talos-version", "1.12", "-o", "yaml")).out,
+      (await run("config", "validate", "good.yaml", "--talos-version", "1.12", "-o", "yaml"))
+        .stdout,
     ).toContain("valid: true");
   });
 
   it("lists issues and fails for an invalid config", async () => {
     const r = await run("config", "validate", "base.yaml", "--talos-version", "1.14");
-    expect(r.out).toMatch(/DOCUMENT\s+PATH\s+RULE\s+MESSAGE/);
-    expect(r.out).toMatch(/\/v1alpha1\s+machine\.network\s+additionalProperties/);
+    expect(r.stdout).toMatch(/DOCUMENT\s+PATH\s+RULE\s+MESSAGE/);
+    expect(r.stdout).toMatch(/\/v1alpha1\s+machine\.network\s+additionalProperties/);
     expect(r.error?.message).toMatch(/not valid for Talos 1.14: 1 problem/);
   });
 

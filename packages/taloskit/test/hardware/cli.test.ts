@@ -1,60 +1,46 @@
 // `taloskit hardware inventory|resolve` against lspci/NFD/JSON files and
 // against the cluster simulator over real mTLS (configured and maintenance nodes).
 import { readFileSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ClusterSimulator } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
 import { hardwareCommand } from "../../src/cli/commands/hardware.js";
 import { planHardware } from "../../src/hardware/resolve.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
+import { type CliCluster, runCli, startCliCluster } from "../helpers/cli.js";
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/lspci/${name}.txt`, import.meta.url));
 
+let cluster: CliCluster;
 let sim: ClusterSimulator;
 let cfg: string;
 let dir: string;
 
 beforeAll(async () => {
-  sim = await startCluster({
-    nodes: [
-      { address: "10.5.0.2", role: "controlplane", profile: "nvidia-hgx-server" },
-      { address: "10.5.0.3", role: "worker", profile: "proxmox-vm", version: "v1.13.4" },
-      { address: "10.5.0.4", role: "worker", profile: "nvidia-hgx-server" },
-      { address: "10.5.0.9", maintenance: true, profile: "raspberry-pi-5" },
-    ],
-  });
-  dir = await mkdtemp(join(tmpdir(), "taloskit-hw-"));
-  cfg = join(dir, "talosconfig");
-  await writeFile(cfg, sim.talosconfig({ roles: ["os:reader"], nodes: ["10.5.0.2"] }));
+  cluster = await startCliCluster(
+    {
+      nodes: [
+        { address: "10.5.0.2", role: "controlplane", profile: "nvidia-hgx-server" },
+        { address: "10.5.0.3", role: "worker", profile: "proxmox-vm", version: "v1.13.4" },
+        { address: "10.5.0.4", role: "worker", profile: "nvidia-hgx-server" },
+        { address: "10.5.0.9", maintenance: true, profile: "raspberry-pi-5" },
+      ],
+    },
+    { roles: ["os:reader"], nodes: ["10.5.0.2"] },
+  );
+  ({ sim, cfg } = cluster);
+  dir = cluster.files.dir;
 });
 afterAll(async () => {
-  await sim?.close();
+  await cluster?.close();
 });
 
-async function run(args: string[], stdin = "") {
-  let stdout = "";
-  let stderr = "";
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  await hardwareCommand({
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-    stdin: () => stdin,
-  }).parseAsync(args, { from: "user" });
-  const code = process.exitCode ?? 0;
-  process.exitCode = before;
-  return { stdout, stderr, code };
-}
+const run = (args: string[], stdin = "") =>
+  runCli(hardwareCommand, args, { env: {}, stdin: () => stdin });
 
 const expectedPlan = (name: string, talosVersion = "v1.14.0", intents: string[] = []) =>
   planHardware(inventoryFromLspci(readFileSync(fixture(name), "utf8"), name), {

@@ -1,17 +1,11 @@
 // `taloskit upgrade plan|run` against the simulated cluster and factory over real sockets.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  parseDuration,
-  progressPrinter,
-  type UpgradeCommandIO,
-  upgradeCommand,
-} from "../../src/cli/commands/upgrade.js";
+import { parseDuration, progressPrinter, upgradeCommand } from "../../src/cli/commands/upgrade.js";
+import { runCli, type TalosconfigFiles, talosconfigFiles } from "../helpers/cli.js";
 import { type Env, SCHEMATIC_A, startEnv } from "./helpers.js";
 
 let env: Env;
+let files: TalosconfigFiles;
 let cfg: string;
 const CP = "10.5.0.2";
 const W1 = "10.5.0.3";
@@ -23,30 +17,15 @@ beforeAll(async () => {
     { address: W1, role: "worker", version: "v1.13.3", schematic: SCHEMATIC_A },
     { address: W2, role: "worker", version: "v1.14.0", schematic: SCHEMATIC_A },
   ]);
-  const dir = await mkdtemp(join(tmpdir(), "taloskit-upgrade-"));
-  cfg = join(dir, "talosconfig");
-  await writeFile(cfg, env.sim.talosconfig({ nodes: [CP, W1, W2] }));
+  files = await talosconfigFiles(env.sim);
+  cfg = await files.write("talosconfig", { nodes: [CP, W1, W2] });
 });
 afterAll(async () => {
   await env?.close();
+  await files?.remove();
 });
 
-async function run(args: string[], tty = false) {
-  let stdout = "";
-  let stderr = "";
-  const io: UpgradeCommandIO = {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    isTTY: tty,
-  };
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  await upgradeCommand(io).parseAsync(args, { from: "user" });
-  const code = process.exitCode ?? 0;
-  process.exitCode = before;
-  return { stdout, stderr, code };
-}
+const run = (args: string[], tty = false) => runCli(upgradeCommand, args, { env: {}, isTTY: tty });
 
 const common = () => ["--talosconfig", cfg, "--factory", env.factory.url];
 

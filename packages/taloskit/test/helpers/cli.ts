@@ -1,0 +1,157 @@
+// Shared harness of the CLI tests: run a command with in-memory output and
+// read its exit code, and a simulated cluster with talosconfig files to point
+// the commands at.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ClusterSimulator, type StartClusterOptions, startCluster } from "@taloskit/testing";
+import { Command } from "commander";
+
+/** The output side every command's IO has. */
+interface Output {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** What a command wrote and the exit code it set (`process.exitCode`, 0 when unset). */
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  code: NonNullable<typeof process.exitCode>;
+}
+
+/**
+ * Builds the command from `io` plus capturing stdout/stderr and parses it. `make` is
+ * a command factory such as `configCommand` (their IO is optional: the process's).
+ */
+async function capture<IO extends Output>(
+  make: (io: IO | undefined) => Command,
+  io: Omit<IO, keyof Output>,
+  parse: (command: Command) => Promise<unknown>,
+): Promise<CliResult & { error?: Error }> {
+  const out = { stdout: "", stderr: "" };
+  const command = make({
+    ...io,
+    stdout: (t: string) => {
+      out.stdout += t;
+    },
+    stderr: (t: string) => {
+      out.stderr += t;
+    },
+  } as IO);
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await parse(command);
+    return { ...out, code: process.exitCode ?? 0 };
+  } catch (error) {
+    return { ...out, code: process.exitCode ?? 0, error: error as Error };
+  } finally {
+    process.exitCode = before;
+  }
+}
+
+/**
+ * Runs `make(io)` with user arguments (`["resolve", "-o", "json"]`, without the
+ * command's own name). What the command throws is thrown.
+ */
+export async function runCli<IO extends Output>(
+  make: (io: IO | undefined) => Command,
+  args: string[],
+  io: Omit<IO, keyof Output>,
+): Promise<CliResult> {
+  const r = await capture(make, io, (command) => command.parseAsync(args, { from: "user" }));
+  if ("error" in r) throw r.error;
+  return r;
+}
+
+/**
+ * Runs `taloskit <args>` (`["config", "patch", ...]`) on a program of just
+ * `make(io)`, whose commands throw instead of exiting and print no usage
+ * errors of their own. What the command throws comes back as `error`.
+ */
+export function runProgram<IO extends Output>(
+  make: (io: IO | undefined) => Command,
+  args: string[],
+  io: Omit<IO, keyof Output>,
+): Promise<CliResult & { error?: Error }> {
+  return capture(make, io, (command) => {
+    const program = new Command("taloskit").exitOverride().addCommand(command);
+    for (const c of program.commands) {
+      c.exitOverride();
+      for (const s of c.commands)
+        s.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    }
+    return program.parseAsync(args, { from: "user" });
+  });
+}
+
+/** A command's `readFile` over in-memory files: a missing one throws ENOENT, as the disk would. */
+export function readFileFrom(files: Record<string, string>): (path: string) => string {
+  return (path) => {
+    const text = files[path];
+    if (text === undefined) throw new Error("ENOENT");
+    return text;
+  };
+}
+
+/** Options of `ClusterSimulator.talosconfig`. */
+export type TalosconfigOptions = NonNullable<Parameters<ClusterSimulator["talosconfig"]>[0]>;
+
+/** Talosconfig files of a simulated cluster in a temp dir of their own. */
+export interface TalosconfigFiles {
+  /** The temp dir, for more files of the test's own. */
+  dir: string;
+  /** Writes `sim.talosconfig(options)` to `<dir>/<name>` and returns its path. */
+  write(name: string, options?: TalosconfigOptions): Promise<string>;
+  /** Removes the dir. */
+  remove(): Promise<void>;
+}
+
+/** A temp dir for talosconfig files of `sim`. */
+export async function talosconfigFiles(sim: ClusterSimulator): Promise<TalosconfigFiles> {
+  const dir = await mkdtemp(join(tmpdir(), "taloskit-cli-"));
+  return {
+    dir,
+    async write(name, options) {
+      const path = join(dir, name);
+      await writeFile(path, sim.talosconfig(options));
+      return path;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A simulated cluster for CLI tests, with its talosconfig written to a file. */
+export interface CliCluster {
+  sim: ClusterSimulator;
+  /** Path of the talosconfig (`<files.dir>/talosconfig`). */
+  cfg: string;
+  files: TalosconfigFiles;
+  /** Stops the cluster and removes the talosconfig files. */
+  close(): Promise<void>;
+}
+
+/** Starts a simulated cluster and writes `sim.talosconfig(talosconfig)` for the CLI's `--talosconfig`. */
+export async function startCliCluster(
+  cluster: StartClusterOptions,
+  talosconfig: TalosconfigOptions,
+): Promise<CliCluster> {
+  const sim = await startCluster(cluster);
+  try {
+    const files = await talosconfigFiles(sim);
+    const cfg = await files.write("talosconfig", talosconfig);
+    return {
+      sim,
+      cfg,
+      files,
+      async close() {
+        await sim.close();
+        await files.remove();
+      },
+    };
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
+}
