@@ -17,13 +17,7 @@ beforeAll(async () => {
     ],
   });
   // A client certificate with the os:reader role, as an operator's read-only config would have.
-  const reader = cluster.pki.issueClient({ roles: ["os:reader"] });
-  client = TalosClient.connect({
-    endpoints: [cluster.endpoint],
-    ca: cluster.pki.ca.certPem,
-    cert: reader.certPem,
-    key: reader.keyPem,
-  });
+  client = TalosClient.connect(cluster.clientOptions({ roles: ["os:reader"] }));
 });
 
 afterAll(async () => {

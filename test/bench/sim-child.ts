@@ -21,7 +21,7 @@ const sim = await startCluster({
   })),
   largeFileSize,
 });
-const client = sim.pki.issueClient({ roles: ["os:admin"] });
+const { ca, cert, key } = sim.clientOptions({ roles: ["os:admin"] });
 
 // The ceiling: TLS 1.3 with mutual authentication, writing `largeFileSize`
 // bytes per connection in 64 KiB chunks with backpressure, as fast as it can.
@@ -59,9 +59,9 @@ const rawAddress = raw.address();
 const info = {
   endpoint: sim.endpoint,
   nodes: sim.nodes.map((n) => ({ address: n.address, endpoint: n.endpoint })),
-  ca: sim.pki.ca.certPem,
-  cert: client.certPem,
-  key: client.keyPem,
+  ca,
+  cert,
+  key,
   rawTls: `127.0.0.1:${typeof rawAddress === "object" && rawAddress ? rawAddress.port : 0}`,
   largeFileSize,
 };

@@ -33,13 +33,7 @@ const sim = await startCluster({
   })),
 });
 const factory = await startFactoryServer({ versions: [FROM, TO] });
-const cert = sim.pki.issueClient({ roles: ["os:admin"] });
-const client = TalosClient.connect({
-  endpoints: [sim.endpoint],
-  ca: sim.pki.ca.certPem,
-  cert: cert.certPem,
-  key: cert.keyPem,
-});
+const client = TalosClient.connect(sim.clientOptions({ roles: ["os:admin"] }));
 const addresses = sim.nodes.map((n) => n.address);
 console.log(
   `simulator: ${NODES} nodes (one mTLS gRPC server each, behind one router) started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,

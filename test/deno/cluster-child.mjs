@@ -1,5 +1,6 @@
 // Runs under Node beside the Deno smoke test: starts a simulated cluster from the built
-// @taloskit/testing, prints what a client needs as one JSON line, and stops when stdin closes.
+// @taloskit/testing, prints what a client needs (the options TalosClient.connect takes) as one
+// JSON line, and stops when stdin closes.
 import { startCluster } from "@taloskit/testing";
 
 const cluster = await startCluster({
@@ -8,9 +9,6 @@ const cluster = await startCluster({
     { address: "10.5.0.3", role: "worker", profile: "intel-nuc" },
   ],
 });
-const admin = cluster.pki.issueClient({ roles: ["os:admin"] });
-process.stdout.write(
-  `${JSON.stringify({ endpoint: cluster.endpoint, ca: cluster.pki.ca.certPem, cert: admin.certPem, key: admin.keyPem })}\n`,
-);
+process.stdout.write(`${JSON.stringify(cluster.clientOptions({ roles: ["os:admin"] }))}\n`);
 process.stdin.resume();
 process.stdin.on("end", () => cluster.close().then(() => process.exit(0)));

@@ -63,13 +63,7 @@ try {
     if (done) throw new Error("deno smoke: the cluster simulator exited before it started");
     line += value;
   }
-  const sim = JSON.parse(line);
-  const talos = TalosClient.connect({
-    endpoints: [sim.endpoint],
-    ca: sim.ca,
-    cert: sim.cert,
-    key: sim.key,
-  });
+  const talos = TalosClient.connect(JSON.parse(line));
   const versions = await talos.onNodes(["10.5.0.2", "10.5.0.3"], (node, signal) =>
     talos.machine.version({}, { node, signal }),
   );

@@ -82,13 +82,7 @@ async function main(): Promise<void> {
 }
 
 async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void> {
-  const admin = cluster.pki.issueClient({ roles: ["os:admin"] });
-  const client = TalosClient.connect({
-    endpoints: [cluster.endpoint],
-    ca: cluster.pki.ca.certPem,
-    cert: admin.certPem,
-    key: admin.keyPem,
-  });
+  const client = TalosClient.connect(cluster.clientOptions({ roles: ["os:admin"] }));
   const factory = new FactoryClient({ baseUrl: factoryUrl });
   const nodes = machines.map((m) => m.address);
   const hostname = new Map<string, string>(machines.map((m) => [m.address, m.hostname]));

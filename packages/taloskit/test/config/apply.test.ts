@@ -1,8 +1,5 @@
 // Patching live nodes over real mTLS against the cluster simulator: every apply mode,
 // dry run, no-op, bad patches (node left byte-identical), roles, and the node's own refusals.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
 import {
   PermissionDeniedError,
@@ -11,8 +8,8 @@ import {
   TalosError,
   UnimplementedError,
 } from "@taloskit/client";
+import { type ClusterSimulator, startCluster } from "@taloskit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ClusterSimulator, startCluster } from "../../../testing/src/index.js";
 import {
   ConfigApplyError,
   ConfigPatchError,
@@ -40,13 +37,8 @@ beforeAll(async () => {
       { address: OTHER, role: "worker", version: "v1.14.0" },
     ],
   });
-  const dir = await mkdtemp(join(tmpdir(), "taloskit-apply-"));
-  const adminCfg = join(dir, "admin");
-  const readerCfg = join(dir, "reader");
-  await writeFile(adminCfg, sim.talosconfig({ roles: ["os:admin"] }));
-  await writeFile(readerCfg, sim.talosconfig({ roles: ["os:reader"] }));
-  admin = await TalosClient.fromTalosconfig({ path: adminCfg, env: {} });
-  reader = await TalosClient.fromTalosconfig({ path: readerCfg, env: {} });
+  admin = TalosClient.connect(sim.clientOptions({ roles: ["os:admin"], nodes: [CP] }));
+  reader = TalosClient.connect(sim.clientOptions({ roles: ["os:reader"], nodes: [CP] }));
   for (const n of sim.nodes) original.set(n.address, n.state.config);
 });
 

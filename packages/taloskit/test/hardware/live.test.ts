@@ -4,12 +4,8 @@
 // versions with and without CPUCores and MachineService.Version.
 import { readFileSync } from "node:fs";
 import { TalosClient } from "@taloskit/client";
+import { type ClusterSimulator, type HardwareProfileName, startCluster } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ClusterSimulator,
-  type HardwareProfileName,
-  startCluster,
-} from "../../../testing/src/index.js";
 import type { MachineInventory } from "../../src/hardware/inventory.js";
 import { type HardwarePlan, planHardware } from "../../src/hardware/resolve.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
@@ -56,24 +52,12 @@ beforeAll(async () => {
       { address: maintenance(i), profile, maintenance: true, version: VERSIONS[(i + 1) % 3] },
     ]),
   });
-  client = TalosClient.connect({
-    ...credentials(sim.talosconfig({ roles: ["os:reader"] })),
-    endpoints: [sim.endpoint],
-  });
+  client = TalosClient.connect(sim.clientOptions({ roles: ["os:reader"] }));
 });
 afterAll(async () => {
   client?.close();
   await sim?.close();
 });
-
-function credentials(talosconfig: string): { ca: string; cert: string; key: string } {
-  const field = (name: string) => {
-    const m = new RegExp(`\\b${name}: (\\S+)`).exec(talosconfig);
-    if (!m?.[1]) throw new Error(`talosconfig has no ${name}`);
-    return Buffer.from(m[1], "base64").toString("utf8");
-  };
-  return { ca: field("ca"), cert: field("crt"), key: field("key") };
-}
 
 function fromFixture(name: string): MachineInventory {
   const text = readFileSync(new URL(`../fixtures/lspci/${name}.txt`, import.meta.url), "utf8");

@@ -7,7 +7,7 @@ import {
   type SimNodeOptions,
   startCluster,
   startFactoryServer,
-} from "../../../testing/src/index.js";
+} from "@taloskit/testing";
 import type { UpgradeEvent } from "../../src/upgrade/index.js";
 
 export const SCHEMATIC_A = "a".repeat(64);
@@ -38,14 +38,9 @@ export interface Env {
 export async function startEnv(nodes: SimNodeOptions[], rebootDelayMs = 20): Promise<Env> {
   const sim = await startCluster({ nodes, rebootDelayMs });
   const factory = await startFactoryServer({ versions: FACTORY_VERSIONS, brokenVersions: BROKEN });
-  const cert = sim.pki.issueClient({ roles: ["os:admin"] });
-  const client = TalosClient.connect({
-    endpoints: [sim.endpoint],
-    ca: sim.pki.ca.certPem,
-    cert: cert.certPem,
-    key: cert.keyPem,
-    nodes: nodes.map((n) => n.address),
-  });
+  const client = TalosClient.connect(
+    sim.clientOptions({ roles: ["os:admin"], nodes: nodes.map((n) => n.address) }),
+  );
   const factoryClient = new FactoryClient({ baseUrl: factory.url, retries: 0 });
   return {
     sim,

@@ -1,12 +1,13 @@
 // Rolling cluster upgrades against the simulated cluster, factory and
 // Kubernetes API, all over real sockets: order, schematics, drain, each
 // fault stopping at the right node with nothing further touched, resumption.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import {
   type KubernetesSimulator,
   type SimNodeOptions,
   startKubernetesSimulator,
-} from "../../../testing/src/index.js";
+} from "@taloskit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   KubeClient,
   planUpgrade,
