@@ -67,6 +67,7 @@ describe("clientOptions", () => {
     const client = new grpc.Client(
       o.endpoints[0] ?? "",
       grpc.credentials.createSsl(Buffer.from(o.ca), Buffer.from(o.key), Buffer.from(o.cert)),
+      { "grpc.ssl_target_name_override": "localhost" },
     );
     const v = (await unary(client, MachineService.method.version, {}, md("10.5.0.3"))) as {
       messages: { version?: { tag: string } }[];
