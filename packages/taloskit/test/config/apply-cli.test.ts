@@ -1,7 +1,8 @@
 // `taloskit config apply` against the cluster simulator over real mTLS.
 import type { ClusterSimulator } from "@taloskit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { configCommand, parseDuration } from "../../src/cli/commands/config.js";
+import { configCommand } from "../../src/cli/commands/config.js";
+import { parseDuration } from "../../src/cli/globals.js";
 import { type CliCluster, readFileFrom, runProgram, startCliCluster } from "../helpers/cli.js";
 
 let cluster: CliCluster;

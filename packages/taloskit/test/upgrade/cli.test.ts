@@ -1,6 +1,7 @@
 // `taloskit upgrade plan|run` against the simulated cluster and factory over real sockets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDuration, progressPrinter, upgradeCommand } from "../../src/cli/commands/upgrade.js";
+import { progressPrinter, upgradeCommand } from "../../src/cli/commands/upgrade.js";
+import { parseDuration } from "../../src/cli/globals.js";
 import { runCli, type TalosconfigFiles, talosconfigFiles } from "../helpers/cli.js";
 import { type Env, SCHEMATIC_A, startEnv } from "./helpers.js";
 

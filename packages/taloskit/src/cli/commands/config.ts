@@ -10,7 +10,7 @@ import {
 } from "../../config/apply.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "../../config/patch.js";
 import { validateConfig } from "../../config/validate.js";
-import { connectTargets, globalFlags, withGlobalFlags } from "../globals.js";
+import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -135,22 +135,6 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
 
   config.addCommand(applyCommand(io));
   return config;
-}
-
-/** Parses a Go-style duration (`90s`, `1m`, `1m30s`, `500ms`) into milliseconds. */
-export function parseDuration(text: string): number {
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let ms = 0;
-  let at = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    ms += Number(m[1]) * (unit[m[2] as string] as number);
-    at = re.lastIndex;
-  }
-  if (!text || at !== text.length || ms <= 0) {
-    throw new Error(`invalid duration "${text}" (use e.g. 30s, 1m, 1m30s)`);
-  }
-  return Math.round(ms);
 }
 
 interface ApplyRow {

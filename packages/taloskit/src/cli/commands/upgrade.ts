@@ -19,6 +19,7 @@ import {
   connectTargets,
   type GlobalFlags,
   globalFlags,
+  parseDuration,
   processIO,
   withGlobalFlags,
 } from "../globals.js";
@@ -43,15 +44,6 @@ interface PlanFlags {
   schematic?: string;
   kubeconfig?: string;
   kubernetesVersion?: string;
-}
-
-/** Parses "90s", "15m", "1h" or plain milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration "${text}": use e.g. 90s, 15m or 1h`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? "ms";
-  return Math.round(n * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as "ms"]);
 }
 
 function planOptions(cmd: Command): Command {
