@@ -232,6 +232,7 @@ describe("maintenance mode", () => {
             : new Error("fingerprint mismatch"),
         rejectUnauthorized: false,
       } as grpc.VerifyOptions),
+      { "grpc.ssl_target_name_override": "localhost" },
     );
     const v = await unary<{ messages: { version?: { tag: string } }[] }>(
       client,
