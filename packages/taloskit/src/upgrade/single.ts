@@ -352,7 +352,10 @@ class EventWatch {
     const controller = new AbortController();
     const s = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
     setMaxListeners(0, s);
-    const it = client.machine.events({ tailEvents }, { node, signal: s })[Symbol.asyncIterator]();
+    // No client retries: waitForReboot reconnects on its own schedule, within its own deadline.
+    const it = client.machine
+      .events({ tailEvents }, { node, signal: s, retry: false })
+      [Symbol.asyncIterator]();
     try {
       const first = await it.next();
       if (first.done) throw new Error("the event stream ended at once");

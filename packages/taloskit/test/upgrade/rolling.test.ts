@@ -316,7 +316,8 @@ describe("faults stop the run at the right node, touch nothing further, and a re
     const { err } = await check(
       () => env.sim.faults.neverReturn(CPS[1] as string),
       { node: CPS[1] as string, code: "UPGRADE_NODE_NOT_READY", step: "wait" },
-      { timeouts: { ...FAST.timeouts, rebootMs: 400 } },
+      // Long enough for a healthy node to come back on a loaded machine.
+      { timeouts: { ...FAST.timeouts, rebootMs: 2_000 } },
     );
     expect(err.message).toMatch(/did not come back/);
   });
