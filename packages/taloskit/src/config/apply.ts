@@ -96,11 +96,20 @@ const SECRET_KEYS = new Set([
   "secret",
   "aescbcEncryptionSecret",
   "secretboxEncryptionSecret",
+  // RegistryAuthConfig (and machine.registries.config.*.auth)
+  "password",
+  "auth",
+  "identityToken",
+  // WireguardConfig, service account issuers
+  "privateKey",
 ]);
 const REDACTED = "<redacted>";
-const SECRET_LINE = new RegExp(
-  `^([ +-]\\s*(?:-\\s+)?)(${[...SECRET_KEYS].join("|")}):[ \\t]+(?=\\S)(?!\\||>).*$`,
-  "gm",
+const KEYS = [...SECRET_KEYS].join("|");
+/** A diff line holding a secret key with an inline value. */
+const SECRET_LINE = new RegExp(`^([ +-]\\s*(?:-\\s+)?)(${KEYS}):[ \\t]+(?=\\S)(?!\\||>).*$`);
+/** A diff line holding a secret key whose value is a block scalar (`key: |`, `key: >-`, ...). */
+const SECRET_BLOCK = new RegExp(
+  `^[ +-](\\s*(?:-\\s+)?)(?:${KEYS}):[ \\t]+[|>][-+0-9]*[ \\t]*(?:#.*)?$`,
 );
 
 function redactValue(key: string, value: unknown): unknown {
@@ -113,7 +122,52 @@ function redactValue(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Replaces the values of secret fields (tokens, keys, secrets) in a diff. */
+/**
+ * Redacts secret values in a unified diff (or the node's dry-run summary): inline
+ * values of secret keys, and every line of a block scalar (`key: |`) below one. The
+ * old side (` ` and `-` lines) and the new side (` ` and `+` lines) are followed
+ * apart, so a block that starts on one side ends on that side.
+ */
+function redactText(text: string): string {
+  // Column of the secret key whose block scalar each side is in, or -1.
+  const block = { old: -1, new: -1 };
+  return text
+    .split("\n")
+    .map((line) => {
+      const tag = line[0];
+      if (tag !== " " && tag !== "+" && tag !== "-") {
+        // a hunk header or file name: no block continues across it
+        block.old = -1;
+        block.new = -1;
+        return line;
+      }
+      const body = line.slice(1);
+      const sides =
+        tag === " "
+          ? (["old", "new"] as const)
+          : tag === "-"
+            ? (["old"] as const)
+            : (["new"] as const);
+      const indent = body.length - body.trimStart().length;
+      const blank = body.trim() === "";
+      let inBlock = false;
+      for (const side of sides) {
+        if (block[side] < 0) continue;
+        if (blank || indent > block[side]) inBlock = true;
+        else block[side] = -1;
+      }
+      if (inBlock) return blank ? line : `${tag}${" ".repeat(indent)}${REDACTED}`;
+      const start = SECRET_BLOCK.exec(line);
+      if (start) {
+        for (const side of sides) block[side] = (start[1] as string).length;
+        return line;
+      }
+      return line.replace(SECRET_LINE, `$1$2: ${REDACTED}`);
+    })
+    .join("\n");
+}
+
+/** Replaces the values of secret fields (tokens, keys, passwords, secrets) in a diff. */
 export function redactDiff(diff: ConfigDiff): ConfigDiff {
   const last = (path: string) => path.split(".").pop() ?? "";
   const changes = diff.changes.map((c): ConfigChange => {
@@ -122,7 +176,7 @@ export function redactDiff(diff: ConfigDiff): ConfigDiff {
     if ("after" in c) out.after = redactValue(last(c.path), c.after);
     return out;
   });
-  return { ...diff, changes, unified: diff.unified.replace(SECRET_LINE, `$1$2: ${REDACTED}`) };
+  return { ...diff, changes, unified: redactText(diff.unified) };
 }
 
 function callOptions(o: PatchMachineConfigOptions) {
@@ -294,7 +348,7 @@ async function patchLoaded(
   result.modeDetails = msg?.modeDetails ?? "";
   result.warnings = [...(msg?.warnings ?? []), ...warnings];
   if (result.dryRun && !options.showSecrets) {
-    result.modeDetails = result.modeDetails.replace(SECRET_LINE, `$1$2: ${REDACTED}`);
+    result.modeDetails = redactText(result.modeDetails);
   }
   return result;
 }

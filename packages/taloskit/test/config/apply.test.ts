@@ -12,11 +12,14 @@ import { type ClusterSimulator, startCluster } from "@taloskit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ConfigApplyError,
+  type ConfigDiff,
   ConfigPatchError,
   confirmTryConfig,
+  patchConfig,
   patchMachineConfig,
   patchMachineConfigOnNodes,
   readMachineConfig,
+  redactDiff,
 } from "../../src/config/index.js";
 
 let sim: ClusterSimulator;
@@ -365,6 +368,84 @@ describe("roles and the node's own checks", () => {
       showSecrets: true,
     });
     expect(shown.diff.unified).toContain("+  token: abcdef.0123456789abcdef");
+  });
+
+  it("registry credentials, WireGuard keys and block-scalar PEM keys are redacted in the diff and the dry-run summary", async () => {
+    const pem = [
+      "-----BEGIN EC PRIVATE KEY-----",
+      "MHcCAQEEIPEMSECRETLINEONEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaoAoGCCqGSM49",
+      "AwEHoUQDQgAEPEMSECRETLINETWObbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+      "-----END EC PRIVATE KEY-----",
+    ];
+    const patch = [
+      "apiVersion: v1alpha1",
+      "kind: RegistryAuthConfig",
+      "name: registry.example.com",
+      "username: robot",
+      "password: REGISTRY-PASSWORD-1",
+      "auth: UkVHSVNUUlktQVVUSC0x",
+      "identityToken: REGISTRY-IDENTITY-TOKEN-1",
+      "---",
+      "apiVersion: v1alpha1",
+      "kind: WireguardConfig",
+      "name: wg0",
+      "privateKey: WIREGUARD-PRIVATE-KEY-1=",
+      "listenPort: 51820",
+      "---",
+      "apiVersion: v1alpha1",
+      "kind: RegistryTLSConfig",
+      "name: registry.example.com",
+      "clientIdentity:",
+      "  key: |",
+      ...pem.map((l) => `    ${l}`),
+      "  cert: CLIENT-CERT-VISIBLE",
+      "",
+    ].join("\n");
+    const secrets = [
+      "REGISTRY-PASSWORD-1",
+      "UkVHSVNUUlktQVVUSC0x",
+      "REGISTRY-IDENTITY-TOKEN-1",
+      "WIREGUARD-PRIVATE-KEY-1",
+      "PEMSECRETLINEONE",
+      "PEMSECRETLINETWO",
+      "BEGIN EC PRIVATE KEY",
+    ];
+    const hidden = await patchMachineConfig(admin, { node: CP, patches: [patch], dryRun: true });
+    expect(hidden.changed).toBe(true);
+    for (const s of secrets) {
+      expect(hidden.diff.unified).not.toContain(s);
+      expect(hidden.modeDetails).not.toContain(s);
+    }
+    expect(hidden.diff.unified).toContain("+password: <redacted>");
+    expect(hidden.diff.unified).toContain("+privateKey: <redacted>");
+    expect(hidden.diff.unified).toContain("+  key: |\n+    <redacted>\n");
+    // what follows the block is shown again
+    expect(hidden.diff.unified).toContain("+username: robot");
+    expect(hidden.diff.unified).toContain("+  cert: CLIENT-CERT-VISIBLE");
+    expect(hidden.diff.unified).toContain("+listenPort: 51820");
+
+    const shown = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [patch],
+      dryRun: true,
+      showSecrets: true,
+    });
+    for (const s of secrets) expect(shown.diff.unified).toContain(s);
+  });
+
+  it("a changed line inside a block-scalar key is redacted when the key is context, on either side", () => {
+    const base =
+      "machine:\n  ca:\n    crt: CERT\n    key: |\n      OLD-SECRET-1\n      SAME-SECRET-2\n  type: worker\n";
+    const merged = patchConfig(base, [
+      "machine:\n  ca:\n    key: |\n      NEW-SECRET-1\n      SAME-SECRET-2\n",
+    ]);
+    const diff = redactDiff(merged.diff as ConfigDiff);
+    for (const s of ["OLD-SECRET-1", "NEW-SECRET-1", "SAME-SECRET-2"]) {
+      expect(diff.unified).not.toContain(s);
+    }
+    expect(diff.unified).toContain(
+      "     key: |\n-      <redacted>\n+      <redacted>\n       <redacted>\n   type: worker",
+    );
   });
 });
 
