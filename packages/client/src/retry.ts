@@ -2,6 +2,7 @@
 // repeat: read-only calls, and only after transient failures (the node or the
 // endpoint could not be reached). Calls that change a node are never repeated,
 // whatever the caller asks, and a stream is never restarted once data arrived.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { ConnectionError, TalosError } from "./errors.js";
@@ -192,23 +193,6 @@ function deadlineError(ctx: RetryContext, attempt: number, last: TalosError): Ta
   );
 }
 
-/** Sleeps, ending early with `onAbort()` thrown when the signal fires. */
-function sleep(ms: number, signal: AbortSignal | undefined, onAbort: () => Error): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(onAbort());
-    const done = () => {
-      signal?.removeEventListener("abort", aborted);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const aborted = () => {
-      clearTimeout(timer);
-      reject(onAbort());
-    };
-    signal?.addEventListener("abort", aborted, { once: true });
-  });
-}
-
 /**
  * Runs `attempt` until it succeeds, fails for good, or the policy, the
  * timeout or the signal say stop. `attempt` gets the time left of the
@@ -242,7 +226,10 @@ export async function runWithRetry<T>(
         procedure: ctx.procedure,
         node: ctx.node,
       });
-      await sleep(delayMs, ctx.signal, () => abortError(ctx, n, err));
+      // The sleep rejects only when the signal fires.
+      await sleep(delayMs, undefined, { signal: ctx.signal }).catch(() => {
+        throw abortError(ctx, n, err);
+      });
     }
   }
 }

@@ -271,11 +271,10 @@ async function patchLoaded(
 ): Promise<PatchMachineConfigResult> {
   const call = callOptions(options);
   const node = options.node;
-  const [versionReply, current] = await Promise.all([
-    client.machine.version({}, call),
+  const [talosVersion, current] = await Promise.all([
+    readTalosVersion(client, call),
     readMachineConfig(client, call),
   ]);
-  const talosVersion = versionReply.messages[0]?.version?.tag ?? "";
   const schemaVersion = configVersion(options.talosVersion ?? talosVersion);
 
   const merged = patchConfig(current.text, patches, { talosVersion: schemaVersion, diff: true });
@@ -351,6 +350,20 @@ async function patchLoaded(
     result.modeDetails = redactText(result.modeDetails);
   }
   return result;
+}
+
+/**
+ * The Talos version a node runs: the client's cached `nodeVersion`, or, when that
+ * cannot read it, the Version call itself, so its error (unreachable, denied, ...) is thrown.
+ */
+async function readTalosVersion(
+  client: TalosClient,
+  call: ReturnType<typeof callOptions>,
+): Promise<string> {
+  const cached = await client.nodeVersion(call.node, { signal: call.signal });
+  if (cached) return cached;
+  const reply = await client.machine.version({}, call);
+  return reply.messages[0]?.version?.tag ?? "";
 }
 
 function nodeSays(node: string | undefined, what: string): string {

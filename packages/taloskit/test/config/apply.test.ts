@@ -299,6 +299,7 @@ describe("bad patches leave the node byte-identical and send nothing", () => {
 
   it("bad options are refused before any call", async () => {
     const spy = vi.spyOn(admin.machine, "version");
+    const cached = vi.spyOn(admin, "nodeVersion");
     await expect(
       patchMachineConfig(admin, { node: CP, patches: [sans("1.example")], tryTimeoutMs: 1000 }),
     ).rejects.toMatchObject({ code: "CONFIG_BAD_OPTION", message: /needs mode "try"/ });
@@ -313,6 +314,36 @@ describe("bad patches leave the node byte-identical and send nothing", () => {
       message: /unknown apply mode "sideways"/,
     });
     expect(spy).not.toHaveBeenCalled();
+    expect(cached).not.toHaveBeenCalled();
+  });
+});
+
+describe("the node's Talos version", () => {
+  it("comes from the client's cached nodeVersion", async () => {
+    const cached = vi.spyOn(admin, "nodeVersion");
+    const call = vi.spyOn(admin.machine, "version");
+    const r = await patchMachineConfig(admin, {
+      node: OLD,
+      patches: [sans("v.example")],
+      dryRun: true,
+    });
+    expect(r.talosVersion).toBe("v1.13.2");
+    expect(cached).toHaveBeenCalledWith(OLD, expect.anything());
+    expect(call).not.toHaveBeenCalled();
+  });
+
+  it("an unreadable version still fails the apply with the Version call's error, node untouched", async () => {
+    vi.spyOn(admin, "nodeVersion").mockResolvedValue(undefined);
+    const denied = new TalosError("UNAVAILABLE", "Version on node 10.5.0.2 failed: boom", {
+      node: CP,
+    });
+    vi.spyOn(admin.machine, "version").mockRejectedValue(denied);
+    const apply = vi.spyOn(admin.machine, "applyConfiguration");
+    await expect(
+      patchMachineConfig(admin, { node: CP, patches: [sans("v.example")], mode: "no-reboot" }),
+    ).rejects.toBe(denied);
+    expect(apply).not.toHaveBeenCalled();
+    expect(sim.node(CP).state.config).toBe(original.get(CP));
   });
 });
 
@@ -491,8 +522,12 @@ describe("patchMachineConfigOnNodes", () => {
 
   it("a bad patch throws before any node is contacted", () => {
     const spy = vi.spyOn(admin.machine, "version");
+    const cached = vi.spyOn(admin, "nodeVersion");
     return expect(patchMachineConfigOnNodes(admin, [CP, OTHER], { patches: ["a: [\n"] }))
       .rejects.toMatchObject({ code: "CONFIG_BAD_YAML" })
-      .then(() => expect(spy).not.toHaveBeenCalled());
+      .then(() => {
+        expect(spy).not.toHaveBeenCalled();
+        expect(cached).not.toHaveBeenCalled();
+      });
   });
 });
