@@ -1,6 +1,7 @@
 // `taloskit config apply` against the cluster simulator over real mTLS.
+import { TalosClient } from "@taloskit/client";
 import type { ClusterSimulator } from "@taloskit/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { configCommand } from "../../src/cli/commands/config.js";
 import { parseDuration } from "../../src/cli/globals.js";
 import { type CliCluster, readFileFrom, runProgram, startCliCluster } from "../helpers/cli.js";
@@ -32,6 +33,7 @@ beforeAll(async () => {
   for (const n of sim.nodes) original.set(n.address, n.state.config);
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   for (const n of sim.nodes) {
     n.state.config = original.get(n.address) as string;
     n.state.stagedConfig = undefined;
@@ -132,6 +134,36 @@ describe("taloskit config apply", () => {
     const r = await run("--talosconfig", readerCfg, "-p", "sans.yaml");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^taloskit: 10\.5\.0\.2: .*denied/m);
+    expect(sim.node("10.5.0.2").state.config).toBe(original.get("10.5.0.2"));
+  });
+
+  it("several nodes go through one bounded fan-out (client.onNodes, 4 at a time), one row each", async () => {
+    const fanOut = vi.spyOn(TalosClient.prototype, "onNodes");
+    const r = await run(
+      "--talosconfig",
+      cfg,
+      "-n",
+      "10.5.0.2,10.5.0.3",
+      "-p",
+      "sans.yaml",
+      "-m",
+      "no-reboot",
+      "-o",
+      "json",
+    );
+    expect(r.code).toBe(0);
+    expect(fanOut).toHaveBeenCalledTimes(1);
+    expect(fanOut.mock.calls[0]?.[0]).toEqual(["10.5.0.2", "10.5.0.3"]);
+    expect(fanOut.mock.calls[0]?.[2]).toMatchObject({ concurrency: 4 });
+    const rows = JSON.parse(r.stdout);
+    expect(rows.map((x: { node: string }) => x.node)).toEqual(["10.5.0.2", "10.5.0.3"]);
+    expect(rows.every((x: { changed: boolean }) => x.changed)).toBe(true);
+    expect(sim.node("10.5.0.3").state.config).toContain("cli.example");
+  });
+
+  it("--insecure is refused before any node is contacted", async () => {
+    const r = await run("--insecure", "-n", "10.5.0.2", "-p", "sans.yaml");
+    expect(r.error?.message).toMatch(/maintenance mode \(--insecure\) takes a whole config/);
     expect(sim.node("10.5.0.2").state.config).toBe(original.get("10.5.0.2"));
   });
 

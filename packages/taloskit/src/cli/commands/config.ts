@@ -7,6 +7,7 @@ import {
   type ApplyMode,
   type PatchMachineConfigResult,
   patchMachineConfig,
+  patchMachineConfigOnNodes,
 } from "../../config/apply.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "../../config/patch.js";
 import { validateConfig } from "../../config/validate.js";
@@ -184,6 +185,11 @@ function applyCommand(io: ConfigCommandIO): Command {
       showSecrets?: boolean;
     }) => {
       const flags = globalFlags(cmd);
+      if (flags.insecure) {
+        throw new Error(
+          "config apply patches the config of configured nodes; a node in maintenance mode (--insecure) takes a whole config, not patches",
+        );
+      }
       if (opts.tryTimeout !== undefined && opts.mode !== "try")
         throw new Error("--try-timeout needs --mode try");
       const tryTimeoutMs =
@@ -196,29 +202,39 @@ function applyCommand(io: ConfigCommandIO): Command {
         env: io.env ?? {},
       });
       try {
-        const rows = await Promise.all(
-          targets.nodes.map(async (node): Promise<ApplyRow> => {
-            const client = targets.clientFor(node);
-            const label = node ?? client.endpoints[0] ?? "";
-            try {
-              const r = await patchMachineConfig(client, {
-                node,
-                patches,
-                mode: opts.mode,
-                dryRun: opts.dryRun === true,
-                showSecrets: opts.showSecrets === true,
-                timeoutMs: 30_000,
-                ...(tryTimeoutMs === undefined ? {} : { tryTimeoutMs }),
-                ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
-              });
-              const { config: _secret, node: _node, schemaVersion: _s, ...rest } = r;
-              return { node: label, ...rest };
-            } catch (error) {
-              const message = error instanceof Error ? error.message : String(error);
-              return { node: label, error: message.replace(/\s*\n\s*/g, " ") };
-            }
-          }),
-        );
+        // Without --insecure there is one client for every node.
+        const client = targets.clientFor(undefined);
+        const options = {
+          patches,
+          mode: opts.mode,
+          dryRun: opts.dryRun === true,
+          showSecrets: opts.showSecrets === true,
+          timeoutMs: 30_000,
+          ...(tryTimeoutMs === undefined ? {} : { tryTimeoutMs }),
+          ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
+        };
+        const nodes = targets.nodes.filter((n): n is string => n !== undefined);
+        const results: (
+          | { node: string; value: PatchMachineConfigResult }
+          | { node: string; error: unknown }
+        )[] =
+          nodes.length === targets.nodes.length
+            ? await patchMachineConfigOnNodes(client, nodes, options)
+            : // no nodes configured: the endpoint itself
+              [
+                await patchMachineConfig(client, options).then(
+                  (value) => ({ node: client.endpoints[0] ?? "", value }),
+                  (error: unknown) => ({ node: client.endpoints[0] ?? "", error }),
+                ),
+              ];
+        const rows = results.map((r): ApplyRow => {
+          if ("error" in r) {
+            const message = r.error instanceof Error ? r.error.message : String(r.error);
+            return { node: r.node, error: message.replace(/\s*\n\s*/g, " ") };
+          }
+          const { config: _secret, node: _node, schemaVersion: _s, ...rest } = r.value;
+          return { node: r.node, ...rest };
+        });
         if (flags.output === "table") {
           for (const r of rows) {
             if (!r.diff?.unified) continue;
