@@ -150,6 +150,15 @@ export async function upgradeNode(
     timeoutMs: ms,
   });
 
+  // The caller's hook (cordon and drain) runs before the reboot; its failures are drain failures.
+  const drain = async () => {
+    const hook = options.beforeReboot;
+    if (!hook) return;
+    await guard("UPGRADE_DRAIN_FAILED", "drain", "draining before the reboot failed", () =>
+      hook(signal ?? new AbortController().signal),
+    );
+  };
+
   let watch: EventWatch | undefined;
   try {
     if (method === "lifecycle") {
@@ -211,7 +220,7 @@ export async function upgradeNode(
         );
       }
 
-      if (options.beforeReboot) await options.beforeReboot(signal ?? new AbortController().signal);
+      await drain();
 
       emit({
         type: "step",
@@ -232,7 +241,7 @@ export async function upgradeNode(
         client.machine.reboot({ mode }, call(t.callMs)),
       );
     } else {
-      if (options.beforeReboot) await options.beforeReboot(signal ?? new AbortController().signal);
+      await drain();
       emit({ type: "step", node, step: "legacy-upgrade", version, detail: target.image });
       watch = await guard("UPGRADE_LEGACY_FAILED", "legacy-upgrade", "cannot watch events", () =>
         EventWatch.open(client, node, 0, signal),
@@ -443,6 +452,10 @@ async function waitForReboot(
           "UPGRADE_NODE_NOT_READY",
           `the node did not come back running and ready within ${ctx.timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ""}`,
         );
+  // The deadline closes whichever stream is open: a node that accepted the reboot
+  // but never drops the first stream must not keep this wait alive.
+  const onLimit = () => watch?.close();
+  limit.addEventListener("abort", onLimit, { once: true });
   try {
     for (;;) {
       try {
@@ -502,6 +515,7 @@ async function waitForReboot(
       }
     }
   } finally {
+    limit.removeEventListener("abort", onLimit);
     watch?.close();
   }
 }

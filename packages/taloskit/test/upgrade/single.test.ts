@@ -177,6 +177,46 @@ describe("upgradeNode on Talos 1.13+", () => {
     expect(env.sim.node(NEW).down).toBe(true);
   });
 
+  it("times out when the node accepts the reboot but never reboots (its event stream stays open)", async () => {
+    // A node that answers Reboot but does nothing: the first event stream never drops.
+    const machine = env.client.machine as { reboot: unknown };
+    const original = machine.reboot;
+    machine.reboot = async () => ({ messages: [] });
+    try {
+      const err = await expectUpgradeError(
+        upgradeNode(
+          env.client,
+          NEW,
+          { version: "v1.14.0", image: image("v1.14.0"), schematic: SCHEMATIC_A },
+          { ...FAST, timeouts: { ...FAST.timeouts, rebootMs: 400 } },
+        ),
+      );
+      expect(err).toMatchObject({ code: "UPGRADE_NODE_NOT_READY", node: NEW, step: "wait" });
+      expect(err.message).toMatch(/within 400 ms/);
+    } finally {
+      machine.reboot = original;
+    }
+  }, 30_000);
+
+  it("reports a failed beforeReboot hook as UPGRADE_DRAIN_FAILED at the drain step", async () => {
+    const err = await expectUpgradeError(
+      upgradeNode(
+        env.client,
+        NEW,
+        { version: "v1.14.0", image: image("v1.14.0"), schematic: SCHEMATIC_A },
+        {
+          ...FAST,
+          beforeReboot: async () => {
+            throw new Error("pods would not leave");
+          },
+        },
+      ),
+    );
+    expect(err).toMatchObject({ code: "UPGRADE_DRAIN_FAILED", node: NEW, step: "drain" });
+    expect(err.message).toMatch(/pods would not leave/);
+    expect(env.sim.node(NEW).state.version).toBe("v1.13.3");
+  });
+
   it("reports an abort by the caller as UPGRADE_ABORTED", async () => {
     env.sim.faults.neverReturn(NEW);
     const ac = new AbortController();
@@ -213,6 +253,25 @@ describe("upgradeNode on older Talos (MachineService.Upgrade)", () => {
     // The legacy path never pulls through ImageService.
     expect(env.sim.node(OLD).state.images.size).toBe(0);
   });
+
+  it("times out when the node accepts the legacy upgrade but never reboots", async () => {
+    const machine = env.client.machine as { upgrade: unknown };
+    const original = machine.upgrade;
+    machine.upgrade = async () => ({ messages: [] });
+    try {
+      const err = await expectUpgradeError(
+        upgradeNode(
+          env.client,
+          OLD,
+          { version: "v1.13.3", image: image("v1.13.3"), schematic: SCHEMATIC_A },
+          { ...FAST, timeouts: { ...FAST.timeouts, rebootMs: 400 } },
+        ),
+      );
+      expect(err).toMatchObject({ code: "UPGRADE_NODE_NOT_READY", node: OLD, step: "wait" });
+    } finally {
+      machine.upgrade = original;
+    }
+  }, 30_000);
 
   it("reports the failed upgrade sequence of a legacy upgrade", async () => {
     env.sim.faults.failPull(OLD, "not found");
