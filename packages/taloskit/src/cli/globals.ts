@@ -29,6 +29,16 @@ export const processIO: CommandIO = {
   env: process.env,
 };
 
+/**
+ * How a command's failure is reported (main's catch, for every command): one line
+ * on stderr, the message's lines joined, and exit code 1.
+ */
+export function reportFailure(error: unknown, io: Pick<CommandIO, "stderr"> = processIO): void {
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`taloskit: ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
+  process.exitCode = 1;
+}
+
 const list = (value: string, previous: string[] | undefined) => [
   ...(previous ?? []),
   ...value

@@ -8,6 +8,7 @@ import { schematicCommand } from "./commands/schematic.js";
 import { simCommand } from "./commands/sim.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
+import { reportFailure } from "./globals.js";
 
 export function createProgram(): Command {
   return new Command("taloskit")
@@ -25,7 +26,4 @@ export function createProgram(): Command {
 
 createProgram()
   .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    process.stderr.write(`taloskit: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+  .catch((error: unknown) => reportFailure(error));

@@ -4,13 +4,15 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TalosClient } from "@taloskit/client";
 import type { ClusterSimulator } from "@taloskit/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { hardwareCommand } from "../../src/cli/commands/hardware.js";
+import { reportFailure } from "../../src/cli/globals.js";
 import { planHardware } from "../../src/hardware/resolve.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
-import { type CliCluster, runCli, startCliCluster } from "../helpers/cli.js";
+import { type CliCluster, runMain, startCliCluster } from "../helpers/cli.js";
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/lspci/${name}.txt`, import.meta.url));
@@ -40,7 +42,7 @@ afterAll(async () => {
 });
 
 const run = (args: string[], stdin = "") =>
-  runCli(hardwareCommand, args, { env: {}, stdin: () => stdin });
+  runMain(hardwareCommand, args, { env: {}, stdin: () => stdin });
 
 const expectedPlan = (name: string, talosVersion = "v1.14.0", intents: string[] = []) =>
   planHardware(inventoryFromLspci(readFileSync(fixture(name), "utf8"), name), {
@@ -318,6 +320,53 @@ describe("hardware inventory", () => {
     expect(maint.stderr).toBe("");
     expect(maint.stdout).toContain(m.endpoint);
     expect(maint.stdout).toMatch(/arm64/);
+  });
+});
+
+describe("hardware from several configured nodes", () => {
+  it("reads them through one bounded fan-out (client.onNodes), named as given", async () => {
+    const fanOut = vi.spyOn(TalosClient.prototype, "onNodes");
+    try {
+      const r = await run([
+        "inventory",
+        "--talosconfig",
+        cfg,
+        "-n",
+        "10.5.0.3,10.5.0.2,10.5.0.4",
+        "-o",
+        "json",
+      ]);
+      expect(r.code).toBe(0);
+      expect(fanOut).toHaveBeenCalledTimes(1);
+      expect(fanOut.mock.calls[0]?.[0]).toEqual(["10.5.0.3", "10.5.0.2", "10.5.0.4"]);
+      expect(fanOut.mock.calls[0]?.[2]).toMatchObject({ concurrency: 8 });
+      const out = JSON.parse(r.stdout);
+      expect(out.map((m: { name: string }) => m.name)).toEqual([
+        "10.5.0.3",
+        "10.5.0.2",
+        "10.5.0.4",
+      ]);
+    } finally {
+      fanOut.mockRestore();
+    }
+  });
+});
+
+describe("the CLI's failure report (main's catch, every command)", () => {
+  it("is one line on stderr, the message's lines joined, and exit code 1", () => {
+    let stderr = "";
+    const before = process.exitCode;
+    try {
+      reportFailure(new Error("first line\n  second line\n"), {
+        stderr: (t) => {
+          stderr += t;
+        },
+      });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      process.exitCode = before;
+    }
+    expect(stderr).toBe("taloskit: first line second line\n");
   });
 });
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ClusterSimulator, type StartClusterOptions, startCluster } from "@taloskit/testing";
 import { Command } from "commander";
+import { reportFailure } from "../../src/cli/globals.js";
 
 /** The output side every command's IO has. */
 interface Output {
@@ -63,6 +64,31 @@ export async function runCli<IO extends Output>(
   const r = await capture(make, io, (command) => command.parseAsync(args, { from: "user" }));
   if ("error" in r) throw r.error;
   return r;
+}
+
+/**
+ * Runs `make(io)` with user arguments as the `taloskit` binary does: what the
+ * command throws is reported by main's handler (one line on stderr, exit code 1).
+ */
+export async function runMain<IO extends Output>(
+  make: (io: IO | undefined) => Command,
+  args: string[],
+  io: Omit<IO, keyof Output>,
+): Promise<CliResult> {
+  const r = await capture(make, io, (command) => command.parseAsync(args, { from: "user" }));
+  if (!("error" in r)) return r;
+  let stderr = r.stderr;
+  const before = process.exitCode;
+  try {
+    reportFailure(r.error, {
+      stderr: (t) => {
+        stderr += t;
+      },
+    });
+    return { stdout: r.stdout, stderr, code: process.exitCode ?? 0 };
+  } finally {
+    process.exitCode = before;
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import { type HardwarePlan, planHardware, type ResolveOptions } from "../../hard
 import { defaultRules, parseRules } from "../../hardware/rules.js";
 import { inventoryFromLspci } from "../../hardware/sources/lspci.js";
 import { inventoryFromNfd, nfdLabels } from "../../hardware/sources/nfd.js";
-import { inventoryFromNode } from "../../hardware/sources/node.js";
+import { inventoryFromNode, inventoryFromNodes } from "../../hardware/sources/node.js";
 import { inventoryFromSysfs } from "../../hardware/sources/sysfs.js";
 import {
   type CommandIO,
@@ -151,6 +151,13 @@ async function gather(
   }
   const targets = await connectTargets(flags, io);
   try {
+    const nodes = targets.nodes.filter((n): n is string => n !== undefined);
+    if (!flags.insecure && nodes.length === targets.nodes.length) {
+      // One client for every configured node: a bounded fan-out.
+      const results = await inventoryFromNodes(targets.clientFor(undefined), nodes);
+      return results.map((r) => ("error" in r ? r : { value: { ...r.value, name: r.node } }));
+    }
+    // Maintenance nodes (a client each), or the endpoint itself when no node is configured.
     return await Promise.all(
       targets.nodes.map(async (node): Promise<Gathered> => {
         const client = targets.clientFor(node);
@@ -183,20 +190,6 @@ function settle(
     } else machines.push(r.value);
   }
   return { machines, failed };
-}
-
-/** Runs an action; a thrown error becomes one line on stderr and exit code 1. */
-function guarded(io: HardwareCommandIO, fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    try {
-      await fn();
-    } catch (error) {
-      io.stderr(
-        `taloskit: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}\n`,
-      );
-      process.exitCode = 1;
-    }
-  };
 }
 
 const mib = (n?: number) =>
@@ -362,44 +355,42 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
       "hardware inventory of nodes or of lspci/NFD/sysfs/JSON files",
     ),
   );
-  inventory.action(
-    guarded(io, async () => {
-      const flags = globalFlags(inventory);
-      const { machines, failed } = settle(
-        await gather(flags, inventory.opts() as SourceFlags, io),
-        io,
-      );
-      io.stdout(
-        render(flags.output, machines, {
-          rows: machines,
-          columns: [
-            { header: "MACHINE", value: (m) => m.name ?? "" },
-            { header: "SOURCE", value: (m) => m.source },
-            { header: "ARCH", value: (m) => m.cpu.arch ?? "" },
-            { header: "CPU", value: (m) => m.cpu.model ?? m.cpu.vendor ?? "" },
-            {
-              header: "SYSTEM",
-              value: (m) => [m.system.manufacturer, m.system.productName].filter(Boolean).join(" "),
+  inventory.action(async () => {
+    const flags = globalFlags(inventory);
+    const { machines, failed } = settle(
+      await gather(flags, inventory.opts() as SourceFlags, io),
+      io,
+    );
+    io.stdout(
+      render(flags.output, machines, {
+        rows: machines,
+        columns: [
+          { header: "MACHINE", value: (m) => m.name ?? "" },
+          { header: "SOURCE", value: (m) => m.source },
+          { header: "ARCH", value: (m) => m.cpu.arch ?? "" },
+          { header: "CPU", value: (m) => m.cpu.model ?? m.cpu.vendor ?? "" },
+          {
+            header: "SYSTEM",
+            value: (m) => [m.system.manufacturer, m.system.productName].filter(Boolean).join(" "),
+          },
+          { header: "MEMORY", value: (m) => mib(m.memoryMiB) },
+          { header: "PCI", value: (m) => m.pciDevices.length },
+          {
+            header: "GPUS/ACCELERATORS",
+            value: (m) => {
+              const counts = new Map<string, number>();
+              for (const d of m.pciDevices.filter((d) => NOTABLE.has(d.classId))) {
+                const name = describeDevice({ ...d, slot: undefined }).replace(/^pci /, "");
+                counts.set(name, (counts.get(name) ?? 0) + 1);
+              }
+              return [...counts].map(([n, c]) => (c > 1 ? `${c}x ${n}` : n)).join("; ");
             },
-            { header: "MEMORY", value: (m) => mib(m.memoryMiB) },
-            { header: "PCI", value: (m) => m.pciDevices.length },
-            {
-              header: "GPUS/ACCELERATORS",
-              value: (m) => {
-                const counts = new Map<string, number>();
-                for (const d of m.pciDevices.filter((d) => NOTABLE.has(d.classId))) {
-                  const name = describeDevice({ ...d, slot: undefined }).replace(/^pci /, "");
-                  counts.set(name, (counts.get(name) ?? 0) + 1);
-                }
-                return [...counts].map(([n, c]) => (c > 1 ? `${c}x ${n}` : n)).join("; ");
-              },
-            },
-          ],
-        }),
-      );
-      if (failed) process.exitCode = 1;
-    }),
-  );
+          },
+        ],
+      }),
+    );
+    if (failed) process.exitCode = 1;
+  });
 
   const resolve = withSourceFlags(
     new Command("resolve").description(
@@ -428,65 +419,63 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
       "Image Factory for the installer and asset URLs",
       "https://factory.talos.dev",
     );
-  resolve.action(
-    guarded(io, async () => {
-      const flags = globalFlags(resolve);
-      const opts = resolve.opts() as ResolveFlags;
-      if (opts.factory && !/^https?:\/\/[^/\s]+/.test(opts.factory))
+  resolve.action(async () => {
+    const flags = globalFlags(resolve);
+    const opts = resolve.opts() as ResolveFlags;
+    if (opts.factory && !/^https?:\/\/[^/\s]+/.test(opts.factory))
+      throw new Error(
+        `--factory ${opts.factory}: expected an http(s) URL such as https://factory.talos.dev`,
+      );
+    const options = resolveOptions(opts, reader(io));
+    const { machines, failed } = settle(await gather(flags, opts, io), io);
+    const plans = machines.map((m) => {
+      const talosVersion = opts.talosVersion ?? m.running?.talosVersion;
+      if (!talosVersion)
         throw new Error(
-          `--factory ${opts.factory}: expected an http(s) URL such as https://factory.talos.dev`,
+          `--talos-version is needed: ${m.name ?? m.source} does not say which Talos version it will run`,
         );
-      const options = resolveOptions(opts, reader(io));
-      const { machines, failed } = settle(await gather(flags, opts, io), io);
-      const plans = machines.map((m) => {
-        const talosVersion = opts.talosVersion ?? m.running?.talosVersion;
-        if (!talosVersion)
-          throw new Error(
-            `--talos-version is needed: ${m.name ?? m.source} does not say which Talos version it will run`,
-          );
-        try {
-          return { machine: m, plan: planHardware(m, { ...options, talosVersion }) };
-        } catch (error) {
-          throw new Error(`${m.name ?? m.source}: ${(error as Error).message}`);
-        }
-      });
-      if (plans.length === 1 && !failed) {
-        const [{ machine, plan }] = plans as [(typeof plans)[number]];
-        const out = printablePlan(plan, machine);
-        io.stdout(flags.output === "table" ? planTable(out) : render(flags.output, out));
-        return;
+      try {
+        return { machine: m, plan: planHardware(m, { ...options, talosVersion }) };
+      } catch (error) {
+        throw new Error(`${m.name ?? m.source}: ${(error as Error).message}`);
       }
-      const groups = groupBySchematic(plans.map((p) => p.plan)).map((g) => {
-        const first = plans.find(
-          (p) => p.plan.id === g.id && p.plan.platform === g.platform && p.plan.arch === g.arch,
-        )?.plan;
-        return { ...g, installer: first?.installer, assets: first?.assets ?? {} };
-      });
-      const fleet = { groups, machines: plans.map((p) => printablePlan(p.plan, p.machine)) };
-      if (flags.output === "table") {
+    });
+    if (plans.length === 1 && !failed) {
+      const [{ machine, plan }] = plans as [(typeof plans)[number]];
+      const out = printablePlan(plan, machine);
+      io.stdout(flags.output === "table" ? planTable(out) : render(flags.output, out));
+      return;
+    }
+    const groups = groupBySchematic(plans.map((p) => p.plan)).map((g) => {
+      const first = plans.find(
+        (p) => p.plan.id === g.id && p.plan.platform === g.platform && p.plan.arch === g.arch,
+      )?.plan;
+      return { ...g, installer: first?.installer, assets: first?.assets ?? {} };
+    });
+    const fleet = { groups, machines: plans.map((p) => printablePlan(p.plan, p.machine)) };
+    if (flags.output === "table") {
+      io.stdout(
+        renderTable(groups, [
+          { header: "SCHEMATIC", value: (g) => g.id.slice(0, 12) },
+          { header: "PLATFORM", value: (g) => `${g.platform}/${g.arch}` },
+          {
+            header: "EXTENSIONS",
+            value: (g) =>
+              (g.schematic.customization.systemExtensions?.officialExtensions ?? [])
+                .map((e) => e.replace(/^siderolabs\//, ""))
+                .join(",") + (g.schematic.overlay ? ` overlay:${g.schematic.overlay.name}` : ""),
+          },
+          { header: "MACHINES", value: (g) => g.machines.join(",") },
+        ]),
+      );
+      const warned = fleet.machines.filter((m) => m.warnings.length);
+      if (warned.length)
         io.stdout(
-          renderTable(groups, [
-            { header: "SCHEMATIC", value: (g) => g.id.slice(0, 12) },
-            { header: "PLATFORM", value: (g) => `${g.platform}/${g.arch}` },
-            {
-              header: "EXTENSIONS",
-              value: (g) =>
-                (g.schematic.customization.systemExtensions?.officialExtensions ?? [])
-                  .map((e) => e.replace(/^siderolabs\//, ""))
-                  .join(",") + (g.schematic.overlay ? ` overlay:${g.schematic.overlay.name}` : ""),
-            },
-            { header: "MACHINES", value: (g) => g.machines.join(",") },
-          ]),
+          `\nWARNINGS\n${warned.flatMap((m) => m.warnings.map((w) => `  - ${m.machine ?? ""}: ${w}`)).join("\n")}\n`,
         );
-        const warned = fleet.machines.filter((m) => m.warnings.length);
-        if (warned.length)
-          io.stdout(
-            `\nWARNINGS\n${warned.flatMap((m) => m.warnings.map((w) => `  - ${m.machine ?? ""}: ${w}`)).join("\n")}\n`,
-          );
-      } else io.stdout(render(flags.output, fleet));
-      if (failed) process.exitCode = 1;
-    }),
-  );
+    } else io.stdout(render(flags.output, fleet));
+    if (failed) process.exitCode = 1;
+  });
 
   hardware.addCommand(inventory);
   hardware.addCommand(resolve);
