@@ -30,6 +30,7 @@ import {
   type AssetUrls,
   assetPaths,
   assetUrls,
+  defaultPxeUrl,
   imageUrl,
   installerImage,
   pxeUrl,
@@ -137,10 +138,7 @@ export class FactoryClient {
     } catch {
       throw new FactoryError("INVALID_ARGUMENT", `baseUrl "${options.baseUrl}" is not a URL`);
     }
-    this.pxeBaseUrl = (
-      options.pxeBaseUrl ??
-      (this.baseUrl === DEFAULT_BASE ? "https://pxe.factory.talos.dev" : this.baseUrl)
-    ).replace(/\/+$/, "");
+    this.pxeBaseUrl = (options.pxeBaseUrl ?? defaultPxeUrl(this.baseUrl)).replace(/\/+$/, "");
     if (typeof (options.fetch ?? globalThis.fetch) !== "function")
       throw new FactoryError("INVALID_ARGUMENT", "no fetch available: pass options.fetch");
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));

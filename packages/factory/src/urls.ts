@@ -265,6 +265,16 @@ export function imageUrl(baseUrl: string, t: AssetTarget, path: string): string 
   return `${trimBase(baseUrl)}/image/${t.schematicId}/${versionTag(t.version)}/${path}`;
 }
 
+/**
+ * Where a factory serves iPXE scripts: `https://pxe.factory.talos.dev` for the
+ * public factory (`https://factory.talos.dev`), the factory's own base URL otherwise.
+ */
+export function defaultPxeUrl(baseUrl: string): string {
+  return /^https?:\/\/factory\.talos\.dev\/*$/.test(baseUrl)
+    ? "https://pxe.factory.talos.dev"
+    : trimBase(baseUrl);
+}
+
 /** iPXE script URL (the public factory serves PXE from pxe.factory.talos.dev). */
 export function pxeUrl(pxeBaseUrl: string, t: AssetTarget): string {
   const { platform, sb, tag } = check(t);

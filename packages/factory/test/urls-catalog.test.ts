@@ -4,6 +4,8 @@ import {
   assetPaths,
   assetUrls,
   compareVersions,
+  defaultPxeUrl,
+  FactoryClient,
   VANILLA_SCHEMATIC_ID as ID,
   installerImage,
   MemoryCache,
@@ -79,6 +81,21 @@ describe("asset paths and URLs", () => {
     expect(urls.iso).toBe(`${F}/image/${ID}/v1.12.0/metal-amd64.iso`);
     expect(urls.pxe).toBe(`https://pxe.factory.talos.dev/pxe/${ID}/v1.12.0/metal-amd64`);
     expect(assetUrls(F, F, t("1.12.0", { platform: "aws" })).iso).toBeUndefined();
+  });
+
+  it("serves PXE from pxe.factory.talos.dev for the public factory, from the factory itself otherwise", () => {
+    expect(defaultPxeUrl(F)).toBe("https://pxe.factory.talos.dev");
+    expect(defaultPxeUrl(`${F}/`)).toBe("https://pxe.factory.talos.dev");
+    expect(defaultPxeUrl("https://factory.example.com/")).toBe("https://factory.example.com");
+    expect(new FactoryClient({ fetch: async () => new Response() }).pxeBaseUrl).toBe(
+      "https://pxe.factory.talos.dev",
+    );
+    expect(
+      new FactoryClient({
+        baseUrl: "https://factory.example.com/",
+        fetch: async () => new Response(),
+      }).pxeBaseUrl,
+    ).toBe("https://factory.example.com");
   });
 
   it("orders versions", () => {

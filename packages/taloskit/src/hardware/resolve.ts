@@ -4,15 +4,16 @@
 import {
   ARCH_ONLY,
   assetPaths,
+  assetUrls,
+  atLeastMinor,
   type Catalog,
   compareVersions,
+  defaultPxeUrl,
   imageUrl,
   installerImage,
   LEGACY_EXTENSIONS,
+  minorOf,
   offlineCatalog,
-  parseTalosVersion,
-  platformInfo,
-  pxeUrl,
   schematicId,
   versionTag,
 } from "@taloskit/factory";
@@ -313,7 +314,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   let assets: BootAssets = {};
   try {
     installer = installerImage(factory, target);
-    assets = bootAssets(factory, options.pxeFactory ?? defaultPxe(factory), target, !!overlay);
+    assets = bootAssets(factory, options.pxeFactory ?? defaultPxeUrl(factory), target, !!overlay);
   } catch (error) {
     warnings.push(`no installer or boot assets: ${(error as Error).message}`);
   }
@@ -354,12 +355,6 @@ function defaultCatalog(talosVersion: string, warnings: string[]): Catalog | nul
   }
 }
 
-function defaultPxe(factory: string): string {
-  return /^https?:\/\/factory\.talos\.dev\/?$/.test(factory)
-    ? "https://pxe.factory.talos.dev"
-    : factory;
-}
-
 /** The boot media of a target: the disk image alone for SBC overlays, else what the platform offers. */
 function bootAssets(
   factory: string,
@@ -367,16 +362,13 @@ function bootAssets(
   t: { schematicId: string; version: string; arch: Arch; platform: string; secureBoot: boolean },
   overlay: boolean,
 ): BootAssets {
-  const url = (path: string) => imageUrl(factory, t, path);
-  if (overlay) return { diskImage: url(assetPaths.diskImage(t)) };
-  const info = platformInfo(t.platform);
-  const methods = info?.bootMethods ?? ["iso", "disk-image", "pxe"];
-  const out: BootAssets = {};
-  if (methods.includes("iso")) out.iso = url(assetPaths.iso(t));
-  if (methods.includes("disk-image") && info?.diskImageSuffix)
-    out.diskImage = url(assetPaths.diskImage(t));
-  if (methods.includes("pxe")) out.pxe = pxeUrl(pxeFactory, t);
-  return out;
+  if (overlay) return { diskImage: imageUrl(factory, t, assetPaths.diskImage(t)) };
+  const { iso, diskImage, pxe } = assetUrls(factory, pxeFactory, t);
+  return {
+    ...(iso === undefined ? {} : { iso }),
+    ...(diskImage === undefined ? {} : { diskImage }),
+    ...(pxe === undefined ? {} : { pxe }),
+  };
 }
 
 /**
@@ -392,17 +384,15 @@ function renderPatches(
   talosVersion: string,
   warnings: string[],
 ): PatchDocument[] {
-  const { major, minor } = parseTalosVersion(talosVersion);
-  const known = CONFIG_VERSIONS.map((v) => v.split(".").map(Number) as [number, number]);
-  const oldest = known[0] ?? [1, 12];
-  const newest = known[known.length - 1] ?? [1, 14];
-  let formVersion = `${major}.${minor}`;
+  const oldest = CONFIG_VERSIONS[0] ?? "1.12";
+  const newest = CONFIG_VERSIONS[CONFIG_VERSIONS.length - 1] ?? "1.14";
+  let formVersion: string = minorOf(talosVersion);
   let schemaKnown = true;
-  if (major < oldest[0] || (major === oldest[0] && minor < oldest[1])) {
-    formVersion = oldest.join(".");
+  if (!atLeastMinor(talosVersion, oldest)) {
+    formVersion = oldest;
     schemaKnown = false;
-  } else if (major > newest[0] || (major === newest[0] && minor > newest[1])) {
-    formVersion = newest.join(".");
+  } else if (formVersion !== newest && atLeastMinor(talosVersion, newest)) {
+    formVersion = newest;
     schemaKnown = false;
     if (modules.length || Object.keys(sysctls).length || rulePatches.length)
       warnings.push(
