@@ -4,15 +4,14 @@
 // through the Kubernetes API. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic).
-import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TalosClient } from "@taloskit/client";
 import { compareVersions } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
 import { emitter, type UpgradeEvent, type UpgradeListener } from "./events.js";
-import { readNodeFacts } from "./inspect.js";
+import { type NodeFacts, readNodeFacts } from "./inspect.js";
 import type { KubeClient } from "./kubernetes.js";
-import type { PlannedNode, UpgradePlan } from "./plan.js";
+import type { PlannedNode, PlannedStep, UpgradePlan } from "./plan.js";
 import { type UpgradeNodeOptions, upgradeNode } from "./single.js";
 
 /** Options of runUpgrade(). */
@@ -99,6 +98,18 @@ export async function runUpgrade(
     nodes: [...outcomes.values()],
     durationMs: Date.now() - started,
   });
+  // Ends the run: one run-done event counted from the summary.
+  const done = (ok: boolean): UpgradeSummary => {
+    const s = summary(ok);
+    emit({
+      type: "run-done",
+      ok,
+      upgraded: s.nodes.filter((n) => n.status === "upgraded").length,
+      skipped: s.nodes.filter((n) => n.status === "skipped").length,
+      durationMs: s.durationMs,
+    });
+    return s;
+  };
   emit({
     type: "run-start",
     target: plan.target,
@@ -119,7 +130,6 @@ export async function runUpgrade(
     if (options.gates?.etcd === false || controlPlanes.length === 0) return;
     const limit = AbortSignal.timeout(wait ? gateMs : callMs * 2);
     const s = signal ? AbortSignal.any([signal, limit]) : limit;
-    setMaxListeners(0, s);
     for (;;) {
       const problem = await etcdProblem(client, controlPlanes, about, s, callMs);
       if (!problem.error) {
@@ -138,21 +148,36 @@ export async function runUpgrade(
     }
   };
 
-  const upgradeOne = async (planned: PlannedNode, version: string, final: boolean) => {
+  // The node's facts, read once before its step: they decide skip or upgrade (and the
+  // etcd gate of a control plane), and upgradeNode reuses them.
+  const readFacts = (planned: PlannedNode, version: string): Promise<NodeFacts> =>
+    readNodeFacts(client, planned.node, { signal, timeoutMs: callMs }).catch((error: unknown) => {
+      throw new UpgradeError(
+        signal?.aborted ? "UPGRADE_ABORTED" : "UPGRADE_NODE_UNHEALTHY",
+        signal?.aborted
+          ? `upgrade of ${planned.node} was aborted before it started`
+          : `${planned.node}: cannot read the node before upgrading it: ${reason(error)}`,
+        {
+          node: planned.node,
+          step: "gate",
+          version,
+          cause: signal?.aborted ? signal.reason : error,
+        },
+      );
+    });
+
+  const upgradeOne = async (
+    planned: PlannedNode,
+    version: string,
+    final: boolean,
+    known?: NodeFacts,
+  ) => {
     const out = outcomes.get(planned.node) as NodeOutcome;
     const step = planned.steps.find((s) => s.version === version);
     if (!step) return;
-    const facts = await readNodeFacts(client, planned.node, { signal, timeoutMs: callMs }).catch(
-      (error: unknown) => {
-        throw new UpgradeError(
-          "UPGRADE_NODE_UNHEALTHY",
-          `${planned.node}: cannot read the node before upgrading it: ${reason(error)}`,
-          { node: planned.node, step: "gate", version, cause: error },
-        );
-      },
-    );
-    const cmp = compareVersions(facts.version, version);
-    if (cmp > 0 || (cmp === 0 && (!final || facts.schematic === step.schematic))) {
+    const facts = known ?? (await readFacts(planned, version));
+    if (alreadyDone(facts, step, final)) {
+      const cmp = compareVersions(facts.version, version);
       emit({
         type: "node-skip",
         node: planned.node,
@@ -179,7 +204,6 @@ export async function runUpgrade(
         signal,
         facts,
         method: step.method,
-        onEvent: options.onEvent,
         beforeReboot: kube
           ? async (s) => {
               emit({ type: "step", node: planned.node, step: "cordon", version, detail: k8sName });
@@ -223,10 +247,8 @@ export async function runUpgrade(
       }
       out.installed.push(version);
       out.status = "upgraded";
+    } finally {
       out.durationMs += Date.now() - t0;
-    } catch (error) {
-      out.durationMs += Date.now() - t0;
-      throw error;
     }
   };
 
@@ -240,15 +262,7 @@ export async function runUpgrade(
       out.status = "failed";
       out.error = { code: err.code, step: err.step, message: err.message };
     }
-    const s = summary(false);
-    emit({
-      type: "run-done",
-      ok: false,
-      upgraded: s.nodes.filter((n) => n.status === "upgraded").length,
-      skipped: s.nodes.filter((n) => n.status === "skipped").length,
-      durationMs: s.durationMs,
-    });
-    throw new UpgradeRunError(err, s);
+    throw new UpgradeRunError(err, done(false));
   };
 
   const isFinal = (node: string, version: string) =>
@@ -260,16 +274,21 @@ export async function runUpgrade(
       version: wave.version,
       nodes: [...wave.controlPlanes, ...wave.workers],
     });
+    // Whether the etcd gate has just passed (after the previous control plane).
+    let gated = false;
     for (const cp of wave.controlPlanes) {
       const planned = byNode.get(cp) as PlannedNode;
+      const final = isFinal(cp, wave.version);
+      const step = planned.steps.find((s) => s.version === wave.version);
       try {
-        // Gate: every etcd member healthy, and quorum holds with this node down.
-        if (needsWork(await peek(client, cp, signal, callMs), planned, wave.version)) {
-          await etcdGate(cp, false);
-        }
-        await upgradeOne(planned, wave.version, isFinal(cp, wave.version));
+        const facts = await readFacts(planned, wave.version);
+        // Gate: every etcd member healthy, and quorum holds with this node down
+        // (already checked when the previous control plane's gate just passed).
+        if (step && !alreadyDone(facts, step, final) && !gated) await etcdGate(cp, false);
+        await upgradeOne(planned, wave.version, final, facts);
         // After: wait until etcd is healthy again before the next node.
         await etcdGate(cp, true);
+        gated = true;
       } catch (error) {
         failOn(error, cp);
       }
@@ -306,36 +325,13 @@ export async function runUpgrade(
       }
     }
   }
-  const s = summary(true);
-  emit({
-    type: "run-done",
-    ok: true,
-    upgraded: s.nodes.filter((n) => n.status === "upgraded").length,
-    skipped: s.nodes.filter((n) => n.status === "skipped").length,
-    durationMs: s.durationMs,
-  });
-  return s;
+  return done(true);
 }
 
-async function peek(
-  client: TalosClient,
-  node: string,
-  signal: AbortSignal | undefined,
-  callMs: number,
-): Promise<string | undefined> {
-  try {
-    const r = await client.machine.version({}, { node, signal, timeoutMs: callMs });
-    return r.messages[0]?.version?.tag;
-  } catch {
-    return undefined;
-  }
-}
-
-function needsWork(version: string | undefined, planned: PlannedNode, wave: string): boolean {
-  if (!version) return true;
-  const c = compareVersions(version, wave);
-  if (c > 0) return false;
-  return c < 0 || planned.steps.at(-1)?.version === wave;
+/** Whether a node already runs a step: a newer version, or the same one (with, on its last step, the schematic). */
+function alreadyDone(facts: NodeFacts, step: PlannedStep, final: boolean): boolean {
+  const cmp = compareVersions(facts.version, step.version);
+  return cmp > 0 || (cmp === 0 && (!final || facts.schematic === step.schematic));
 }
 
 /** Checks etcd on every control-plane node; the node about to go down must leave a quorum. */
@@ -374,13 +370,16 @@ async function etcdProblem(
       detail: `cannot list etcd members on ${first}: ${reason(error)}`,
     };
   }
+  // Every control plane asked answered healthy (else we returned above); members
+  // outside the plan were not asked and count as healthy. So the members left
+  // while `about` reboots are all the others.
   const quorum = Math.floor(members / 2) + 1;
-  const healthy = members; // every member we can reach answered; unknown members count as healthy
-  if (members > 1 && healthy - 1 < quorum) {
+  const left = members - 1;
+  if (members > 1 && left < quorum) {
     return {
       error: new Error("quorum"),
       node: about,
-      detail: `etcd has ${members} members: taking ${about} down would leave ${healthy - 1}, below the quorum of ${quorum}`,
+      detail: `etcd has ${members} members: taking ${about} down would leave ${left}, below the quorum of ${quorum}`,
     };
   }
   return {

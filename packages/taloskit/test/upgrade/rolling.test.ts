@@ -191,6 +191,12 @@ describe("3 control planes + 5 workers across two minor versions", () => {
     ]);
     // An etcd gate passed before each control-plane node.
     expect(rec.events.filter((e) => e.type === "gate" && e.ok).length).toBeGreaterThanOrEqual(6);
+    // Per wave: one gate before the first control plane, then one after each (which is
+    // also the next one's gate): 2 waves x (1 + 3), not a second check right after each.
+    const cpGates = rec.events.filter(
+      (e) => e.type === "gate" && e.ok && CPS.includes(e.node ?? ""),
+    );
+    expect(cpGates.length).toBe(8);
     for (const [i, w] of WORKERS.entries()) {
       const s = env.sim.node(w).state;
       expect(s.version).toBe("v1.14.0");
@@ -330,6 +336,22 @@ describe("faults stop the run at the right node, touch nothing further, and a re
     });
     expect(err.message).toMatch(/etcd on 10.5.0.4 is not healthy/);
     // The gate ran before the first control plane: nothing at all was touched.
+    for (const a of [...CPS, ...WORKERS]) expect(env.sim.node(a).state.version).toBe("v1.13.3");
+  });
+
+  it("an abort before the first node is read is UPGRADE_ABORTED, not an unhealthy node", async () => {
+    reset();
+    const plan = await planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
+    const ac = new AbortController();
+    ac.abort();
+    const err = await runError(
+      runUpgrade(env.client, plan, { ...opts, gates: { etcd: false }, signal: ac.signal }),
+    );
+    expect({ node: err.node, code: err.code, step: err.step }).toEqual({
+      node: CPS[0],
+      code: "UPGRADE_ABORTED",
+      step: "gate",
+    });
     for (const a of [...CPS, ...WORKERS]) expect(env.sim.node(a).state.version).toBe("v1.13.3");
   });
 
