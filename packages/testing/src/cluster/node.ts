@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter, once } from "node:events";
 import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { type Any, anyPack, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Any, anyPack } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { State } from "@taloskit/api/cosi";
 import {
@@ -29,6 +29,7 @@ import { type ResourceChange, ResourceStore } from "./resources.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
 import { tarGz } from "./tar.js";
+import { durationMs, sleep, timestamp } from "./util.js";
 import { minorOf, rpcAvailable } from "./version.js";
 
 const { status: S } = grpc;
@@ -123,21 +124,6 @@ export function allowedRoles(service: string, method: string): string[] {
 }
 
 const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-
-function nowTs(): Timestamp {
-  const t = Date.now();
-  return { seconds: BigInt(Math.floor(t / 1000)), nanos: (t % 1000) * 1e6 } as Timestamp;
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (ms <= 0) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 let xidCounter = 0;
 /** A sortable 20-character event id in the spirit of an xid. */
@@ -629,8 +615,13 @@ export class SimNodeImpl {
             services: st.services.map((s) => ({
               id: s.id,
               state: s.state,
-              events: { events: [{ msg: "Service started", state: s.state, ts: nowTs() }] },
-              health: { unknown: false, healthy: s.healthy, lastMessage: "", lastChange: nowTs() },
+              events: { events: [{ msg: "Service started", state: s.state, ts: timestamp() }] },
+              health: {
+                unknown: false,
+                healthy: s.healthy,
+                lastMessage: "",
+                lastChange: timestamp(),
+              },
             })),
           },
         ],
@@ -789,7 +780,7 @@ export class SimNodeImpl {
       }) as ServerStreamImpl,
       "/machine.ImageService/List": (async (_req: unknown, _ctx: CallContext, send: Send) => {
         for (const name of st.images)
-          await send({ name, digest: "sha256:0000", size: 1024n, createdAt: nowTs() });
+          await send({ name, digest: "sha256:0000", size: 1024n, createdAt: timestamp() });
       }) as ServerStreamImpl,
       "/machine.LifecycleService/Upgrade": (async (
         req: { source?: { imageName: string } },
@@ -1076,7 +1067,7 @@ export class SimNodeImpl {
     switch (mode) {
       case M.TRY: {
         const t = req.tryModeTimeout;
-        const ms = t ? Number(t.seconds) * 1000 + Math.round(t.nanos / 1e6) : 60_000;
+        const ms = t ? durationMs(t) : 60_000;
         details += `\nThe config is applied in 'try' mode and will be automatically reverted back in ${goDuration(ms)}`;
         const previous = st.config;
         st.config = text;

@@ -5,7 +5,6 @@
 // nothing behind when the upload is cut off.
 import { createHash } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { ClusterService } from "@taloskit/api/cluster";
 import { DependencyEdgeType, InspectService } from "@taloskit/api/inspect";
@@ -24,6 +23,7 @@ import type {
   UnaryImpl,
 } from "./node.js";
 import { typesFor } from "./resources.js";
+import { durationMs, sleep, timestamp } from "./util.js";
 import { minorOf } from "./version.js";
 
 const { status: S } = grpc;
@@ -68,7 +68,6 @@ interface Extra {
   completed: SimUpload[];
   bytesReceived: number;
   discarded: number;
-  wiped: string[];
 }
 
 const extras = new WeakMap<SimNodeImpl, Extra>();
@@ -76,7 +75,7 @@ const extras = new WeakMap<SimNodeImpl, Extra>();
 function extraOf(node: SimNodeImpl): Extra {
   let e = extras.get(node);
   if (!e) {
-    e = { completed: [], bytesReceived: 0, discarded: 0, wiped: [] };
+    e = { completed: [], bytesReceived: 0, discarded: 0 };
     extras.set(node, e);
   }
   return e;
@@ -91,22 +90,6 @@ export function uploadsOf(node: SimNodeImpl): SimUploads {
     discarded: e.discarded,
   };
 }
-
-function ts(ms: number): Timestamp {
-  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 } as Timestamp;
-}
-
-const wait = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Calls that the Talos role table opens to os:reader only so that they work
@@ -306,7 +289,9 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
     "/time.TimeService/Time": (() => {
       const now = Date.now();
       return {
-        messages: [{ server: DEFAULT_TIME_SERVER, localtime: ts(now), remotetime: ts(now) }],
+        messages: [
+          { server: DEFAULT_TIME_SERVER, localtime: timestamp(now), remotetime: timestamp(now) },
+        ],
       };
     }) as UnaryImpl,
     "/time.TimeService/TimeCheck": ((req: { server: string }) => {
@@ -318,7 +303,7 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
           `failed to query time server ${server}: lookup ${server}: no such host`,
         );
       const now = Date.now();
-      return { messages: [{ server, localtime: ts(now), remotetime: ts(now) }] };
+      return { messages: [{ server, localtime: timestamp(now), remotetime: timestamp(now) }] };
     }) as UnaryImpl,
 
     "/storage.StorageService/Disks": (() => ({
@@ -360,7 +345,6 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
             `blockdevice ${JSON.stringify(d.device)} is in use by volume "EPHEMERAL"`,
           );
       }
-      for (const d of req.devices) extraOf(node).wiped.push(d.device.replace(/^\/dev\//, ""));
       return { messages: [{}] };
     }) as UnaryImpl,
 
@@ -412,7 +396,7 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
         : peers.filter((p) => p.state.role === "worker").map((p) => find(p.address));
       const all = [...cps, ...workers];
       const wt = req.waitTimeout;
-      const waitMs = wt ? Number(wt.seconds) * 1000 + Math.floor(wt.nanos / 1e6) : 20 * 60_000;
+      const waitMs = wt ? durationMs(wt) : 20 * 60_000;
       const deadline = Date.now() + waitMs;
       const msg = (message: string) => send({ message });
       await msg(`discovered nodes: ${JSON.stringify(all.map((t) => t.address))}`);
@@ -426,7 +410,7 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
           last = why;
           if (Date.now() >= deadline || ctx.signal.aborted)
             throw status(S.DEADLINE_EXCEEDED, `${check.name}: ${why}`);
-          await wait(Math.min(HEALTH_POLL_MS, Math.max(1, deadline - Date.now())), ctx.signal);
+          await sleep(Math.min(HEALTH_POLL_MS, Math.max(1, deadline - Date.now())), ctx.signal);
         }
         await msg(`waiting for ${check.name}: OK`);
       }
