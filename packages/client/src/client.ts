@@ -1,6 +1,7 @@
 // TalosClient: typed access to every Talos API service over one shared
 // transport, with a target node per call, fan-out over many nodes, and
 // errors that explain themselves.
+import { setMaxListeners } from "node:events";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   type CallOptions,
@@ -335,6 +336,9 @@ export class TalosClient {
   /** @internal Connect call options for a TalosCallOptions. */
   callOptions(options: TalosCallOptions = {}, unary = true): CallOptions {
     const { node, legacyNodes, retry: _retry, ...rest } = options;
+    // One signal often serves many calls at once (a deadline over a node's reads, a
+    // fan-out): each call listens on it, which is no leak, so Node's limit is lifted here.
+    if (rest.signal) setMaxListeners(0, rest.signal);
     const contextValues = createContextValues();
     const target = this.maintenanceMode ? undefined : (node ?? undefined);
     if (target) contextValues.set(NODE_KEY, target);

@@ -2,7 +2,6 @@
 // path and installer images (keeping its schematic unless the caller gives a
 // new one), order the work (control planes one at a time, then workers) in
 // waves, one per version on the way, and check Kubernetes compatibility.
-import { setMaxListeners } from "node:events";
 import type { TalosClient } from "@taloskit/client";
 import { compareVersions, installerImage, versionTag } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
@@ -253,11 +252,7 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
   });
   const results = await client.onNodes(
     nodes,
-    (node, signal) => {
-      // The fan-out's one signal is shared by every call of every node.
-      setMaxListeners(0, signal);
-      return readNodeFacts(client, node, { signal, timeoutMs: options.timeoutMs });
-    },
+    (node, signal) => readNodeFacts(client, node, { signal, timeoutMs: options.timeoutMs }),
     { concurrency: options.concurrency ?? 16, signal: options.signal },
   );
   const facts: NodeFacts[] = [];

@@ -5,7 +5,6 @@
 // on its event stream, reconnecting while it is down, until MachineStatus says
 // running and ready with a new boot ID; then its version and schematic are
 // checked. Nothing more is done to a node after a step fails.
-import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
 import {
@@ -92,10 +91,7 @@ export function methodFor(version: string, requested: UpgradeNodeOptions["method
 /** A signal that aborts with the caller's signal or after `ms`. */
 function deadline(signal: AbortSignal | undefined, ms: number): AbortSignal {
   const t = AbortSignal.timeout(ms);
-  const s = signal ? AbortSignal.any([signal, t]) : t;
-  // Many calls and reconnections listen to it at once: that is not a leak.
-  setMaxListeners(0, s);
-  return s;
+  return signal ? AbortSignal.any([signal, t]) : t;
 }
 
 /** Upgrades one node to `target` and waits until it runs it. Throws UpgradeError. */
@@ -360,7 +356,6 @@ class EventWatch {
   ): Promise<EventWatch> {
     const controller = new AbortController();
     const s = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-    setMaxListeners(0, s);
     // No client retries: waitForReboot reconnects on its own schedule, within its own deadline.
     const it = client.machine
       .events({ tailEvents }, { node, signal: s, retry: false })

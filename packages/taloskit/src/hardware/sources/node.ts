@@ -42,16 +42,8 @@ export async function readTalosHardware(
   options: NodeInventoryOptions = {},
 ): Promise<TalosHardwareResources> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  // A signal of its own per call: the calls run at once, and listeners on one
-  // shared signal would pass Node's warning threshold in a fan-out.
-  const call = () => ({
-    node,
-    timeoutMs,
-    signal:
-      options.signal && typeof AbortSignal.any === "function"
-        ? AbortSignal.any([options.signal])
-        : options.signal,
-  });
+  // The calls run at once on one signal; the client lifts Node's listener limit for it.
+  const call = () => ({ node, timeoutMs, signal: options.signal });
   const list = (type: string) => client.resources.list(type, call());
   const optional = (type: string) =>
     list(type).catch((error: unknown) => {
