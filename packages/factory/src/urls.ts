@@ -281,6 +281,11 @@ export function pxeUrl(pxeBaseUrl: string, t: AssetTarget): string {
   return `${trimBase(pxeBaseUrl)}/pxe/${t.schematicId}/${tag}/${platform}-${t.arch}${sb}`;
 }
 
+/** The registry host of a factory URL or host: no scheme, no trailing slashes. */
+export function registryHost(baseUrl: string): string {
+  return trimBase(baseUrl).replace(/^[a-z]+:\/\//, "");
+}
+
 /**
  * Installer image reference for installs and upgrades:
  * `<host>/<platform>-installer[-secureboot]/<id>:<tag>` from Talos 1.10,
@@ -288,7 +293,7 @@ export function pxeUrl(pxeBaseUrl: string, t: AssetTarget): string {
  */
 export function installerImage(baseUrl: string, t: Omit<AssetTarget, "arch">): string {
   const { platform, sb, tag } = check({ ...t, arch: "amd64" });
-  const host = trimBase(baseUrl).replace(/^[a-z]+:\/\//, "");
+  const host = registryHost(baseUrl);
   const repo = supports(tag, "platformInstallers")
     ? `${platform}-installer${sb}`
     : `installer${sb}`;

@@ -53,9 +53,12 @@ export {
   upgradeNode,
 } from "./single.js";
 export {
+  type CatalogVersion,
   checkKubernetes,
   checkTarget,
   type KubernetesCheck,
+  type ParsedCatalog,
+  parseCatalog,
   TALOS_COMPATIBILITY,
   type VersionCatalog,
   versionPath,

@@ -3,13 +3,19 @@
 // new one), order the work (control planes one at a time, then workers) in
 // waves, one per version on the way, and check Kubernetes compatibility.
 import type { TalosClient } from "@taloskit/client";
-import { compareVersions, installerImage, versionTag } from "@taloskit/factory";
+import { compareVersions, installerImage, registryHost, versionTag } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
 import { type NodeFacts, readNodeFacts, readSpec } from "./inspect.js";
 import type { KubeClient } from "./kubernetes.js";
 import { methodFor } from "./single.js";
-import { checkKubernetes, type KubernetesCheck, versionPath } from "./versions.js";
+import {
+  checkKubernetes,
+  type KubernetesCheck,
+  type ParsedCatalog,
+  parseCatalog,
+  versionPath,
+} from "./versions.js";
 
 /** The part of a factory client planning needs (FactoryClient has it). */
 export interface FactoryVersions {
@@ -113,8 +119,11 @@ export function planNode(
   facts: NodeFacts,
   options: {
     to: string;
-    available: readonly string[];
+    /** Versions the factory offers (or `catalog`). */
+    available?: readonly string[];
     broken?: readonly string[];
+    /** The factory's versions parsed once (parseCatalog), instead of available and broken. */
+    catalog?: ParsedCatalog;
     registry: string;
     schematic?: SchematicChoice;
     method?: "auto" | UpgradeMethod;
@@ -123,10 +132,11 @@ export function planNode(
   const targetSchematic = pickSchematic(options.schematic, facts);
   let path: string[];
   try {
-    path = versionPath(facts.version, options.to, {
-      available: options.available,
-      broken: options.broken ?? [],
-    });
+    path = versionPath(
+      facts.version,
+      options.to,
+      options.catalog ?? { available: options.available ?? [], broken: options.broken ?? [] },
+    );
   } catch (error) {
     if (error instanceof UpgradeError) {
       throw new UpgradeError(error.code, `${facts.node}: ${error.message}`, {
@@ -237,9 +247,7 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
       step: "plan",
     });
   }
-  const registry = (options.registry ?? options.factory.baseUrl)
-    .replace(/^[a-z]+:\/\//, "")
-    .replace(/\/+$/, "");
+  const registry = registryHost(options.registry ?? options.factory.baseUrl);
   const [available, broken] = await Promise.all([
     options.factory.versions({ signal: options.signal }),
     options.factory.brokenVersions?.({ signal: options.signal }) ?? Promise.resolve([]),
@@ -266,11 +274,11 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
     }
     facts.push(r.value);
   }
+  const catalog = parseCatalog({ available, broken });
   const planned = facts.map((f) =>
     planNode(f, {
       to: options.to,
-      available,
-      broken,
+      catalog,
       registry,
       schematic: options.schematic,
       method: options.method,

@@ -1,7 +1,13 @@
 // Version planning: the path from a node's Talos version to a target through
 // every minor release on the way (the newest usable patch of each), and the
 // Kubernetes versions each Talos minor supports.
-import { compareVersions, tryParseTalosVersion, versionTag } from "@taloskit/factory";
+import {
+  atLeastMinor,
+  compareVersions,
+  minorOf,
+  tryParseTalosVersion,
+  versionTag,
+} from "@taloskit/factory";
 import { UpgradeError } from "./errors.js";
 
 /**
@@ -31,14 +37,15 @@ export interface VersionCatalog {
   broken?: readonly string[];
 }
 
-interface Parsed {
+/** A parsed Talos version of a catalog. */
+export interface CatalogVersion {
   tag: string;
   major: number;
   minor: number;
   prerelease: boolean;
 }
 
-function parse(version: string, what: string): Parsed {
+function parse(version: string, what: string): CatalogVersion {
   const v = tryParseTalosVersion(version);
   if (!v) {
     throw new UpgradeError(
@@ -54,8 +61,27 @@ function parse(version: string, what: string): Parsed {
   };
 }
 
-function tags(list: readonly string[] | undefined): Parsed[] {
-  const out: Parsed[] = [];
+/** A VersionCatalog parsed once (parseCatalog), for planning many nodes against it. */
+export interface ParsedCatalog {
+  readonly parsed: true;
+  /** Offered versions that parse, as tags with their major and minor. */
+  readonly available: readonly CatalogVersion[];
+  /** Tags marked broken. */
+  readonly broken: ReadonlySet<string>;
+}
+
+/** Parses a catalog once; versionPath and checkTarget accept either form. */
+export function parseCatalog(catalog: VersionCatalog | ParsedCatalog): ParsedCatalog {
+  if ("parsed" in catalog) return catalog;
+  return {
+    parsed: true,
+    available: tags(catalog.available),
+    broken: new Set(tags(catalog.broken).map((v) => v.tag)),
+  };
+}
+
+function tags(list: readonly string[] | undefined): CatalogVersion[] {
+  const out: CatalogVersion[] = [];
   for (const v of list ?? []) {
     const p = tryParseTalosVersion(v);
     if (p)
@@ -70,16 +96,16 @@ function tags(list: readonly string[] | undefined): Parsed[] {
 }
 
 /** Checks that the target is offered and not broken; returns its `v`-prefixed tag. */
-export function checkTarget(target: string, catalog: VersionCatalog): string {
+export function checkTarget(target: string, catalog: VersionCatalog | ParsedCatalog): string {
   const to = parse(target, "target version");
-  const broken = new Set(tags(catalog.broken).map((v) => v.tag));
-  if (broken.has(to.tag)) {
+  const c = parseCatalog(catalog);
+  if (c.broken.has(to.tag)) {
     throw new UpgradeError(
       "UPGRADE_TARGET_BROKEN",
       `Talos ${to.tag} is marked broken by the Image Factory: pick another patch release`,
     );
   }
-  if (!tags(catalog.available).some((v) => v.tag === to.tag)) {
+  if (!c.available.some((v) => v.tag === to.tag)) {
     throw new UpgradeError(
       "UPGRADE_TARGET_UNKNOWN",
       `the Image Factory does not offer Talos ${to.tag}`,
@@ -95,8 +121,13 @@ export function checkTarget(target: string, catalog: VersionCatalog): string {
  * the factory does not offer or marks broken, and minors without a usable
  * release.
  */
-export function versionPath(from: string, to: string, catalog: VersionCatalog): string[] {
-  const target = parse(checkTarget(to, catalog), "target version");
+export function versionPath(
+  from: string,
+  to: string,
+  catalog: VersionCatalog | ParsedCatalog,
+): string[] {
+  const c = parseCatalog(catalog);
+  const target = parse(checkTarget(to, c), "target version");
   const current = parse(from, "node version");
   if (current.major !== target.major) {
     throw new UpgradeError(
@@ -112,8 +143,7 @@ export function versionPath(from: string, to: string, catalog: VersionCatalog): 
     );
   }
   if (order === 0) return [];
-  const broken = new Set(tags(catalog.broken).map((v) => v.tag));
-  const usable = tags(catalog.available).filter((v) => !v.prerelease && !broken.has(v.tag));
+  const usable = c.available.filter((v) => !v.prerelease && !c.broken.has(v.tag));
   const path: string[] = [];
   for (let minor = current.minor + 1; minor < target.minor; minor++) {
     const best = usable
@@ -131,14 +161,10 @@ export function versionPath(from: string, to: string, catalog: VersionCatalog): 
   return path;
 }
 
-function minorKey(version: string): string | undefined {
+/** A Kubernetes version's minor as a full version ("1.34.0"): it may be given as "v1.34" or "1.34.1". */
+function kubernetesMinor(version: string): string | undefined {
   const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
-  return m ? `${Number(m[1])}.${Number(m[2])}` : undefined;
-}
-
-function minorNumber(minor: string): number {
-  const [a, b] = minor.split(".").map(Number) as [number, number];
-  return a * 1000 + b;
+  return m ? `${Number(m[1])}.${Number(m[2])}.0` : undefined;
 }
 
 /** The outcome of a Kubernetes compatibility check. */
@@ -160,7 +186,7 @@ export function checkKubernetes(
 ): KubernetesCheck {
   const out: KubernetesCheck = { version: kubernetesVersion, ok: true, problems: [], unknown: [] };
   if (!kubernetesVersion) return out;
-  const k = minorKey(kubernetesVersion);
+  const k = kubernetesMinor(kubernetesVersion);
   if (!k) {
     throw new UpgradeError(
       "UPGRADE_INVALID_ARGUMENT",
@@ -168,14 +194,14 @@ export function checkKubernetes(
     );
   }
   for (const t of [...new Set(talosVersions)]) {
-    const minor = minorKey(t);
-    const row = minor ? TALOS_COMPATIBILITY[minor] : undefined;
+    const row = tryParseTalosVersion(t) ? TALOS_COMPATIBILITY[minorOf(t)] : undefined;
     if (!row) {
       out.unknown.push(t);
       continue;
     }
     const [lo, hi] = row.kubernetes;
-    if (minorNumber(k) < minorNumber(lo) || minorNumber(k) > minorNumber(hi)) {
+    // In range: k's minor is at least lo, and hi's is at least k's.
+    if (!atLeastMinor(k, lo) || !atLeastMinor(`${hi}.0`, minorOf(k))) {
       out.ok = false;
       out.problems.push(`Talos ${t} supports Kubernetes ${lo} to ${hi}`);
     }

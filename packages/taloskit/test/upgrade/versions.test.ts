@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   checkKubernetes,
+  parseCatalog,
   TALOS_COMPATIBILITY,
   UpgradeError,
   versionPath,
@@ -64,6 +65,22 @@ describe("versionPath", () => {
   });
 });
 
+describe("a catalog parsed once", () => {
+  it("plans the same paths and refusals as the raw catalog", () => {
+    const parsed = parseCatalog(catalog);
+    for (const [from, to] of [
+      ["v1.11.5", "v1.14.0"],
+      ["v1.12.0", "v1.12.4"],
+      ["v1.13.3", "v1.14.1-beta.0"],
+      ["v1.14.0", "v1.14.0"],
+    ] as const) {
+      expect(versionPath(from, to, parsed)).toEqual(versionPath(from, to, catalog));
+    }
+    expect(codeOf(() => versionPath("v1.12.0", "v1.13.4", parsed))).toBe("UPGRADE_TARGET_BROKEN");
+    expect(codeOf(() => versionPath("v1.12.0", "v1.15.0", parsed))).toBe("UPGRADE_TARGET_UNKNOWN");
+  });
+});
+
 describe("Kubernetes compatibility", () => {
   it("has a row for each minor the SDK targets", () => {
     for (const m of ["1.12", "1.13", "1.14"]) expect(TALOS_COMPATIBILITY[m]).toBeDefined();
@@ -77,5 +94,10 @@ describe("Kubernetes compatibility", () => {
     const unknown = checkKubernetes("1.34.0", ["v1.9.0"]);
     expect(unknown).toMatchObject({ ok: true, unknown: ["v1.9.0"] });
     expect(checkKubernetes(undefined, ["v1.14.0"]).ok).toBe(true);
+    // Both ends of a range are inclusive, by minor, however the version is spelled.
+    expect(checkKubernetes("v1.32", ["v1.14.0"]).ok).toBe(true);
+    expect(checkKubernetes("1.37.9", ["v1.14.0"]).ok).toBe(true);
+    expect(checkKubernetes("v1.38.0", ["v1.14.0"]).ok).toBe(false);
+    expect(checkKubernetes("2.0.0", ["v1.14.0"]).ok).toBe(false);
   });
 });
