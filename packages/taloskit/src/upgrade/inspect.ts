@@ -2,9 +2,9 @@
 // version, role, running schematic, platform, SecureBoot state, boot ID and
 // machine status. Resources are read by full type name straight from COSI
 // (not through the client's per-node type cache, which an upgrade makes stale).
-import type { TalosClient } from "@taloskit/client";
+import type { Resource } from "@taloskit/api/cosi";
+import { decodeResource, type TalosClient } from "@taloskit/client";
 import { atLeastMinor, tryParseTalosVersion, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
-import { parse as parseYaml } from "yaml";
 
 /** Facts about one node. */
 export interface NodeFacts {
@@ -35,13 +35,10 @@ export interface InspectOptions {
 
 type Spec = Record<string, unknown>;
 
-function yamlSpec(text: string | undefined): unknown {
-  if (!text) return undefined;
-  try {
-    return parseYaml(text);
-  } catch {
-    return undefined;
-  }
+// Specs are decoded without a node version (from yaml_spec): the client's per-node
+// version cache is not consulted, since an upgrade makes it stale.
+function specOf(res: Resource | undefined, node: string | undefined): unknown {
+  return res ? decodeResource(res, node, undefined).spec : undefined;
 }
 
 function isMissing(error: unknown): boolean {
@@ -52,7 +49,7 @@ function isMissing(error: unknown): boolean {
 /** One resource's spec as plain data, or undefined when the node has no such resource. */
 export async function readSpec(
   client: TalosClient,
-  node: string,
+  node: string | undefined,
   ref: { namespace: string; type: string; id: string },
   options: InspectOptions = {},
 ): Promise<unknown> {
@@ -62,7 +59,7 @@ export async function readSpec(
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? 30_000,
     });
-    return yamlSpec(res.resource?.spec?.yamlSpec);
+    return specOf(res.resource, node);
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
@@ -71,7 +68,7 @@ export async function readSpec(
 
 async function listSpecs(
   client: TalosClient,
-  node: string,
+  node: string | undefined,
   ref: { namespace: string; type: string },
   options: InspectOptions,
 ): Promise<unknown[]> {
@@ -82,7 +79,7 @@ async function listSpecs(
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? 30_000,
     })) {
-      out.push(yamlSpec(msg.resource?.spec?.yamlSpec));
+      out.push(specOf(msg.resource, node));
     }
   } catch (error) {
     if (isMissing(error)) return [];
@@ -91,10 +88,13 @@ async function listSpecs(
   return out;
 }
 
-/** The schematic a node runs: ImageFactorySchematic on 1.14+, else the virtual `schematic` extension. */
+/**
+ * The schematic a node runs: ImageFactorySchematic on 1.14+, else the virtual
+ * `schematic` extension. `node` is undefined for a maintenance client.
+ */
 export async function readSchematic(
   client: TalosClient,
-  node: string,
+  node: string | undefined,
   version: string,
   options: InspectOptions = {},
 ): Promise<{ schematic: string; source: NodeFacts["schematicSource"] }> {

@@ -145,6 +145,31 @@ describe("live inventory details", () => {
     expect(inv.running?.schematicId).toBe("a".repeat(64));
   });
 
+  it("reads the schematic from ImageFactorySchematic on Talos 1.14, as the upgrade does", async () => {
+    // A 1.14 node without the virtual `schematic` extension layer: only ImageFactorySchematic names it.
+    const address = configured(3); // v1.14.0
+    const node = sim.node(address);
+    node.state.schematic = "b".repeat(64);
+    node.touch();
+    const cosi = client.cosi as { list: (...a: never[]) => AsyncIterable<unknown> };
+    const original = cosi.list;
+    cosi.list = (...args: never[]) =>
+      (async function* () {
+        for await (const m of original.apply(client.cosi, args)) {
+          const md = (m as { resource?: { metadata?: { type?: string; id?: string } } }).resource
+            ?.metadata;
+          if (md?.type === "ExtensionStatuses.runtime.talos.dev" && md.id === "schematic") continue;
+          yield m;
+        }
+      })();
+    try {
+      const inv = await inventoryFromNode(client, address);
+      expect(inv.running?.schematicId).toBe("b".repeat(64));
+    } finally {
+      cosi.list = original;
+    }
+  });
+
   it("fans out over many nodes, one result or error per node, in order", async () => {
     sim.faults.unreachable(configured(2), true);
     try {

@@ -3,6 +3,7 @@
 // resource read here is non-sensitive) and maps them with the pure
 // inventoryFromTalosResources.
 import type { NodeResult, TalosClient, TalosResource } from "@taloskit/client";
+import { readSchematic } from "../../upgrade/inspect.js";
 import type { MachineInventory } from "../inventory.js";
 import { inventoryFromTalosResources, type TalosHardwareResources } from "./talos.js";
 
@@ -50,11 +51,21 @@ export async function readTalosHardware(
       if (isUnknownType(error)) return [] as TalosResource[];
       throw error;
     });
-  const arch = client.machine
-    .version({}, call())
-    .then((r) => r.messages[0]?.version?.arch || undefined)
-    .catch(() => undefined);
-  const [system, processors, cores, memory, pci, disks, versions, extensions, archValue] =
+  const versionInfo = client.machine.version({}, call()).then(
+    (r) => r.messages[0]?.version,
+    () => undefined,
+  );
+  const versionsList = optional("Versions.runtime.talos.dev");
+  // The running schematic as the upgrade reads it (ImageFactorySchematic on 1.14+, else
+  // the virtual `schematic` extension), once the version is known.
+  const schematic = Promise.all([versionInfo, versionsList]).then(([v, versions]) => {
+    const tag = v?.tag || versions.map(asSpec)[0]?.version;
+    return readSchematic(client, node, typeof tag === "string" ? tag : "", {
+      signal: options.signal,
+      timeoutMs,
+    });
+  });
+  const [system, processors, cores, memory, pci, disks, versions, running, info] =
     await Promise.all([
       list("SystemInformations.hardware.talos.dev"),
       list("Processors.hardware.talos.dev"),
@@ -62,18 +73,14 @@ export async function readTalosHardware(
       list("MemoryModules.hardware.talos.dev"),
       list("PCIDevices.hardware.talos.dev"),
       optional("Disks.block.talos.dev"),
-      optional("Versions.runtime.talos.dev"),
-      optional("ExtensionStatuses.runtime.talos.dev"),
-      arch,
+      versionsList,
+      schematic,
+      versionInfo,
     ]);
-  const schematic = extensions
-    .map(asSpec)
-    .find((s) => (s.metadata as Spec | undefined)?.name === "schematic");
   const version = versions.map(asSpec)[0]?.version;
-  const schematicId = (schematic?.metadata as Spec | undefined)?.version;
   return {
     node,
-    arch: archValue,
+    arch: info?.arch || undefined,
     systemInformation: system[0] ? asSpec(system[0]) : undefined,
     processors: processors.map(asSpec),
     cpuCores: cores.map(asSpec),
@@ -81,7 +88,7 @@ export async function readTalosHardware(
     pciDevices: pci.map((r) => ({ id: r.metadata.id, spec: asSpec(r) })),
     disks: disks.map((r) => ({ id: r.metadata.id, spec: asSpec(r) })),
     talosVersion: typeof version === "string" ? version : undefined,
-    schematicId: typeof schematicId === "string" ? schematicId : undefined,
+    schematicId: running.source === "none" ? undefined : running.schematic,
   };
 }
 
