@@ -5,9 +5,11 @@
 // nothing, and every problem found before the call leaves the node untouched.
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
 import { type NodeResult, RpcError, type TalosClient } from "@taloskit/client";
-import type { ConfigChange, ConfigDiff } from "./diff.js";
+import type { ConfigDiff } from "./diff.js";
+import { parseConfig, printConfig } from "./documents.js";
 import { ConfigApplyError, type ConfigIssue, ConfigPatchError } from "./errors.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "./patch.js";
+import { redactDiff, redactNodeText, secretFragments } from "./redact.js";
 import { invalid, validateConfig } from "./validate.js";
 import { type ConfigVersion, configVersion } from "./versions.js";
 
@@ -88,95 +90,6 @@ export interface PatchMachineConfigResult {
   diff: ConfigDiff;
   /** The merged config sent to the node. It holds the node's secrets: do not log it. */
   config: string;
-}
-
-const SECRET_KEYS = new Set([
-  "token",
-  "key",
-  "secret",
-  "aescbcEncryptionSecret",
-  "secretboxEncryptionSecret",
-  // RegistryAuthConfig (and machine.registries.config.*.auth)
-  "password",
-  "auth",
-  "identityToken",
-  // WireguardConfig, service account issuers
-  "privateKey",
-]);
-const REDACTED = "<redacted>";
-const KEYS = [...SECRET_KEYS].join("|");
-/** A diff line holding a secret key with an inline value. */
-const SECRET_LINE = new RegExp(`^([ +-]\\s*(?:-\\s+)?)(${KEYS}):[ \\t]+(?=\\S)(?!\\||>).*$`);
-/** A diff line holding a secret key whose value is a block scalar (`key: |`, `key: >-`, ...). */
-const SECRET_BLOCK = new RegExp(
-  `^[ +-](\\s*(?:-\\s+)?)(?:${KEYS}):[ \\t]+[|>][-+0-9]*[ \\t]*(?:#.*)?$`,
-);
-
-function redactValue(key: string, value: unknown): unknown {
-  if (SECRET_KEYS.has(key) && value !== undefined && value !== null && value !== "")
-    return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redactValue("", v));
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(k, v)]));
-  }
-  return value;
-}
-
-/**
- * Redacts secret values in a unified diff (or the node's dry-run summary): inline
- * values of secret keys, and every line of a block scalar (`key: |`) below one. The
- * old side (` ` and `-` lines) and the new side (` ` and `+` lines) are followed
- * apart, so a block that starts on one side ends on that side.
- */
-function redactText(text: string): string {
-  // Column of the secret key whose block scalar each side is in, or -1.
-  const block = { old: -1, new: -1 };
-  return text
-    .split("\n")
-    .map((line) => {
-      const tag = line[0];
-      if (tag !== " " && tag !== "+" && tag !== "-") {
-        // a hunk header or file name: no block continues across it
-        block.old = -1;
-        block.new = -1;
-        return line;
-      }
-      const body = line.slice(1);
-      const sides =
-        tag === " "
-          ? (["old", "new"] as const)
-          : tag === "-"
-            ? (["old"] as const)
-            : (["new"] as const);
-      const indent = body.length - body.trimStart().length;
-      const blank = body.trim() === "";
-      let inBlock = false;
-      for (const side of sides) {
-        if (block[side] < 0) continue;
-        if (blank || indent > block[side]) inBlock = true;
-        else block[side] = -1;
-      }
-      if (inBlock) return blank ? line : `${tag}${" ".repeat(indent)}${REDACTED}`;
-      const start = SECRET_BLOCK.exec(line);
-      if (start) {
-        for (const side of sides) block[side] = (start[1] as string).length;
-        return line;
-      }
-      return line.replace(SECRET_LINE, `$1$2: ${REDACTED}`);
-    })
-    .join("\n");
-}
-
-/** Replaces the values of secret fields (tokens, keys, passwords, secrets) in a diff. */
-export function redactDiff(diff: ConfigDiff): ConfigDiff {
-  const last = (path: string) => path.split(".").pop() ?? "";
-  const changes = diff.changes.map((c): ConfigChange => {
-    const out: ConfigChange = { ...c };
-    if ("before" in c) out.before = redactValue(last(c.path), c.before);
-    if ("after" in c) out.after = redactValue(last(c.path), c.after);
-    return out;
-  });
-  return { ...diff, changes, unified: redactText(diff.unified) };
 }
 
 function callOptions(o: PatchMachineConfigOptions) {
@@ -291,7 +204,13 @@ async function patchLoaded(
       `config already had a problem: document '${i.document}' path '${i.path}' (${i.rule}): ${i.message}`,
   );
 
-  const diff = options.showSecrets ? rawDiff : redactDiff(rawDiff);
+  // Secrets are masked in both texts before the diff, so no line of one can show.
+  const diff = options.showSecrets
+    ? rawDiff
+    : redactDiff(rawDiff, {
+        before: printConfig(parseConfig(current.text, "base config")),
+        after: merged.text,
+      });
   const changed =
     rawDiff.changes.length > 0 ||
     rawDiff.addedDocuments.length > 0 ||
@@ -346,8 +265,13 @@ async function patchLoaded(
   result.rebooting = mode === "reboot" && !result.dryRun;
   result.modeDetails = msg?.modeDetails ?? "";
   result.warnings = [...(msg?.warnings ?? []), ...warnings];
-  if (result.dryRun && !options.showSecrets) {
-    result.modeDetails = redactText(result.modeDetails);
+  // The node's summary (in a dry run, its own diff of the two configs) is redacted
+  // by key and by the lines of every secret value either config holds.
+  if (!options.showSecrets && result.modeDetails) {
+    result.modeDetails = redactNodeText(
+      result.modeDetails,
+      secretFragments(current.text, merged.text),
+    );
   }
   return result;
 }

@@ -12,7 +12,6 @@ export {
   patchMachineConfig,
   patchMachineConfigOnNodes,
   readMachineConfig,
-  redactDiff,
 } from "./apply.js";
 export * from "./builders.js";
 export { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
@@ -57,6 +56,7 @@ export {
   patchConfig,
   strategicPatch,
 } from "./patch.js";
+export { maskSecrets, redactDiff } from "./redact.js";
 export {
   assertValidConfig,
   type ValidateOptions,

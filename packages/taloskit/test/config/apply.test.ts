@@ -15,6 +15,7 @@ import {
   type ConfigDiff,
   ConfigPatchError,
   confirmTryConfig,
+  maskSecrets,
   patchConfig,
   patchMachineConfig,
   patchMachineConfigOnNodes,
@@ -388,7 +389,9 @@ describe("roles and the node's own checks", () => {
   it("secret values are redacted in the diff unless asked for", async () => {
     const patch = "machine:\n  token: abcdef.0123456789abcdef\n";
     const hidden = await patchMachineConfig(admin, { node: CP, patches: [patch], dryRun: true });
-    expect(hidden.diff.unified).toContain("+  token: <redacted>");
+    // the node already has a token: the new one shows as a change, and nothing of either
+    expect(hidden.diff.unified).toContain("-  token: <redacted>\n+  token: <redacted, changed>");
+    expect(hidden.diff.unified).not.toContain("simulated.token");
     expect(hidden.diff.unified).not.toContain("0123456789abcdef");
     expect(hidden.modeDetails).not.toContain("0123456789abcdef");
     expect(hidden.diff.changes[0]).toMatchObject({ path: "machine.token", after: "<redacted>" });
@@ -477,6 +480,156 @@ describe("roles and the node's own checks", () => {
     expect(diff.unified).toContain(
       "     key: |\n-      <redacted>\n+      <redacted>\n       <redacted>\n   type: worker",
     );
+  });
+
+  it("a changed line deep inside a block-scalar PEM key shows nothing of the key, in the diff or the node's summary", async () => {
+    const pem = [
+      "-----BEGIN RSA PRIVATE KEY-----",
+      ...Array.from(
+        { length: 14 },
+        (_, i) => `DEEPPEMLINE${String(i).padStart(2, "0")}${"q".repeat(48)}`,
+      ),
+      "-----END RSA PRIVATE KEY-----",
+    ];
+    const tls = (lines: string[]) =>
+      [
+        "apiVersion: v1alpha1",
+        "kind: RegistryTLSConfig",
+        "name: registry.example.com",
+        "clientIdentity:",
+        "  cert: CLIENT-CERT-VISIBLE",
+        "  key: |",
+        ...lines.map((l) => `    ${l}`),
+        "",
+      ].join("\n");
+    await patchMachineConfig(admin, { node: CP, patches: [tls(pem)], mode: "no-reboot" });
+    // line 10 of the block: far outside the 3 lines of context below `key: |`
+    const changedPem = pem.map((l, i) => (i === 10 ? `ROTATEDPEMLINE${"r".repeat(48)}` : l));
+    const hidden = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [tls(changedPem)],
+      dryRun: true,
+    });
+    expect(hidden.changed).toBe(true);
+    for (const text of [hidden.diff.unified, hidden.modeDetails]) {
+      for (const s of ["DEEPPEMLINE", "ROTATEDPEMLINE", "qqqqqqqq", "rrrrrrrr", "PRIVATE KEY"]) {
+        expect(text).not.toContain(s);
+      }
+    }
+    expect(hidden.diff.unified).toContain("   key: |\n-    <redacted>\n+    <redacted, changed>\n");
+    expect(hidden.modeDetails).toContain("<redacted>");
+    expect(JSON.stringify(hidden.diff.changes)).not.toContain("PEMLINE");
+
+    const shown = await patchMachineConfig(admin, {
+      node: CP,
+      patches: [tls(changedPem)],
+      dryRun: true,
+      showSecrets: true,
+    });
+    expect(shown.diff.unified).toContain(`-    ${pem[10]}\n+    ${changedPem[10]}`);
+    expect(shown.modeDetails).toContain(`+    ${changedPem[10]}`);
+  });
+
+  it("an unchanged secret next to a changed ordinary field shows no value, and no change", async () => {
+    const hidden = await patchMachineConfig(admin, {
+      node: CP,
+      patches: ["debug: true\n"],
+      dryRun: true,
+    });
+    expect(hidden.diff.unified).toContain("-debug: false\n+debug: true\n");
+    expect(hidden.diff.unified).toContain("\n   token: <redacted>\n");
+    expect(hidden.diff.unified).not.toContain("<redacted, changed>");
+    expect(hidden.diff.unified).not.toContain("simulated.token");
+    expect(hidden.modeDetails).not.toContain("simulated.token");
+    const shown = await patchMachineConfig(admin, {
+      node: CP,
+      patches: ["debug: true\n"],
+      dryRun: true,
+      showSecrets: true,
+    });
+    expect(shown.diff.unified).toContain("\n   token: simulated.token0000000000\n");
+  });
+
+  it("secrets are masked in both configs before the diff: inline, quoted, folded, in lists, and under aliases", () => {
+    const pem = Array.from({ length: 12 }, (_, i) => `      SECRETPEM${i}`);
+    const base = [
+      "version: v1alpha1",
+      "machine:",
+      "  type: worker",
+      '  token: "quoted.secret.one"',
+      "  ca:",
+      "    crt: CERT-VISIBLE",
+      "    key: |",
+      ...pem,
+      "  registries:",
+      "    config:",
+      "      registry.example.com:",
+      "        auth:",
+      "          username: robot",
+      "          password: 'SINGLE-QUOTED-PW'",
+      "cluster:",
+      "  secretboxEncryptionSecret: >-",
+      "    FOLDED-SECRET-A",
+      "    FOLDED-SECRET-B",
+      "  extraManifests:",
+      "    - https://example.com/a.yaml",
+      "",
+    ].join("\n");
+    const merged = patchConfig(base, [
+      [
+        "machine:",
+        "  type: controlplane",
+        "  ca:",
+        "    key: |",
+        ...pem.map((l, i) => (i === 9 ? "      NEWSECRETPEM9" : l)),
+        "  registries:",
+        "    config:",
+        "      registry.example.com:",
+        "        auth:",
+        "          password: NEW-PW",
+        "",
+      ].join("\n"),
+    ]);
+    const raw = merged.diff as ConfigDiff;
+    const diff = redactDiff(raw, { before: base, after: merged.text });
+    for (const s of [
+      "SECRETPEM",
+      "quoted.secret.one",
+      "SINGLE-QUOTED-PW",
+      "NEW-PW",
+      "FOLDED-SECRET",
+    ]) {
+      expect(diff.unified).not.toContain(s);
+    }
+    expect(diff.unified).toContain("-  type: worker\n+  type: controlplane\n");
+    expect(diff.unified).toContain("   token: <redacted>\n");
+    expect(diff.unified).toContain("     key: |\n-      <redacted>\n+      <redacted, changed>\n");
+    expect(diff.unified).toContain("           username: robot\n");
+    expect(diff.unified).toContain(
+      "-          password: <redacted>\n+          password: <redacted, changed>\n",
+    );
+    expect(diff.changes).toContainEqual({
+      document: "/v1alpha1",
+      path: "machine.registries.config.registry.example.com.auth.password",
+      op: "replace",
+      before: "<redacted>",
+      after: "<redacted>",
+    });
+    // an unchanged folded secret and added list items: nothing of the secret, no change
+    const more = patchConfig(base, [
+      "cluster:\n  extraManifests:\n    - https://example.com/b.yaml\n",
+    ]);
+    const quiet = redactDiff(more.diff as ConfigDiff, { before: base, after: more.text });
+    expect(quiet.unified).toContain(
+      "@@ -17,3 +17,4 @@\n     <redacted>\n   extraManifests:\n     - https://example.com/a.yaml\n+    - https://example.com/b.yaml\n",
+    );
+    expect(quiet.unified).not.toContain("FOLDED-SECRET");
+    expect(quiet.unified).not.toContain("changed");
+    // a secret behind an alias is masked where its anchor is
+    const aliased = "machine:\n  a: &s ANCHORED-SECRET\n  token: *s\n  type: worker\n";
+    const m = maskSecrets(aliased, aliased.replace("worker", "controlplane"));
+    expect(m.before).not.toContain("ANCHORED-SECRET");
+    expect(m.after).not.toContain("ANCHORED-SECRET");
   });
 });
 
