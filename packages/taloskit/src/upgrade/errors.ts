@@ -39,6 +39,11 @@ export const UPGRADE_ERROR_CODES = [
   "UPGRADE_NODE_UNHEALTHY",
   /** Cordon, drain or uncordon through the Kubernetes API failed. */
   "UPGRADE_DRAIN_FAILED",
+  /**
+   * A node's Kubernetes Node was not Ready (or its kubelet reported another version)
+   * in time after its reboot, or the Kubernetes gate found a node of the plan NotReady.
+   */
+  "UPGRADE_KUBERNETES_NOT_READY",
   /** The caller aborted the upgrade. */
   "UPGRADE_ABORTED",
   /** An option or a plan is invalid. */

@@ -18,7 +18,7 @@ export type UpgradeEvent = Base &
     | { type: "batch-start"; version: string; nodes: string[] }
     | {
         type: "gate";
-        gate: "etcd" | "node";
+        gate: "etcd" | "node" | "kubernetes";
         node: string | undefined;
         ok: boolean;
         detail: string;
@@ -44,6 +44,17 @@ export type UpgradeEvent = Base &
     | { type: "machine-status"; node: string; stage: string; ready: boolean }
     | { type: "reconnect"; node: string; attempt: number; reason: string }
     | { type: "evict"; node: string; pod: string }
+    | {
+        /** The Kubernetes Node of a Talos node as seen while waiting for it: first state and each change. */
+        type: "kubernetes-node";
+        node: string;
+        /** The Kubernetes Node name. */
+        name: string;
+        ready: boolean;
+        kubeletVersion: string | undefined;
+        /** Why it is not Ready yet (condition reason, version mismatch, API error); "" when Ready. */
+        detail: string;
+      }
     | {
         type: "node-done";
         node: string;

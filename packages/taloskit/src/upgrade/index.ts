@@ -22,7 +22,9 @@ export {
   type KubeCallOptions,
   KubeClient,
   type KubeClientOptions,
+  type KubeNode,
   type KubePod,
+  type NodeReadyOptions,
 } from "./kubernetes.js";
 export {
   assemblePlan,

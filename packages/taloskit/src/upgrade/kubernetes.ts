@@ -1,6 +1,7 @@
 // A minimal Kubernetes API client for upgrades: the cluster version, cordon,
 // drain (evictions through the Eviction API, skipping DaemonSet and mirror
-// pods) and uncordon. It speaks HTTPS with node:https and authenticates with
+// pods), uncordon, and Node readiness (the Ready condition and the kubelet
+// version, polled until a node is Ready again after its reboot). It speaks HTTPS with node:https and authenticates with
 // the kubeconfig's client certificate (or bearer token).
 import { request as httpsRequest } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -65,6 +66,67 @@ export interface KubePod {
   /** A static pod's mirror (drain leaves it). */
   mirror: boolean;
   phase: string;
+}
+
+/** A Node as upgrades see it: its Ready condition and kubelet version. */
+export interface KubeNode {
+  name: string;
+  /** The Ready condition is "True". */
+  ready: boolean;
+  /** Why not: the Ready condition's reason and message (or "no Ready condition"); "" when ready. */
+  reason: string;
+  /** status.nodeInfo.kubeletVersion, e.g. "v1.34.1", when reported. */
+  kubeletVersion: string | undefined;
+  unschedulable: boolean;
+}
+
+/** Options of waitForNodeReady(). */
+export interface NodeReadyOptions extends KubeCallOptions {
+  /** How long to wait for Ready (default 5 min). */
+  readyTimeoutMs?: number;
+  /** Delay between checks (default 2 s). */
+  intervalMs?: number;
+  /** The kubelet version the node must report, e.g. "v1.34.1" (a leading "v" is optional). */
+  kubeletVersion?: string | undefined;
+  /** Called with the first state seen and every change (readiness, reason, kubelet version, or an API error). */
+  onChange?: (node: KubeNode | undefined, error: unknown) => void;
+}
+
+/** Why a node does not pass waitForNodeReady(), or undefined when it does. */
+export function nodeNotReady(
+  node: KubeNode,
+  kubeletVersion: string | undefined,
+): string | undefined {
+  if (!node.ready) return `not Ready (${node.reason})`;
+  const want = kubeletVersion?.replace(/^v/, "");
+  if (want && node.kubeletVersion?.replace(/^v/, "") !== want) {
+    return `Ready, but its kubelet reports ${node.kubeletVersion ?? "no version"}, not v${want}`;
+  }
+  return undefined;
+}
+
+/** Reads a Node object as returned by the API. */
+function kubeNodeOf(name: string, body: unknown): KubeNode {
+  const n = (body ?? {}) as {
+    metadata?: { name?: string };
+    spec?: { unschedulable?: boolean };
+    status?: {
+      conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+      nodeInfo?: { kubeletVersion?: string };
+    };
+  };
+  const cond = (n.status?.conditions ?? []).find((c) => c.type === "Ready");
+  const ready = cond?.status === "True";
+  const why = cond
+    ? [cond.reason || `Ready=${cond.status ?? "Unknown"}`, cond.message].filter(Boolean).join(": ")
+    : "no Ready condition";
+  return {
+    name: n.metadata?.name ?? name,
+    ready,
+    reason: ready ? "" : why,
+    kubeletVersion: n.status?.nodeInfo?.kubeletVersion || undefined,
+    unschedulable: n.spec?.unschedulable === true,
+  };
 }
 
 export interface KubeCallOptions {
@@ -230,23 +292,94 @@ export class KubeClient {
     return String((r.body as { gitVersion?: string } | undefined)?.gitVersion ?? "");
   }
 
-  private async setUnschedulable(node: string, on: boolean, options: KubeCallOptions) {
-    await this.request(
+  private async setUnschedulable(
+    node: string,
+    on: boolean,
+    options: KubeCallOptions,
+  ): Promise<KubeNode> {
+    const r = await this.request(
       "PATCH",
       `/api/v1/nodes/${encodeURIComponent(node)}`,
       { spec: { unschedulable: on ? true : null } },
       { ...options, contentType: "application/strategic-merge-patch+json" },
     );
+    return kubeNodeOf(node, r.body);
   }
 
-  /** Marks a node unschedulable. */
-  cordon(node: string, options: KubeCallOptions = {}): Promise<void> {
+  /** Marks a node unschedulable; resolves with the node as the API returned it. */
+  cordon(node: string, options: KubeCallOptions = {}): Promise<KubeNode> {
     return this.setUnschedulable(node, true, options);
   }
 
-  /** Marks a node schedulable again. */
-  uncordon(node: string, options: KubeCallOptions = {}): Promise<void> {
+  /** Marks a node schedulable again; resolves with the node as the API returned it. */
+  uncordon(node: string, options: KubeCallOptions = {}): Promise<KubeNode> {
     return this.setUnschedulable(node, false, options);
+  }
+
+  /** One Node: its Ready condition and kubelet version. */
+  async node(name: string, options: KubeCallOptions = {}): Promise<KubeNode> {
+    const r = await this.request(
+      "GET",
+      `/api/v1/nodes/${encodeURIComponent(name)}`,
+      undefined,
+      options,
+    );
+    return kubeNodeOf(name, r.body);
+  }
+
+  /** Every Node of the cluster. */
+  async nodes(options: KubeCallOptions = {}): Promise<KubeNode[]> {
+    const r = await this.request("GET", "/api/v1/nodes", undefined, options);
+    const items = (r.body as { items?: unknown[] } | undefined)?.items ?? [];
+    return items.map((n) => kubeNodeOf("", n));
+  }
+
+  /**
+   * Polls a Node until its Ready condition is "True" and, when given, it
+   * reports the kubelet version. API errors count as "not yet" (the API
+   * server may itself be coming back); after `readyTimeoutMs` it throws an
+   * Error naming the last state seen. Resolves with the Ready node.
+   */
+  async waitForNodeReady(name: string, options: NodeReadyOptions = {}): Promise<KubeNode> {
+    const limitMs = options.readyTimeoutMs ?? 300_000;
+    const total = AbortSignal.timeout(limitMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, total]) : total;
+    const interval = options.intervalMs ?? 2_000;
+    let last = "not read yet";
+    let seen: string | undefined;
+    for (;;) {
+      let node: KubeNode | undefined;
+      let error: unknown;
+      try {
+        node = await this.node(name, { signal, timeoutMs: options.timeoutMs });
+      } catch (e) {
+        error = e;
+      }
+      if (options.signal?.aborted) throw options.signal.reason;
+      // A request cut by the deadline says nothing about the node: keep the last state.
+      if (node || !total.aborted) {
+        const problem = node
+          ? nodeNotReady(node, options.kubeletVersion)
+          : `unreadable (${error instanceof Error ? error.message : String(error)})`;
+        if (node && !problem) {
+          options.onChange?.(node, undefined);
+          return node;
+        }
+        const key = node
+          ? `${node.ready}|${node.reason}|${node.kubeletVersion}`
+          : `error|${problem}`;
+        if (key !== seen) {
+          seen = key;
+          options.onChange?.(node, error);
+        }
+        last = problem ?? last;
+      }
+      await sleep(interval, undefined, { signal }).catch(() => undefined);
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (total.aborted) {
+        throw new Error(`Kubernetes node ${name} is not Ready within ${limitMs} ms: it is ${last}`);
+      }
+    }
   }
 
   /** The pods scheduled on a node. */

@@ -1,7 +1,10 @@
 // Running a cluster upgrade plan: wave by wave (one per version on the way),
 // control-plane nodes one at a time behind an etcd health and quorum gate,
 // then workers in batches behind a cluster gate. Optional cordon and drain
-// through the Kubernetes API. The run stops at the first failure and touches
+// through the Kubernetes API; with it, each node's Kubernetes Node must be
+// Ready again (with its kubelet's version) before it is uncordoned, and an
+// optional gate holds every control plane until all Kubernetes nodes of the
+// plan are Ready. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic).
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,7 +13,7 @@ import { compareVersions } from "@taloskit/factory";
 import { reason, UpgradeError } from "./errors.js";
 import { emitter, type UpgradeEvent, type UpgradeListener } from "./events.js";
 import { type NodeFacts, readNodeFacts } from "./inspect.js";
-import type { KubeClient } from "./kubernetes.js";
+import { type KubeClient, type KubeNode, nodeNotReady } from "./kubernetes.js";
 import type { PlannedNode, PlannedStep, UpgradePlan } from "./plan.js";
 import { type UpgradeNodeOptions, upgradeNode } from "./single.js";
 
@@ -23,11 +26,30 @@ export interface RunUpgradeOptions
   batchSize?: number;
   /** Only report what would be done. */
   dryRun?: boolean;
-  /** Cordon and drain each node through the Kubernetes API before its reboot, uncordon after. */
+  /**
+   * Cordon and drain each node through the Kubernetes API before its reboot; after it,
+   * wait until its Kubernetes Node is Ready (see `kubernetes`), then uncordon.
+   */
   kube?: KubeClient | undefined;
   drain?: { timeoutMs?: number; intervalMs?: number };
-  /** Health gates: etcd (default on) and how long a gate waits for health (default 5 min). */
-  gates?: { etcd?: boolean; timeoutMs?: number; intervalMs?: number };
+  /** With `kube`: waiting for each node's Kubernetes Node after its reboot. */
+  kubernetes?: {
+    /** How long the Node may take to be Ready once the Talos node is back (default 5 min). */
+    readyTimeoutMs?: number;
+    /** Delay between checks (default 1 s). */
+    intervalMs?: number;
+    /**
+     * The kubelet version each Node must report. Default: the version it reported
+     * when it was cordoned (a Talos upgrade keeps the kubelet's version).
+     */
+    kubeletVersion?: string | undefined;
+  };
+  /**
+   * Health gates: etcd (default on); kubernetes, with `kube` (default off): every
+   * Kubernetes node of the plan Ready before each control plane goes down; and how
+   * long a gate waits for health (default 5 min).
+   */
+  gates?: { etcd?: boolean; kubernetes?: boolean; timeoutMs?: number; intervalMs?: number };
 }
 
 /** What happened to one node. */
@@ -148,6 +170,56 @@ export async function runUpgrade(
     }
   };
 
+  // Every Kubernetes node of the plan Ready before `about` (a control plane) goes down.
+  const kubeGate = async (about: string) => {
+    const kube = options.kube;
+    if (!kube || !options.gates?.kubernetes) return;
+    const limit = AbortSignal.timeout(gateMs);
+    const s = signal ? AbortSignal.any([signal, limit]) : limit;
+    let problem = "the Kubernetes nodes were not read";
+    let bad: string | undefined;
+    for (;;) {
+      try {
+        const seen = new Map(
+          (await kube.nodes({ signal: s, timeoutMs: callMs })).map((n) => [n.name, n]),
+        );
+        const notReady = plan.nodes.flatMap((p) => {
+          const k = seen.get(p.hostname);
+          return k?.ready ? [] : [{ planned: p, k }];
+        });
+        const first = notReady[0];
+        if (!first) {
+          emit({
+            type: "gate",
+            gate: "kubernetes",
+            node: about,
+            ok: true,
+            detail: `${plan.nodes.length} Kubernetes node(s) of the plan Ready`,
+          });
+          return;
+        }
+        bad = first.planned.node;
+        const name = first.planned.hostname;
+        problem = `${notReady.length} Kubernetes node(s) of the plan not Ready, first ${name} (${bad}): ${first.k ? first.k.reason : "no Node of that name"}`;
+      } catch (error) {
+        if (!s.aborted) {
+          bad = undefined;
+          problem = `cannot list Kubernetes nodes: ${reason(error)}`;
+        }
+      }
+      if (!s.aborted) await sleep(gateInterval, undefined, { signal: s }).catch(() => undefined);
+      if (s.aborted) {
+        const detail = `${problem}: refusing to take ${about} down`;
+        emit({ type: "gate", gate: "kubernetes", node: bad ?? about, ok: false, detail });
+        throw new UpgradeError(
+          signal?.aborted ? "UPGRADE_ABORTED" : "UPGRADE_KUBERNETES_NOT_READY",
+          detail,
+          { node: bad ?? about, step: "gate", cause: signal?.aborted ? signal.reason : undefined },
+        );
+      }
+    }
+  };
+
   // The node's facts, read once before its step: they decide skip or upgrade (and the
   // etcd gate of a control plane), and upgradeNode reuses them.
   const readFacts = (planned: PlannedNode, version: string): Promise<NodeFacts> =>
@@ -165,6 +237,56 @@ export async function runUpgrade(
         },
       );
     });
+
+  // After a node's reboot: its Kubernetes Node Ready, with the kubelet version when known.
+  const waitKubeReady = async (
+    node: string,
+    name: string,
+    version: string,
+    kubelet: string | undefined,
+    s: AbortSignal,
+  ) => {
+    const kube = options.kube as KubeClient;
+    emit({
+      type: "step",
+      node,
+      step: "wait",
+      version,
+      detail: `for Kubernetes node ${name} to be Ready${kubelet ? ` with kubelet ${kubelet}` : ""}`,
+    });
+    const readyTimeoutMs = options.kubernetes?.readyTimeoutMs ?? 300_000;
+    await kube
+      .waitForNodeReady(name, {
+        signal: s,
+        timeoutMs: callMs,
+        readyTimeoutMs,
+        intervalMs: options.kubernetes?.intervalMs ?? 1_000,
+        kubeletVersion: kubelet,
+        onChange: (k: KubeNode | undefined, error: unknown) =>
+          emit({
+            type: "kubernetes-node",
+            node,
+            name,
+            ready: k?.ready ?? false,
+            kubeletVersion: k?.kubeletVersion,
+            detail: !k
+              ? `unreadable: ${reason(error)}`
+              : !k.ready
+                ? k.reason
+                : nodeNotReady(k, kubelet)
+                  ? `kubelet ${k.kubeletVersion ?? "version unknown"}, expected ${kubelet}`
+                  : "",
+          }),
+      })
+      .catch((e: unknown) => {
+        if (s.aborted) throw e; // upgradeNode reports the abort
+        throw new UpgradeError(
+          "UPGRADE_KUBERNETES_NOT_READY",
+          `${node}: ${reason(e)}; the node runs ${version} but stays cordoned`,
+          { node, step: "wait", version, cause: e },
+        );
+      });
+  };
 
   const upgradeOne = async (
     planned: PlannedNode,
@@ -198,6 +320,8 @@ export async function runUpgrade(
     const kube = options.kube;
     const k8sName = facts.hostname;
     let cordoned = false;
+    // The kubelet version the Node must report after the reboot.
+    let kubelet = options.kubernetes?.kubeletVersion;
     try {
       await upgradeNode(client, planned.node, step, {
         ...options,
@@ -207,14 +331,17 @@ export async function runUpgrade(
         beforeReboot: kube
           ? async (s) => {
               emit({ type: "step", node: planned.node, step: "cordon", version, detail: k8sName });
-              await kube.cordon(k8sName, { signal: s, timeoutMs: callMs }).catch((e: unknown) => {
-                throw new UpgradeError(
-                  "UPGRADE_DRAIN_FAILED",
-                  `${planned.node}: cordoning Kubernetes node ${k8sName} failed: ${reason(e)}`,
-                  { node: planned.node, step: "cordon", version, cause: e },
-                );
-              });
+              const before = await kube
+                .cordon(k8sName, { signal: s, timeoutMs: callMs })
+                .catch((e: unknown) => {
+                  throw new UpgradeError(
+                    "UPGRADE_DRAIN_FAILED",
+                    `${planned.node}: cordoning Kubernetes node ${k8sName} failed: ${reason(e)}`,
+                    { node: planned.node, step: "cordon", version, cause: e },
+                  );
+                });
               cordoned = true;
+              kubelet ??= before.kubeletVersion;
               emit({ type: "step", node: planned.node, step: "drain", version, detail: k8sName });
               await kube
                 .drain(k8sName, {
@@ -233,6 +360,9 @@ export async function runUpgrade(
                   );
                 });
             }
+          : undefined,
+        afterReboot: kube
+          ? (s) => waitKubeReady(planned.node, k8sName, version, kubelet, s)
           : undefined,
       });
       if (kube && cordoned) {
@@ -284,7 +414,11 @@ export async function runUpgrade(
         const facts = await readFacts(planned, wave.version);
         // Gate: every etcd member healthy, and quorum holds with this node down
         // (already checked when the previous control plane's gate just passed).
-        if (step && !alreadyDone(facts, step, final) && !gated) await etcdGate(cp, false);
+        if (step && !alreadyDone(facts, step, final)) {
+          if (!gated) await etcdGate(cp, false);
+          // Gate: every Kubernetes node of the plan Ready (when asked for).
+          await kubeGate(cp);
+        }
         await upgradeOne(planned, wave.version, final, facts);
         // After: wait until etcd is healthy again before the next node.
         await etcdGate(cp, true);

@@ -4,7 +4,8 @@
 // which reboots by itself. Either way the node is followed through the reboot
 // on its event stream, reconnecting while it is down, until MachineStatus says
 // running and ready with a new boot ID; then its version and schematic are
-// checked. Nothing more is done to a node after a step fails.
+// checked (and the caller's afterReboot hook runs: the Kubernetes node's
+// readiness in a rolling upgrade). Nothing more is done to a node after a step fails.
 import { setTimeout as sleep } from "node:timers/promises";
 import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
 import {
@@ -65,6 +66,12 @@ export interface UpgradeNodeOptions {
   retryMaxIntervalMs?: number;
   /** Runs after the installer is written and before the node reboots (cordon and drain go here). */
   beforeReboot?: ((signal: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * Runs after the node came back and was verified, before `node-done` (waiting
+   * for its Kubernetes node to be Ready goes here). A failure that is not an
+   * UpgradeError becomes UPGRADE_KUBERNETES_NOT_READY at step "wait".
+   */
+  afterReboot?: ((signal: AbortSignal) => Promise<void>) | undefined;
   /** Facts read just before, when the caller has them (saves calls). */
   facts?: NodeFacts | undefined;
 }
@@ -298,6 +305,12 @@ export async function upgradeNode(
         "UPGRADE_BOOT_ID_UNCHANGED",
         "verify",
         "the boot ID did not change: the node did not reboot",
+      );
+    }
+    const hook = options.afterReboot;
+    if (hook) {
+      await guard("UPGRADE_KUBERNETES_NOT_READY", "wait", "waiting after the reboot failed", () =>
+        hook(signal ?? new AbortController().signal),
       );
     }
     const result: NodeUpgradeResult = {

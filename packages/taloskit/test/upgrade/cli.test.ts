@@ -122,4 +122,18 @@ describe("taloskit upgrade", () => {
     p({ type: "step", node: "n", step: "install", version: "v1.14.0", detail: "", at: 0 });
     expect(out).toBe("\r\x1b[Kn: pulling sha256:1 50%\r\x1b[Kn: install\n");
   });
+
+  it("prints Kubernetes node readiness and the Kubernetes gate", () => {
+    let out = "";
+    const p = progressPrinter({ stdout: () => {}, stderr: (t) => (out += t), env: {} });
+    const base = { type: "kubernetes-node", node: "10.5.0.2", name: "cp-1", at: 0 } as const;
+    p({ ...base, ready: false, kubeletVersion: "v1.34.1", detail: "NodeStatusUnknown" });
+    p({ ...base, ready: true, kubeletVersion: "v1.34.1", detail: "" });
+    p({ type: "gate", gate: "kubernetes", node: "10.5.0.3", ok: true, detail: "8 Ready", at: 0 });
+    expect(out).toBe(
+      "10.5.0.2: Kubernetes node cp-1 NotReady, kubelet v1.34.1 (NodeStatusUnknown)\n" +
+        "10.5.0.2: Kubernetes node cp-1 Ready, kubelet v1.34.1\n" +
+        "ok   gate kubernetes: 8 Ready\n",
+    );
+  });
 });

@@ -107,3 +107,49 @@ export function clearNodeFaults(sim: ClusterSimulator): void {
     if (n.down) n.powerOn();
   }
 }
+
+/**
+ * Kubelet readiness from the Talos simulator, for the Kubernetes simulator's
+ * `isReady` hook: a Node is NotReady while the Talos node of that hostname is
+ * down or not running and ready, and (with `lag`) for its first `lag` reads
+ * after each boot, as a kubelet that needs a status update or two. A kubelet
+ * broken with `breakAfterReboot` never becomes Ready after the node's next boot.
+ */
+export function kubeletReadiness(sim: ClusterSimulator) {
+  const broken = new Map<string, number>();
+  // Per node: the boot last seen and how many reads it still answers NotReady.
+  const reads = new Map<string, { boots: number; left: number }>();
+  const byName = (name: string) => sim.nodes.find((n) => n.state.hostname === name);
+  const r = {
+    /** NotReady reads after each boot (default 0: Ready as soon as the node runs). */
+    lag: 0,
+    isReady(name: string): boolean {
+      const n = byName(name);
+      if (!n) return false;
+      if (n.down || n.state.stage !== "running" || !n.state.ready) return false;
+      const b = broken.get(name);
+      if (b !== undefined && n.state.boots > b) return false;
+      let seen = reads.get(name);
+      if (!seen || seen.boots !== n.state.boots) {
+        // A boot this hook has not seen: the first one is the baseline, later ones lag.
+        seen = { boots: n.state.boots, left: seen ? r.lag : 0 };
+        reads.set(name, seen);
+      }
+      if (seen.left > 0) {
+        seen.left--;
+        return false;
+      }
+      return true;
+    },
+    /** The kubelet of this Talos node stays NotReady once the node has rebooted. */
+    breakAfterReboot(address: string): void {
+      const n = sim.node(address);
+      broken.set(n.state.hostname, n.state.boots);
+    },
+    clear(): void {
+      broken.clear();
+      r.lag = 0;
+    },
+  };
+  return r;
+}

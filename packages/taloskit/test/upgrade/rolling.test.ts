@@ -7,7 +7,7 @@ import {
   type SimNodeOptions,
   startKubernetesSimulator,
 } from "@taloskit/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   KubeClient,
   planUpgrade,
@@ -20,6 +20,7 @@ import {
   clearNodeFaults,
   type Env,
   FAST,
+  kubeletReadiness,
   recorder,
   SCHEMATIC_A,
   SCHEMATIC_B,
@@ -66,15 +67,28 @@ async function runError(p: Promise<unknown>): Promise<UpgradeRunError> {
   return e as UpgradeRunError;
 }
 
+/** One node's trail through a run: its steps, Kubernetes readiness and done, in order. */
+const trail = (events: UpgradeEvent[], node: string) =>
+  events.flatMap((e) => {
+    if (e.type === "step" && e.node === node) return [e.step as string];
+    if (e.type === "kubernetes-node" && e.node === node) return [e.ready ? "Ready" : "NotReady"];
+    if (e.type === "node-done" && e.node === node) return ["node-done"];
+    return [];
+  });
+
 describe("3 control planes + 5 workers across two minor versions", () => {
   let env: Env;
   let kube: KubernetesSimulator;
+  let readiness: ReturnType<typeof kubeletReadiness>;
 
   beforeAll(async () => {
     env = await startEnv(nodes("v1.12.4"));
+    readiness = kubeletReadiness(env.sim);
     kube = await startKubernetesSimulator({
       nodes: [...CPS, ...WORKERS].map(hostname),
       version: "v1.34.1",
+      // Each Node is Ready only while its Talos node runs (the hook connects the simulators).
+      isReady: (name) => readiness.isReady(name),
       pods: WORKERS.flatMap((w) => [
         {
           namespace: "default",
@@ -241,21 +255,124 @@ describe("3 control planes + 5 workers across two minor versions", () => {
     await runUpgrade(env.client, plan, { ...FAST });
     expect(env.sim.node(WORKERS[0] as string).state.schematic).toBe(SCHEMATIC_B);
   });
+
+  it("a Kubernetes Node is NotReady while its Talos node is down and Ready when it is back", async () => {
+    const a = WORKERS[3] as string;
+    const name = hostname(a);
+    const kc = KubeClient.fromKubeconfig(kube.kubeconfig());
+    expect(await kc.node(name)).toMatchObject({ name, ready: true, kubeletVersion: "v1.34.1" });
+    const n = env.sim.node(a);
+    env.sim.faults.neverReturn(a);
+    try {
+      n.reboot();
+      await vi.waitFor(() => expect(n.down).toBe(true), { timeout: 10_000, interval: 5 });
+      const down = await kc.node(name);
+      expect(down).toMatchObject({ ready: false, kubeletVersion: "v1.34.1" });
+      expect(down.reason).toMatch(/NodeStatusUnknown/);
+      expect((await kc.nodes()).find((k) => k.name === name)?.ready).toBe(false);
+      expect((await kc.nodes()).filter((k) => k.ready).length).toBe(
+        CPS.length + WORKERS.length - 1,
+      );
+    } finally {
+      n.powerOn();
+    }
+    expect((await kc.node(name)).ready).toBe(true);
+  });
+
+  it("waits for each node's Kubernetes Node to be Ready again before uncordoning it, behind a Kubernetes gate", async () => {
+    const kc = KubeClient.fromKubeconfig(kube.kubeconfig());
+    const cp = CPS[0] as string;
+    const w = WORKERS[1] as string;
+    const plan = await planUpgrade(env.client, {
+      to: "v1.14.0",
+      factory: env.factoryClient,
+      nodes: [cp, w],
+      schematic: { [cp]: SCHEMATIC_B, [w]: SCHEMATIC_B },
+    });
+    expect(plan.nodes.map((n) => n.action)).toEqual(["upgrade", "upgrade"]);
+    const logFrom = kube.log.length;
+    const rec = recorder();
+    // Each kubelet needs two more status reads after the boot before it reports Ready.
+    readiness.lag = 2;
+    let summary: Awaited<ReturnType<typeof runUpgrade>>;
+    try {
+      summary = await runUpgrade(env.client, plan, {
+        ...FAST,
+        kube: kc,
+        drain: { intervalMs: 5 },
+        kubernetes: { intervalMs: 5, readyTimeoutMs: 30_000 },
+        gates: { kubernetes: true, intervalMs: 5, timeoutMs: 30_000 },
+        onEvent: rec.on,
+      });
+    } finally {
+      readiness.lag = 0;
+    }
+    expect(summary.ok).toBe(true);
+    // Drained, rebooted, back, NotReady then Ready again, and only then uncordoned.
+    for (const a of [cp, w]) {
+      expect(trail(rec.events, a), a).toEqual([
+        "pull",
+        "install",
+        "cordon",
+        "drain",
+        "reboot",
+        "wait",
+        "verify",
+        "wait",
+        "NotReady",
+        "Ready",
+        "node-done",
+        "uncordon",
+      ]);
+      const k8s = rec.events.filter((e) => e.type === "kubernetes-node" && e.node === a);
+      expect(k8s[0]).toMatchObject({ name: hostname(a), ready: false });
+      expect((k8s[0] as { detail: string }).detail).toMatch(/NodeStatusUnknown/);
+      expect(k8s[1]).toMatchObject({ ready: true, kubeletVersion: "v1.34.1", detail: "" });
+      expect(env.sim.node(a).state.schematic).toBe(SCHEMATIC_B);
+    }
+    // The Kubernetes gate passed before the control plane went down.
+    const gate = rec.events.findIndex(
+      (e) => e.type === "gate" && e.gate === "kubernetes" && e.ok && e.node === cp,
+    );
+    const start = rec.events.findIndex((e) => e.type === "node-start" && e.node === cp);
+    expect(gate).toBeGreaterThanOrEqual(0);
+    expect(gate).toBeLessThan(start);
+    expect(kube.log.slice(logFrom)).toEqual([
+      `cordon ${hostname(cp)}`,
+      `uncordon ${hostname(cp)}`,
+      `cordon ${hostname(w)}`,
+      `uncordon ${hostname(w)}`,
+    ]);
+    expect([...kube.nodes.values()].every((n) => !n.unschedulable)).toBe(true);
+  });
 });
 
 describe("faults stop the run at the right node, touch nothing further, and a re-run resumes", () => {
   let env: Env;
+  let kube: KubernetesSimulator;
+  let readiness: ReturnType<typeof kubeletReadiness>;
   const opts = { ...FAST, gates: { intervalMs: 5, timeoutMs: 1_000 } };
 
   beforeAll(async () => {
     env = await startEnv(nodes("v1.13.3"));
+    readiness = kubeletReadiness(env.sim);
+    kube = await startKubernetesSimulator({
+      nodes: [...CPS, ...WORKERS].map(hostname),
+      isReady: (name) => readiness.isReady(name),
+    });
   });
   afterAll(async () => {
+    await kube?.close();
     await env?.close();
   });
 
   function reset(): void {
     clearNodeFaults(env.sim);
+    readiness.clear();
+    for (const n of kube.nodes.values()) {
+      n.ready = true;
+      n.unschedulable = false;
+    }
     for (const n of env.sim.nodes) {
       n.state.version = "v1.13.3";
       n.state.images.clear();
@@ -353,6 +470,60 @@ describe("faults stop the run at the right node, touch nothing further, and a re
       step: "gate",
     });
     for (const a of [...CPS, ...WORKERS]) expect(env.sim.node(a).state.version).toBe("v1.13.3");
+  });
+
+  it("a kubelet that never becomes Ready after its reboot stops the run at that node, cordoned", async () => {
+    const bad = WORKERS[2] as string;
+    const logFrom = kube.log.length;
+    const { err } = await check(
+      () => readiness.breakAfterReboot(bad),
+      { node: bad, code: "UPGRADE_KUBERNETES_NOT_READY", step: "wait" },
+      {
+        kube: KubeClient.fromKubeconfig(kube.kubeconfig()),
+        drain: { intervalMs: 5 },
+        // Healthy nodes are Ready at the first read; this only bounds the broken one.
+        kubernetes: { intervalMs: 5, readyTimeoutMs: 3_000 },
+      },
+    );
+    expect(err.message).toMatch(/node-12 is not Ready within 3000 ms/);
+    expect(err.message).toMatch(/NodeStatusUnknown/);
+    expect(err.message).toMatch(/stays cordoned/);
+    // It was upgraded and rebooted, but is left cordoned; nothing after it was cordoned.
+    expect(env.sim.node(bad).state.version).toBe("v1.14.0");
+    expect(kube.nodes.get(hostname(bad))?.unschedulable).toBe(true);
+    const log = kube.log.slice(logFrom);
+    expect(log.at(-1)).toBe(`cordon ${hostname(bad)}`);
+    for (const a of WORKERS.slice(3)) expect(log.some((l) => l.endsWith(hostname(a)))).toBe(false);
+  });
+
+  it("a kubelet reporting another version than expected is not Ready for the upgrade", async () => {
+    const { err } = await check(
+      () => {},
+      { node: CPS[0] as string, code: "UPGRADE_KUBERNETES_NOT_READY", step: "wait" },
+      {
+        kube: KubeClient.fromKubeconfig(kube.kubeconfig()),
+        kubernetes: { intervalMs: 5, readyTimeoutMs: 1_000, kubeletVersion: "v1.35.0" },
+      },
+    );
+    expect(err.message).toMatch(/its kubelet reports v1.34.1, not v1.35.0/);
+  });
+
+  it("the Kubernetes gate refuses to take a control plane down while a node of the plan is NotReady", async () => {
+    const bad = WORKERS[4] as string;
+    const logFrom = kube.log.length;
+    const { err } = await check(
+      () => {
+        (kube.nodes.get(hostname(bad)) as { ready: boolean }).ready = false;
+      },
+      { node: bad, code: "UPGRADE_KUBERNETES_NOT_READY", step: "gate" },
+      {
+        kube: KubeClient.fromKubeconfig(kube.kubeconfig()),
+        gates: { kubernetes: true, intervalMs: 5, timeoutMs: 1_000 },
+      },
+    );
+    expect(err.message).toMatch(/first node-14 \(10.5.0.14\).*refusing to take 10.5.0.2 down/);
+    for (const a of [...CPS, ...WORKERS]) expect(env.sim.node(a).state.version).toBe("v1.13.3");
+    expect(kube.log.slice(logFrom)).toEqual([]);
   });
 
   it("dry run reports the plan and touches nothing", async () => {

@@ -1,6 +1,9 @@
 // A small Kubernetes API simulator over HTTPS with client-certificate auth:
-// just what node upgrades use (version, nodes, pods on a node, cordon via a
-// strategic-merge patch, evictions with disruption-budget refusals).
+// just what node upgrades use (version, nodes with their Ready condition and
+// kubelet version, pods on a node, cordon via a strategic-merge patch,
+// evictions with disruption-budget refusals). It knows nothing of the Talos
+// cluster simulator: a test connects the two with the `isReady` hook (say,
+// NotReady while the Talos node of that name is down).
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { stringify } from "yaml";
@@ -26,6 +29,23 @@ export interface KubernetesSimOptions {
   pods?: KubeSimPod[];
   /** gitVersion served at /version (default v1.34.1). */
   version?: string;
+  /** Kubelet version every node reports (default: `version`); per node in `nodes`. */
+  kubeletVersion?: string;
+  /**
+   * Whether a node's kubelet is Ready now, asked each time the node is read
+   * (default: always). A node is Ready when this says so and its `ready` in
+   * `nodes` is true.
+   */
+  isReady?: (nodeName: string) => boolean;
+}
+
+/** A simulated Node. */
+export interface KubeSimNode {
+  unschedulable: boolean;
+  /** Set false to make the node NotReady regardless of `isReady` (a broken kubelet). */
+  ready: boolean;
+  /** status.nodeInfo.kubeletVersion. */
+  kubeletVersion: string;
 }
 
 /** A running Kubernetes API simulator. */
@@ -33,8 +53,10 @@ export interface KubernetesSimulator {
   /** https://127.0.0.1:<port> */
   readonly url: string;
   version: string;
-  /** unschedulable per node name. */
-  readonly nodes: Map<string, { unschedulable: boolean }>;
+  /** The nodes by name: unschedulable, forced NotReady, kubelet version. */
+  readonly nodes: Map<string, KubeSimNode>;
+  /** Whether a node is Ready now (its `ready` and the `isReady` hook). */
+  isReady(nodeName: string): boolean;
   readonly pods: KubeSimPod[];
   /** What was done, in order: "cordon <node>", "uncordon <node>", "evict <ns>/<pod>". */
   readonly log: string[];
@@ -54,12 +76,23 @@ export async function startKubernetesSimulator(
   const pki = await createTalosPki();
   const serverCert = pki.issueServer({ dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"] });
   const admin = pki.issueClient({ roles: ["system:masters"], keyLabel: "PRIVATE KEY" });
-  const nodes = new Map(options.nodes.map((n) => [n, { unschedulable: false }]));
+  const state = { version: options.version ?? "v1.34.1" };
+  const nodes = new Map<string, KubeSimNode>(
+    options.nodes.map((n) => [
+      n,
+      {
+        unschedulable: false,
+        ready: true,
+        kubeletVersion: options.kubeletVersion ?? state.version,
+      },
+    ]),
+  );
   const pods = [...(options.pods ?? [])];
   const log: string[] = [];
   const requests: string[] = [];
   let evictionFailure: string | null = null;
-  const state = { version: options.version ?? "v1.34.1" };
+  const isReady = (name: string) =>
+    (nodes.get(name)?.ready ?? false) && (options.isReady?.(name) ?? true);
 
   const podJson = (p: KubeSimPod) => ({
     metadata: {
@@ -71,10 +104,33 @@ export async function startKubernetesSimulator(
     spec: { nodeName: p.nodeName },
     status: { phase: p.phase ?? "Running" },
   });
-  const nodeJson = (name: string) => ({
-    metadata: { name },
-    spec: nodes.get(name)?.unschedulable ? { unschedulable: true } : {},
-  });
+  const nodeJson = (name: string) => {
+    const ready = isReady(name);
+    return {
+      kind: "Node",
+      apiVersion: "v1",
+      metadata: { name },
+      spec: nodes.get(name)?.unschedulable ? { unschedulable: true } : {},
+      status: {
+        conditions: [
+          ready
+            ? {
+                type: "Ready",
+                status: "True",
+                reason: "KubeletReady",
+                message: "kubelet is posting ready status",
+              }
+            : {
+                type: "Ready",
+                status: "Unknown",
+                reason: "NodeStatusUnknown",
+                message: "Kubelet stopped posting node status.",
+              },
+        ],
+        nodeInfo: { kubeletVersion: nodes.get(name)?.kubeletVersion ?? state.version },
+      },
+    };
+  };
 
   const server: Server = createServer(
     {
@@ -108,6 +164,10 @@ export async function startKubernetesSimulator(
         if (method === "GET" && path === "/version") {
           const m = /^v?(\d+)\.(\d+)/.exec(state.version);
           return send(200, { major: m?.[1], minor: m?.[2], gitVersion: state.version });
+        }
+        if (method === "GET" && path === "/api/v1/nodes") {
+          const items = [...nodes.keys()].map(nodeJson);
+          return send(200, { kind: "NodeList", apiVersion: "v1", items });
         }
         let m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(path);
         if (m) {
@@ -166,6 +226,7 @@ export async function startKubernetesSimulator(
       state.version = v;
     },
     nodes,
+    isReady,
     pods,
     log,
     requests,

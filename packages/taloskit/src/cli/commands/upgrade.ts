@@ -185,6 +185,10 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
         return line(`${e.node}: waiting (attempt ${e.attempt}: ${e.reason})`);
       case "evict":
         return line(`${e.node}: evicted ${e.pod}`);
+      case "kubernetes-node":
+        return line(
+          `${e.node}: Kubernetes node ${e.name} ${e.ready ? "Ready" : "NotReady"}${e.kubeletVersion ? `, kubelet ${e.kubeletVersion}` : ""}${e.detail ? ` (${e.detail})` : ""}`,
+        );
       case "node-done":
         return line(
           `${e.node}: done, ${e.version} schematic ${short(e.schematic)} in ${(e.durationMs / 1000).toFixed(1)}s`,
@@ -224,7 +228,14 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
     .description("upgrade the nodes: control planes one at a time, then workers in batches")
     .option("--batch <n>", "workers upgraded at once", "1")
     .option("--dry-run", "print the plan and do nothing")
-    .option("--no-drain", "with --kubeconfig: do not cordon and drain nodes")
+    .option(
+      "--no-drain",
+      "with --kubeconfig: do not cordon, drain and wait for Kubernetes nodes to be Ready",
+    )
+    .option(
+      "--kubernetes-gate",
+      "with --kubeconfig: before each control plane, wait until every Kubernetes node of the plan is Ready",
+    )
     .addOption(
       new Option("--reboot-mode <mode>", "reboot mode")
         .choices(["default", "powercycle"])
@@ -240,6 +251,7 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
         batch: string;
         dryRun?: boolean;
         drain: boolean;
+        kubernetesGate?: boolean;
         rebootMode: "default" | "powercycle";
         timeout: string;
         stage?: boolean;
@@ -266,6 +278,7 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
             batchSize,
             signal: ac.signal,
             kube: opts.drain ? p.kube : undefined,
+            gates: { kubernetes: opts.kubernetesGate === true },
             rebootMode: opts.rebootMode,
             legacy: {
               stage: opts.stage,
