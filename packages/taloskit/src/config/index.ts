@@ -56,7 +56,7 @@ export {
   patchConfig,
   strategicPatch,
 } from "./patch.js";
-export { maskSecrets, redactDiff } from "./redact.js";
+export { maskSecrets, REDACTED, REDACTED_CHANGED, redactDiff } from "./redact.js";
 export {
   assertValidConfig,
   type ValidateOptions,
