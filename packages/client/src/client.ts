@@ -171,6 +171,8 @@ export class TalosClient {
   private readonly versionCache = new Map<string, Promise<string | undefined>>();
   private readonly label: string | undefined;
   private readonly retry: RetrySetting | undefined;
+  /** The client's retry policy, resolved once: calls without a `retry` option share it. */
+  private readonly defaultPolicy: RetryPolicy | undefined;
 
   private constructor(init: {
     transport: TalosTransport;
@@ -181,7 +183,7 @@ export class TalosClient {
     retry?: RetrySetting | undefined;
   }) {
     // Checked here so that a bad setting fails at connect, not at the first call.
-    resolveRetry(init.retry, undefined, "connect");
+    this.defaultPolicy = resolveRetry(init.retry, undefined, "connect");
     this.retry = init.retry;
     this.transport = init.transport;
     this.nodes = init.nodes;
@@ -333,21 +335,26 @@ export class TalosClient {
     this.transport.close();
   }
 
-  /** @internal Connect call options for a TalosCallOptions. */
+  /** @internal Connect call options for a TalosCallOptions: a new object, the call's own. */
   callOptions(options: TalosCallOptions = {}, unary = true): CallOptions {
-    const { node, legacyNodes, retry: _retry, ...rest } = options;
+    const { signal, node, legacyNodes } = options;
     // One signal often serves many calls at once (a deadline over a node's reads, a
     // fan-out): each call listens on it, which is no leak, so Node's limit is lifted here.
-    if (rest.signal) setMaxListeners(0, rest.signal);
+    if (signal) setMaxListeners(0, signal);
     const contextValues = createContextValues();
-    const target = this.maintenanceMode ? undefined : (node ?? undefined);
-    if (target) contextValues.set(NODE_KEY, target);
+    if (!this.maintenanceMode) {
+      if (node) contextValues.set(NODE_KEY, node);
+      if (legacyNodes?.length) contextValues.set(LEGACY_NODES_KEY, legacyNodes);
+    }
     if (this.label) contextValues.set(NODE_LABEL_KEY, this.label);
-    if (legacyNodes?.length && !this.maintenanceMode)
-      contextValues.set(LEGACY_NODES_KEY, legacyNodes);
+    // Every field of CallOptions but contextValues, copied by name: cheaper per call than
+    // an object rest, and node, legacyNodes and retry stay ours.
     return {
-      ...rest,
-      timeoutMs: rest.timeoutMs ?? (unary ? this.defaultTimeoutMs : undefined),
+      signal,
+      timeoutMs: options.timeoutMs ?? (unary ? this.defaultTimeoutMs : undefined),
+      headers: options.headers,
+      onHeader: options.onHeader,
+      onTrailer: options.onTrailer,
       contextValues,
     };
   }
@@ -416,43 +423,38 @@ export class TalosClient {
     for (const method of service.methods) {
       const fn = base[method.localName];
       if (!fn) continue;
+      // Everything that depends on the method alone is worked out here, once.
+      const procedure = `${method.parent.typeName}/${method.name}`;
       const streaming =
         method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
       const unary = method.methodKind === "unary";
       const retryable = isRetryable(method);
-      const changesVersion = VERSION_CHANGING.has(`${method.parent.typeName}/${method.name}`);
-      const forget = (opts?: TalosCallOptions) => {
-        if (changesVersion) this.versionCache.delete(opts?.node ?? "");
-      };
+      const changesVersion = VERSION_CHANGING.has(procedure);
       out[method.localName] = streaming
         ? (req: unknown, opts?: TalosCallOptions) => {
-            forget(opts);
-            const policy = retryable ? this.retryPolicy(method, opts) : undefined;
+            if (changesVersion) this.versionCache.delete(opts?.node ?? "");
+            const policy = retryable ? this.retryPolicy(procedure, opts) : undefined;
             return this.guardStream(
               (o) => fn(req, o) as AsyncIterable<unknown>,
               this.callOptions(opts, false),
               method,
+              procedure,
               opts?.node ?? this.label,
               policy,
             );
           }
         : async (req: unknown, opts?: TalosCallOptions) => {
-            forget(opts);
+            if (changesVersion) this.versionCache.delete(opts?.node ?? "");
             const node = opts?.node ?? this.label;
-            const base = this.callOptions(opts, unary);
-            const policy = retryable ? this.retryPolicy(method, opts) : undefined;
-            const ctx = {
-              procedure: `${method.parent.typeName}/${method.name}`,
-              node,
-              signal: base.signal,
-              timeoutMs: base.timeoutMs,
-            };
-            return runWithRetry(policy, ctx, async (remainingMs) => {
-              try {
-                return await fn(req, { ...base, timeoutMs: remainingMs });
-              } catch (error) {
-                throw await this.explain(error, method, node);
-              }
+            const call = this.callOptions(opts, unary);
+            const policy = retryable ? this.retryPolicy(procedure, opts) : undefined;
+            const ctx = { procedure, node, signal: call.signal, timeoutMs: call.timeoutMs };
+            const explain = (error: unknown) =>
+              this.explain(error, method, node).then((err) => Promise.reject(err));
+            // `call` is this call's own object: each attempt sets its time left on it.
+            return runWithRetry(policy, ctx, (remainingMs) => {
+              call.timeoutMs = remainingMs;
+              return (fn(req, call) as Promise<unknown>).then(undefined, explain);
             });
           };
     }
@@ -460,10 +462,12 @@ export class TalosClient {
   }
 
   private retryPolicy(
-    method: DescMethod,
+    procedure: string,
     opts: TalosCallOptions | undefined,
   ): RetryPolicy | undefined {
-    return resolveRetry(this.retry, opts?.retry, `${method.parent.typeName}/${method.name}`);
+    const override = opts?.retry;
+    if (override === undefined) return this.defaultPolicy;
+    return resolveRetry(this.retry, override, procedure);
   }
 
   /**
@@ -474,15 +478,11 @@ export class TalosClient {
     open: (options: CallOptions) => AsyncIterable<T>,
     options: CallOptions,
     method: DescMethod,
+    procedure: string,
     node: string | undefined,
     policy: RetryPolicy | undefined,
   ): AsyncGenerator<T> {
-    const ctx = {
-      procedure: `${method.parent.typeName}/${method.name}`,
-      node,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs,
-    };
+    const ctx = { procedure, node, signal: options.signal, timeoutMs: options.timeoutMs };
     let it: AsyncIterator<T> | undefined;
     const first = await runWithRetry(policy, ctx, async (remainingMs) => {
       it = open({ ...options, timeoutMs: remainingMs })[Symbol.asyncIterator]();

@@ -197,39 +197,67 @@ function deadlineError(ctx: RetryContext, attempt: number, last: TalosError): Ta
  * Runs `attempt` until it succeeds, fails for good, or the policy, the
  * timeout or the signal say stop. `attempt` gets the time left of the
  * timeout (undefined without one) and must throw TalosErrors.
+ *
+ * The first attempt runs without any wrapping of its own: a call that
+ * succeeds (or that has no policy) costs no more than the attempt itself.
  */
-export async function runWithRetry<T>(
+export function runWithRetry<T>(
   policy: RetryPolicy | undefined,
   ctx: RetryContext,
   attempt: (remainingMs: number | undefined, n: number) => Promise<T>,
 ): Promise<T> {
   const deadline = ctx.timeoutMs !== undefined ? Date.now() + ctx.timeoutMs : undefined;
-  for (let n = 1; ; n++) {
-    const remaining = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
-    try {
-      return await attempt(remaining, n);
-    } catch (error) {
-      const err = error instanceof TalosError ? error : undefined;
-      if (!policy || !err || !isTransient(err) || ctx.signal?.aborted) throw error;
-      if (n >= policy.attempts) {
-        if (n > 1) err.message += ` (gave up after ${n} attempts)`;
-        throw err;
+  let first: Promise<T>;
+  try {
+    first = attempt(remainingOf(deadline), 1);
+  } catch (error) {
+    first = Promise.reject(error);
+  }
+  if (!policy) return first;
+  return first.catch((error: unknown) => retryAfter(error, 1, policy, ctx, deadline, attempt));
+}
+
+function remainingOf(deadline: number | undefined): number | undefined {
+  return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+}
+
+/** After attempt `failed` threw `error`: gives up, or sleeps and tries again until one succeeds. */
+async function retryAfter<T>(
+  error: unknown,
+  failed: number,
+  policy: RetryPolicy,
+  ctx: RetryContext,
+  deadline: number | undefined,
+  attempt: (remainingMs: number | undefined, n: number) => Promise<T>,
+): Promise<T> {
+  for (let n = failed; ; n++) {
+    if (n > failed) {
+      try {
+        return await attempt(remainingOf(deadline), n);
+      } catch (caught) {
+        error = caught;
       }
-      const delayMs = backoffDelay(n, policy);
-      // No point sleeping past the deadline: the next attempt could not run.
-      if (deadline !== undefined && Date.now() + delayMs >= deadline)
-        throw deadlineError(ctx, n, err);
-      policy.onRetry?.({
-        attempt: n,
-        delayMs,
-        error: err,
-        procedure: ctx.procedure,
-        node: ctx.node,
-      });
-      // The sleep rejects only when the signal fires.
-      await sleep(delayMs, undefined, { signal: ctx.signal }).catch(() => {
-        throw abortError(ctx, n, err);
-      });
     }
+    const err = error instanceof TalosError ? error : undefined;
+    if (!err || !isTransient(err) || ctx.signal?.aborted) throw error;
+    if (n >= policy.attempts) {
+      if (n > 1) err.message += ` (gave up after ${n} attempts)`;
+      throw err;
+    }
+    const delayMs = backoffDelay(n, policy);
+    // No point sleeping past the deadline: the next attempt could not run.
+    if (deadline !== undefined && Date.now() + delayMs >= deadline)
+      throw deadlineError(ctx, n, err);
+    policy.onRetry?.({
+      attempt: n,
+      delayMs,
+      error: err,
+      procedure: ctx.procedure,
+      node: ctx.node,
+    });
+    // The sleep rejects only when the signal fires.
+    await sleep(delayMs, undefined, { signal: ctx.signal }).catch(() => {
+      throw abortError(ctx, n, err);
+    });
   }
 }

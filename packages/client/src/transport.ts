@@ -288,7 +288,8 @@ interface EndpointEntry {
  */
 export class TalosTransport implements Transport {
   private readonly entries: EndpointEntry[];
-  private preferred = 0;
+  /** The entries in the order calls try them: the preferred one first. Rebuilt when it changes. */
+  private ordered: readonly EndpointEntry[];
 
   constructor(endpoints: string[], tls: TlsSettings, settings: TransportSettings = {}) {
     if (endpoints.length === 0) {
@@ -328,6 +329,7 @@ export class TalosTransport implements Transport {
       entry.transport = transport;
       return entry as EndpointEntry;
     });
+    this.ordered = this.entries;
   }
 
   /** Replaces an error that carries no server status by the socket error that explains it. */
@@ -361,11 +363,16 @@ export class TalosTransport implements Transport {
     return this.entries.map((e) => e.id);
   }
 
-  private order(): EndpointEntry[] {
-    const n = this.entries.length;
-    return Array.from({ length: n }, (_, i) => this.entries[(this.preferred + i) % n]).filter(
-      (e): e is EndpointEntry => e !== undefined,
-    );
+  private order(): readonly EndpointEntry[] {
+    return this.ordered;
+  }
+
+  /** Makes `entry` the one that calls try first. */
+  private prefer(entry: EndpointEntry): void {
+    if (this.ordered[0] === entry) return;
+    const i = this.entries.indexOf(entry);
+    if (i < 0) return;
+    this.ordered = [...this.entries.slice(i), ...this.entries.slice(0, i)];
   }
 
   async unary<I extends DescMessage, O extends DescMessage>(
@@ -388,7 +395,7 @@ export class TalosTransport implements Transport {
           input as any,
           contextValues,
         );
-        this.preferred = this.entries.indexOf(entry);
+        this.prefer(entry);
         entry.socketError = undefined;
         entry.answered = true;
         return res as UnaryResponse<I, O>;
@@ -430,7 +437,7 @@ export class TalosTransport implements Transport {
           source as any,
           contextValues,
         );
-        this.preferred = this.entries.indexOf(entry);
+        this.prefer(entry);
         entry.answered = true;
         return res as StreamResponse<I, O>;
       } catch (caught) {

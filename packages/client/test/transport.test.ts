@@ -143,6 +143,29 @@ describe("calls over mTLS", () => {
     client.close();
   });
 
+  it("passes the caller's other call options through: headers, onHeader, onTrailer", async () => {
+    const client = connect();
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    await client.machine.version(
+      {},
+      {
+        node: "10.5.0.3",
+        headers: { "x-request-id": "abc" },
+        onHeader: (h) => {
+          header = h;
+        },
+        onTrailer: (t) => {
+          trailer = t;
+        },
+      },
+    );
+    expect(server.requests.at(-1)?.headers["x-request-id"]).toBe("abc");
+    expect(header).toBeInstanceOf(Headers);
+    expect(trailer?.get("grpc-status")).toBe("0");
+    client.close();
+  });
+
   it("reuses one HTTP/2 session for many calls", async () => {
     const client = connect();
     let sessions = 0;
