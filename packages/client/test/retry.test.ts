@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { State } from "@taloskit/api/cosi";
 import { ImageService, MachineService } from "@taloskit/api/machine";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   backoffDelay,
   ConnectionError,
@@ -237,7 +237,9 @@ describe("retries against the simulator", () => {
   it("an abort during the backoff sleep ends the call at once with a CANCELED error", async () => {
     sim.faults.unreachable(WORKER, true);
     const ac = new AbortController();
-    // Backoff of up to ten minutes: the test only ends in time if the abort cuts the sleep.
+    // A backoff of almost ten minutes (the jitter draw pinned): the test only ends in time if
+    // the abort cuts the sleep.
+    const draw = vi.spyOn(Math, "random").mockReturnValue(0.99);
     const { error, calls } = await counted(WORKER, "machine.MachineService/Version", () =>
       client.machine.version(
         {},
@@ -253,7 +255,7 @@ describe("retries against the simulator", () => {
           },
         },
       ),
-    );
+    ).finally(() => draw.mockRestore());
     expect(calls).toBe(1);
     expect(error).toBeInstanceOf(TalosError);
     const err = error as TalosError;
@@ -264,6 +266,8 @@ describe("retries against the simulator", () => {
 
   it("the call's timeout covers the backoff: no sleep past the deadline", async () => {
     sim.faults.unreachable(WORKER, true);
+    // Full jitter draws the delay from [0, cap): pin the draw near the cap (594 s), past the deadline.
+    const draw = vi.spyOn(Math, "random").mockReturnValue(0.99);
     const { error, calls } = await counted(WORKER, "machine.MachineService/Version", () =>
       client.machine.version(
         {},
@@ -273,7 +277,7 @@ describe("retries against the simulator", () => {
           retry: { attempts: 3, baseDelayMs: 600_000, maxDelayMs: 600_000 },
         },
       ),
-    );
+    ).finally(() => draw.mockRestore());
     expect(calls).toBe(1);
     const err = error as TalosError;
     expect(err.code).toBe("DEADLINE_EXCEEDED");
