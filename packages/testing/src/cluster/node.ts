@@ -60,6 +60,19 @@ export interface NodeFaults {
   etcdUnhealthy: boolean;
 }
 
+/** A node without faults: how every node starts, and what `faults.clear()` restores. */
+export function noFaults(): NodeFaults {
+  return {
+    delayMs: 0,
+    unreachable: false,
+    dropStreamsAfterBytes: null,
+    neverReturn: false,
+    failPull: null,
+    installerExitCode: 0,
+    etcdUnhealthy: false,
+  };
+}
+
 /** A simulated Talos machine event as stored in the node's event buffer. */
 export interface StoredEvent {
   id: string;
@@ -156,15 +169,7 @@ export class SimNodeImpl {
   readonly address: string;
   readonly state: SimNodeState;
   readonly resources: ResourceStore;
-  readonly faults: NodeFaults = {
-    delayMs: 0,
-    unreachable: false,
-    dropStreamsAfterBytes: null,
-    neverReturn: false,
-    failPull: null,
-    installerExitCode: 0,
-    etcdUnhealthy: false,
-  };
+  readonly faults: NodeFaults = noFaults();
   /** SPKI fingerprint (base64 SHA-256) of the maintenance certificate, when in maintenance mode. */
   readonly maintenanceFingerprint?: string;
   /** Total bytes sent on server streams (for tests and benchmarks). */

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { stringify } from "yaml";
-import { SimNodeImpl } from "./node.js";
+import { noFaults, SimNodeImpl } from "./node.js";
 import {
   type CertAndKey,
   createMaintenanceCert,
@@ -8,28 +8,11 @@ import {
   type IssueClientOptions,
   type TalosPki,
 } from "./pki.js";
-import type { HardwareProfileName } from "./profiles.js";
 import { Router } from "./router.js";
 import { type SimUploads, uploadsOf } from "./services-extra.js";
-import { initialState, type SimNodeState } from "./state.js";
+import { initialState, type SimNodeOptions, type SimNodeState } from "./state.js";
 
-/** Options of one simulated node. */
-export interface SimNodeOptions {
-  /** Name used in `node` metadata, e.g. "10.5.0.2". */
-  address: string;
-  hostname?: string;
-  role?: "controlplane" | "worker";
-  /** Talos version, default "v1.14.0". */
-  version?: string;
-  profile?: HardwareProfileName;
-  maintenance?: boolean;
-  /** Running schematic ID. */
-  schematic?: string;
-  platform?: string;
-  secureBoot?: boolean;
-  /** Kubernetes version of the kubelet, default "v1.34.1". */
-  kubernetesVersion?: string;
-}
+export type { SimNodeOptions } from "./state.js";
 
 /** A simulated node as tests see it. */
 export interface SimNode {
@@ -296,17 +279,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
       rebootDelay = ms;
     },
     clear: async () => {
-      for (const n of impls) {
-        Object.assign(n.faults, {
-          delayMs: 0,
-          unreachable: false,
-          dropStreamsAfterBytes: null,
-          neverReturn: false,
-          failPull: null,
-          installerExitCode: 0,
-          etcdUnhealthy: false,
-        });
-      }
+      for (const n of impls) Object.assign(n.faults, noFaults());
       await serverCert(routerCert);
     },
   };

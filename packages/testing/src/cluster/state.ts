@@ -46,6 +46,24 @@ export interface SimEtcdMember {
   dbSize: bigint;
 }
 
+/** Options of one simulated node. */
+export interface SimNodeOptions {
+  /** Name used in `node` metadata, e.g. "10.5.0.2". */
+  address: string;
+  hostname?: string;
+  role?: "controlplane" | "worker";
+  /** Talos version, default "v1.14.0". */
+  version?: string;
+  profile?: HardwareProfileName;
+  maintenance?: boolean;
+  /** Running schematic ID. */
+  schematic?: string;
+  platform?: string;
+  secureBoot?: boolean;
+  /** Kubernetes version of the kubelet, default "v1.34.1". */
+  kubernetesVersion?: string;
+}
+
 /** Mutable state of one simulated node; tests may change it directly, then call `touch()` on the node. */
 export interface SimNodeState {
   hostname: string;
@@ -155,20 +173,8 @@ export function defaultConfig(
   return `${documents.map((lines) => lines.join("\n")).join("\n---\n")}\n`;
 }
 
-/** Initial state for a node. */
-export function initialState(o: {
-  address: string;
-  index: number;
-  hostname?: string;
-  role?: "controlplane" | "worker";
-  version?: string;
-  profile?: HardwareProfileName;
-  maintenance?: boolean;
-  schematic?: string;
-  platform?: string;
-  secureBoot?: boolean;
-  kubernetesVersion?: string;
-}): SimNodeState {
+/** Initial state for a node: `index` is its place in the cluster (the first defaults to control plane). */
+export function initialState(o: SimNodeOptions & { index: number }): SimNodeState {
   const role = o.role ?? (o.index === 0 ? "controlplane" : "worker");
   const hostname = o.hostname ?? `talos-${o.address.replace(/[.:]/g, "-")}`;
   const profileName = o.profile ?? "proxmox-vm";
