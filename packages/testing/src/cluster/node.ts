@@ -29,7 +29,7 @@ import { type ResourceChange, ResourceStore } from "./resources.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
 import { tarGz } from "./tar.js";
-import { durationMs, sleep, timestamp } from "./util.js";
+import { durationMs, sleep, timestamp, WakeQueue } from "./util.js";
 import { minorOf, rpcAvailable } from "./version.js";
 
 const { status: S } = grpc;
@@ -892,14 +892,12 @@ export class SimNodeImpl {
   private async watch(req: WatchReq, ctx: CallContext, send: Send): Promise<void> {
     this.checkResourceAccess(req.namespace, req.type, ctx);
     const v1 = req.apiVersion >= 1;
-    const queue: ResourceChange[] = [];
-    let wake: (() => void) | undefined;
+    const queue = new WakeQueue<ResourceChange>();
     const unsubscribe = this.resources.subscribe((c) => {
       const md = c.resource.metadata;
       if (md?.namespace !== req.namespace || md.type !== req.type) return;
       if (req.id !== undefined && md.id !== req.id) return;
       queue.push(c);
-      wake?.();
     });
     const evType = { created: 0, updated: 1, destroyed: 2 } as const;
     try {
@@ -932,18 +930,8 @@ export class SimNodeImpl {
           if (v1) await send({ event: [{ eventType: 3 }] });
         }
       }
-      while (!ctx.signal.aborted) {
-        const c = queue.shift();
-        if (!c) {
-          await new Promise<void>((r) => {
-            wake = r;
-            ctx.signal.addEventListener("abort", () => r(), { once: true });
-          });
-          wake = undefined;
-          continue;
-        }
+      for await (const c of queue.drain(ctx.signal))
         await send({ event: [{ resource: c.resource, old: c.old, eventType: evType[c.kind] }] });
-      }
     } finally {
       unsubscribe();
     }
@@ -954,12 +942,8 @@ export class SimNodeImpl {
     ctx: CallContext,
     send: Send,
   ): Promise<void> {
-    const queue: StoredEvent[] = [];
-    let wake: (() => void) | undefined;
-    const onEvent = (e: StoredEvent) => {
-      queue.push(e);
-      wake?.();
-    };
+    const queue = new WakeQueue<StoredEvent>();
+    const onEvent = (e: StoredEvent) => queue.push(e);
     this.bus.on("event", onEvent);
     const match = (e: StoredEvent) => !req.withActorId || e.actorId === req.withActorId;
     const toMsg = (e: StoredEvent) => ({ id: e.id, actorId: e.actorId, data: e.data });
@@ -979,16 +963,7 @@ export class SimNodeImpl {
       }
       const seen = new Set(backlog.map((e) => e.id));
       for (const e of backlog) if (match(e)) await send(toMsg(e));
-      while (!ctx.signal.aborted) {
-        const e = queue.shift();
-        if (!e) {
-          await new Promise<void>((r) => {
-            wake = r;
-            ctx.signal.addEventListener("abort", () => r(), { once: true });
-          });
-          wake = undefined;
-          continue;
-        }
+      for await (const e of queue.drain(ctx.signal)) {
         if (seen.has(e.id) || !match(e)) continue;
         await send(toMsg(e));
       }

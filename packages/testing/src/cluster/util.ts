@@ -24,3 +24,37 @@ export function timestamp(ms = Date.now()): Timestamp {
 export function durationMs(d: { seconds: bigint; nanos: number }): number {
   return Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6);
 }
+
+/**
+ * Items pushed by one side and taken in order by a stream on the other. Waiting for
+ * the next item leaves no listener on the signal behind: a long stream would pile them up.
+ */
+export class WakeQueue<T> {
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  /** Yields items as they come until `signal` aborts. */
+  async *drain(signal: AbortSignal): AsyncGenerator<T> {
+    while (!signal.aborted) {
+      const item = this.items.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+}
