@@ -22,7 +22,7 @@ import {
 } from "@taloskit/api/machine";
 import { StorageService } from "@taloskit/api/storage";
 import { TimeService } from "@taloskit/api/time";
-import { prepareCredentials } from "./credentials.js";
+import { type PemCredentials, prepareCredentials } from "./credentials.js";
 import {
   PermissionDeniedError,
   TalosconfigError,
@@ -208,15 +208,29 @@ export class TalosClient {
 
   /** Connects with explicit endpoints and PEM credentials. */
   static connect(options: ConnectOptions): TalosClient {
-    const creds = prepareCredentials(options);
-    const transport = new TalosTransport(
+    return TalosClient.withCredentials(
       options.endpoints,
+      options.nodes ?? [],
+      prepareCredentials(options),
+      options,
+    );
+  }
+
+  /** A client with a certificate: what connect() and fromTalosconfig() both end in. */
+  private static withCredentials(
+    endpoints: string[],
+    nodes: string[],
+    creds: PemCredentials & { roles: string[] },
+    options: Omit<ConnectOptions, "endpoints" | "nodes" | "ca" | "cert" | "key">,
+  ): TalosClient {
+    const transport = new TalosTransport(
+      endpoints,
       { ca: creds.ca, cert: creds.cert, key: creds.key, serverName: options.serverName },
       options,
     );
     return new TalosClient({
       transport,
-      nodes: options.nodes ?? [],
+      nodes,
       roles: creds.roles,
       maintenance: false,
       defaultTimeoutMs: options.defaultTimeoutMs,
@@ -241,19 +255,7 @@ export class TalosClient {
     }
     const where = ` of context "${ctx.name}" in ${path}`;
     const creds = prepareCredentials({ ca: ctx.ca, cert: ctx.cert, key: ctx.key }, where);
-    const transport = new TalosTransport(
-      ctx.endpoints,
-      { ca: creds.ca, cert: creds.cert, key: creds.key, serverName: options.serverName },
-      options,
-    );
-    return new TalosClient({
-      transport,
-      nodes: ctx.nodes,
-      roles: creds.roles,
-      maintenance: false,
-      defaultTimeoutMs: options.defaultTimeoutMs,
-      retry: options.retry,
-    });
+    return TalosClient.withCredentials(ctx.endpoints, ctx.nodes, creds, options);
   }
 
   /**
