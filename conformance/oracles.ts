@@ -168,6 +168,8 @@ export function machinery(version: OracleVersion) {
       role: "controlplane" | "worker" | "init",
       options: { clusterName?: string; endpoint?: string; kubernetesVersion?: string } = {},
     ) => o.request({ op: "generate", role, ...options }),
+    /** Loads a config and encodes it again as configpatcher prints its output (no comments). */
+    normalize: (config: string) => o.request({ op: "normalize", config }),
     /** The machinery release the oracle runs. */
     version: () => o.request({ op: "version" }),
     /** How each registered document kind decodes (field names, types, deprecations). */

@@ -210,6 +210,8 @@ func handle(req request) response {
 		resp = patch(req)
 	case "generate":
 		resp = generateConfig(req)
+	case "normalize":
+		resp = normalize(req)
 	case "kinds":
 		resp = describeKinds()
 	default:
