@@ -1,10 +1,11 @@
 module github.com/taloskit/taloskit/conformance/schematic
 
-go 1.26
+go 1.26.5
 
-require github.com/siderolabs/image-factory v0.8.4
+require github.com/siderolabs/image-factory v1.4.0
 
 require (
-	github.com/siderolabs/gen v0.8.5 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/siderolabs/gen v0.8.7 // indirect
+	github.com/siderolabs/talos/pkg/machinery v1.14.0-alpha.1 // indirect
+	go.yaml.in/yaml/v4 v4.0.0-rc.4 // indirect
 )
