@@ -57,6 +57,7 @@ export {
   strategicPatch,
 } from "./patch.js";
 export { maskSecrets, REDACTED, REDACTED_CHANGED, redactDiff } from "./redact.js";
+export { type RewrittenPatch, rewriteJson6902 } from "./rewrite.js";
 export {
   assertValidConfig,
   type ValidateOptions,

@@ -148,7 +148,8 @@ function applyJson(
   patch: Extract<ConfigPatch, { type: "json6902" }>,
 ): void {
   const only = docs[0];
-  if (docs.length !== 1 || !only || only.ref.kind !== LEGACY_KIND) {
+  // Talos takes a JSON6902 patch on a config of exactly one document, of any kind
+  if (docs.length !== 1 || !only) {
     throw new ConfigPatchError("CONFIG_JSONPATCH_MULTIDOC", JSONPATCH_MULTIDOC_MESSAGE);
   }
   applyJsonPatch(only.doc, patch.operations, only.ref.id);

@@ -10,6 +10,7 @@ import {
   patchMachineConfigOnNodes,
 } from "../../config/apply.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "../../config/patch.js";
+import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
@@ -63,17 +64,49 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
     .option("--talos-version <version>", "refuse document kinds this Talos version does not know")
     .option("--validate", "also validate the merged config (needs --talos-version)")
     .option("--diff", "print a unified diff of the change on stderr")
+    .option(
+      "--rewrite-json6902",
+      "apply JSON6902 patches by rewriting them into strategic-merge patches against the config so far (works on multi-document configs)",
+    )
+    .option(
+      "--print-rewritten",
+      "with --rewrite-json6902: print each rewritten patch on stderr, after a '# rewritten <patch>' line",
+    )
     .action(
       (
         base: string,
         patches: string[],
-        opts: { talosVersion?: string; validate?: boolean; diff?: boolean },
+        opts: {
+          talosVersion?: string;
+          validate?: boolean;
+          diff?: boolean;
+          rewriteJson6902?: boolean;
+          printRewritten?: boolean;
+        },
       ) => {
         if (opts.validate && !opts.talosVersion)
           throw new Error("--validate needs --talos-version");
+        if (opts.printRewritten && !opts.rewriteJson6902)
+          throw new Error("--print-rewritten needs --rewrite-json6902");
+        const baseText = readInput(io, base);
+        let loaded = patches.map((p) => patchArg(io, p));
+        if (opts.rewriteJson6902) {
+          // each JSON6902 patch is rewritten against the config as the patches before it left it
+          let current = baseText;
+          loaded = loaded.map((p) => {
+            let next = p;
+            if (p.type === "json6902") {
+              const rewritten = rewriteJson6902(current, p);
+              if (opts.printRewritten) io.stderr(`# rewritten ${p.source}\n${rewritten.text}`);
+              next = rewritten.patch;
+            }
+            current = patchConfig(current, [next], { diff: false }).text;
+            return next;
+          });
+        }
         const result = patchConfig(
-          readInput(io, base),
-          patches.map((p) => patchArg(io, p)),
+          baseText,
+          loaded,
           {
             ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
             diff: opts.diff === true,
