@@ -1,53 +1,11 @@
-// Validation of machine configs against the JSON Schema of a target Talos version.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import { type ConfigDocument, parseConfig } from "./documents.js";
+// Validation of machine configs with Talos's own acceptance rules: each document is
+// decoded as Talos's config loader decodes it (see decoder.ts and the generated model of
+// every supported release), then the semantic checks of Talos's Validate that matter.
+import { Document, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
+import { type DecodeIssue, NodeDecoder, resolveScalar, scalarValue } from "./decoder.js";
+import { parseYamlDocuments } from "./documents.js";
 import { type ConfigIssue, ConfigPatchError } from "./errors.js";
-import { CONFIG_SCHEMAS } from "./generated/index.js";
 import { type ConfigVersion, configVersion, kindInfo } from "./versions.js";
-
-const validators = new Map<string, { ajv: Ajv2020; id: string }>();
-
-function ajvFor(version: ConfigVersion): { ajv: Ajv2020; id: string } {
-  let entry = validators.get(version);
-  if (!entry) {
-    const schema = CONFIG_SCHEMAS[version] as Record<string, unknown>;
-    const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-    ajv.addSchema(schema);
-    entry = { ajv, id: String(schema.$id) };
-    validators.set(version, entry);
-  }
-  return entry;
-}
-
-function validatorFor(version: ConfigVersion, def: string): ValidateFunction {
-  const { ajv, id } = ajvFor(version);
-  const fn = ajv.getSchema(`${id}#/$defs/${def}`);
-  if (!fn) throw new Error(`schema of ${version} has no definition ${def}`);
-  return fn;
-}
-
-function dotted(pointer: string): string {
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"))
-    .join(".");
-}
-
-function issueOf(document: string, e: ErrorObject): ConfigIssue & { missing?: string } {
-  let path = dotted(e.instancePath);
-  let message = e.message ?? e.keyword;
-  if (e.keyword === "additionalProperties") {
-    const extra = String((e.params as { additionalProperty?: string }).additionalProperty);
-    path = path ? `${path}.${extra}` : extra;
-    message = `unknown field "${extra}"`;
-  } else if (e.keyword === "enum") {
-    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues ?? [];
-    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
-  }
-  const missing = (e.params as { missingProperty?: string }).missingProperty;
-  return { document, path, rule: e.keyword, message, ...(missing ? { missing } : {}) };
-}
 
 /** Result of validating a config. */
 export interface ValidationResult {
@@ -55,22 +13,193 @@ export interface ValidationResult {
   /** Talos version the config was checked against (`major.minor`). */
   talosVersion: ConfigVersion;
   issues: ConfigIssue[];
+  /** Accepted but worth knowing: deprecated fields, with what replaces them. */
+  warnings: ConfigIssue[];
 }
 
 /** Options of {@link validateDocuments}. */
 export interface ValidateOptions {
   /**
-   * Validate patch documents: a patch is partial, so a missing required field is not an
-   * error unless it is a document's identity (`apiVersion`, `kind`, `name`).
+   * Validate patch documents: a patch is partial, so required fields and whole-config
+   * checks are skipped, and `$patch: delete` is allowed as Talos's patch loader allows it.
    */
   partial?: boolean;
 }
 
-const IDENTITY = new Set(["apiVersion", "kind", "name"]);
+const LEGACY_KEYS = ["machine", "cluster", "debug", "persist"];
 
-function keep(issue: ConfigIssue & { missing?: string }, partial: boolean): boolean {
-  if (!partial || issue.rule !== "required") return true;
-  return issue.path === "" && IDENTITY.has(issue.missing ?? "");
+function get(map: YAMLMap, key: string): Node | undefined {
+  for (const p of map.items) {
+    if (isScalar(p.key) && scalarValue(p.key) === key) return (p.value ?? undefined) as Node;
+  }
+  return undefined;
+}
+
+function has(map: YAMLMap, key: string): boolean {
+  return map.items.some((p) => isScalar(p.key) && scalarValue(p.key) === key);
+}
+
+function text(node: Node | undefined): string {
+  if (node === undefined || node === null) return "";
+  if (isScalar(node)) {
+    const r = resolveScalar(node);
+    return r.t === "null" ? "" : (scalarValue(node) ?? "");
+  }
+  return "";
+}
+
+function isDeleteDoc(map: YAMLMap): boolean {
+  return text(get(map, "$patch")) === "delete";
+}
+
+interface Checked {
+  issues: ConfigIssue[];
+  warnings: ConfigIssue[];
+}
+
+function documentsOf(docs: readonly Document[], version: ConfigVersion, partial: boolean): Checked {
+  const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  let legacy: YAMLMap | undefined;
+  let legacyDoc: Document | undefined;
+  docs.forEach((doc, i) => {
+    const root = doc.contents as Node | null;
+    const where = `#${i + 1}`;
+    if (root === null || root === undefined) return;
+    if (isScalar(root) && resolveScalar(root).t === "null") return;
+    if (!isMap(root)) {
+      issues.push({
+        document: where,
+        path: "",
+        rule: "type",
+        message: "a document must be a mapping",
+      });
+      return;
+    }
+    const apiVersion = text(get(root, "apiVersion"));
+    const kindText = text(get(root, "kind"));
+    const name = text(get(root, "name"));
+    const id = kindText === "" ? "/v1alpha1" : `${apiVersion}/${kindText}${name ? `/${name}` : ""}`;
+    if (partial && isDeleteDoc(root)) {
+      if ((kindText === "") !== (apiVersion === "")) {
+        issues.push({
+          document: id,
+          path: "",
+          rule: "patchDelete",
+          message:
+            "kind and apiVersion must be both set (or both left out) in a $patch: delete document",
+        });
+      }
+      return;
+    }
+    const key = `${apiVersion}/${kindText || "v1alpha1"}/${name}`;
+    if (seen.has(key)) {
+      issues.push({
+        document: id,
+        path: "",
+        rule: "duplicate",
+        message: `duplicate document ${key}`,
+      });
+      return;
+    }
+    seen.add(key);
+    for (const k of ["kind", "apiVersion"]) {
+      const v = get(root, k);
+      if (v && (isMap(v) || isSeq(v))) {
+        issues.push({ document: id, path: k, rule: "type", message: `${k} must be a scalar` });
+        return;
+      }
+    }
+    const legacyVersion = LEGACY_KEYS.some((k) => has(root, k)) ? "v1alpha1" : apiVersion;
+    let ref: { apiVersion: string; kind: string; id: string } | undefined;
+    if (legacyVersion === "v1alpha1" && kindText === "")
+      ref = { apiVersion: "", kind: "v1alpha1", id };
+    else if (kindText === "") {
+      issues.push({ document: id, path: "kind", rule: "required", message: "missing kind" });
+      return;
+    } else if (legacyVersion === "") {
+      issues.push({
+        document: id,
+        path: "apiVersion",
+        rule: "required",
+        message: "missing apiVersion",
+      });
+      return;
+    } else ref = { apiVersion: legacyVersion, kind: kindText, id };
+    const info = kindInfo(ref, version);
+    if (!info) {
+      issues.push({
+        document: id,
+        path: "kind",
+        rule: "unknownKind",
+        message: `document kind "${kindText}" (apiVersion "${legacyVersion}") is not known to Talos ${version}`,
+      });
+      return;
+    }
+    const dec = new NodeDecoder(version, doc, partial);
+    dec.struct(root, info.def, "");
+    const tag = (d: DecodeIssue): ConfigIssue => ({ document: id, ...d });
+    issues.push(...dec.issues.map(tag));
+    warnings.push(...dec.warnings.map(tag));
+    if (!partial && dec.issues.length === 0) issues.push(...semantic(info.kind, root, id));
+    if (info.kind === "v1alpha1") {
+      legacy = root;
+      legacyDoc = doc;
+    }
+  });
+  void legacyDoc;
+  if (!partial && issues.length === 0 && legacy) issues.push(...legacyChecks(legacy, version));
+  return { issues, warnings };
+}
+
+function at(map: YAMLMap | undefined, ...path: string[]): Node | undefined {
+  let n: Node | undefined = map;
+  for (const p of path) {
+    if (!n || !isMap(n)) return undefined;
+    n = get(n, p);
+  }
+  return n;
+}
+
+/** Checks of a document's own Validate that a whole config must pass. */
+function semantic(_kind: string, _root: YAMLMap, _id: string): ConfigIssue[] {
+  return [];
+}
+
+/** Talos's checks of the v1alpha1 document (metal mode, local validation). */
+function legacyChecks(root: YAMLMap, _version: ConfigVersion): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const add = (path: string, rule: string, message: string) =>
+    out.push({ document: "/v1alpha1", path, rule, message });
+  // Whole-config checks need a complete document (machine and cluster); fragments
+  // validated without `partial` keep to the decoding rules.
+  const machine = at(root, "machine");
+  const complete = machine !== undefined && at(root, "cluster") !== undefined;
+  if (complete && isMap(machine)) {
+    const type = text(at(root, "machine", "type"));
+    if (!["controlplane", "worker", "init"].includes(type))
+      add("machine.type", "enum", `unknown machine type "${type}"`);
+  }
+  const persist = at(root, "persist");
+  if (persist && isScalar(persist)) {
+    const r = resolveScalar(persist);
+    const t = scalarValue(persist) ?? "";
+    if ((r.t === "bool" && !r.v) || ["n", "N", "no", "No", "NO", "off", "Off", "OFF"].includes(t))
+      add("persist", "semantic", ".persist should be enabled");
+  }
+  return out;
+}
+
+/** Validates parsed YAML documents for a Talos version. */
+export function validateYamlDocuments(
+  docs: readonly Document[],
+  talosVersion: string,
+  options: ValidateOptions = {},
+): ValidationResult {
+  const version = configVersion(talosVersion);
+  const { issues, warnings } = documentsOf(docs, version, options.partial === true);
+  return { valid: issues.length === 0, talosVersion: version, issues, warnings };
 }
 
 /** Validates plain documents (one object per YAML document) for a Talos version. */
@@ -79,80 +208,21 @@ export function validateDocuments(
   talosVersion: string,
   options: ValidateOptions = {},
 ): ValidationResult {
-  const version = configVersion(talosVersion);
-  const issues: ConfigIssue[] = [];
-  documents.forEach((doc, i) => {
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-      issues.push({
-        document: `#${i + 1}`,
-        path: "",
-        rule: "type",
-        message: "a document must be a mapping",
-      });
-      return;
-    }
-    for (const issue of documentIssues(withoutNulls(doc) as Record<string, unknown>, version)) {
-      if (!keep(issue, options.partial === true)) continue;
-      const { missing: _missing, ...plain } = issue;
-      issues.push(plain);
-    }
-  });
-  return { valid: issues.length === 0, talosVersion: version, issues };
-}
-
-/** A null field means an absent one to Talos (a nil pointer), so it is dropped first. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => [k, withoutNulls(v)]),
+  return validateYamlDocuments(
+    documents.map((d) => new Document(d)),
+    talosVersion,
+    options,
   );
 }
 
-function documentIssues(
-  doc: Record<string, unknown>,
-  version: ConfigVersion,
-): (ConfigIssue & { missing?: string })[] {
-  const kind = doc.kind;
-  const id =
-    kind === undefined || kind === null
-      ? "/v1alpha1"
-      : `${String(doc.apiVersion ?? "")}/${String(kind)}${doc.name ? `/${String(doc.name)}` : ""}`;
-  const info = kindInfo(
-    kind === undefined || kind === null
-      ? { apiVersion: "", kind: "v1alpha1", id }
-      : { apiVersion: String(doc.apiVersion ?? ""), kind: String(kind), id },
-    version,
-  );
-  if (!info) {
-    return [
-      {
-        document: id,
-        path: "kind",
-        rule: "unknownKind",
-        message: `document kind "${String(kind)}" (apiVersion "${String(doc.apiVersion ?? "")}") is not known to Talos ${version}`,
-      },
-    ];
-  }
-  const validate = validatorFor(version, info.def);
-  if (validate(doc)) return [];
-  return (validate.errors ?? []).map((e) => issueOf(id, e));
-}
-
-/** Validates a config text for a Talos version; YAML errors throw, schema problems are issues. */
+/** Validates a config text for a Talos version; YAML errors throw, decoding problems are issues. */
 export function validateConfig(
   text: string,
   talosVersion: string,
   options: ValidateOptions = {},
 ): ValidationResult {
-  const docs: ConfigDocument[] = parseConfig(text);
-  return validateDocuments(
-    docs.map((d) => d.doc.toJS()),
-    talosVersion,
-    options,
-  );
+  configVersion(talosVersion);
+  return validateYamlDocuments(parseYamlDocuments(text, "config"), talosVersion, options);
 }
 
 /** Like {@link validateConfig}, but throws CONFIG_INVALID naming the first problems. */
