@@ -41,11 +41,30 @@ function childOf(node: unknown, token: string): unknown {
   throw new OpFailure(`cannot step into a scalar at "${token}"`);
 }
 
+// Talos's JSON patch library also takes negative indices, counted from the end.
 function index(token: string, max: number): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new OpFailure(`"${token}" is not a list index`);
-  const i = Number(token);
+  if (!/^-?(0|[1-9][0-9]*)$/.test(token)) throw new OpFailure(`"${token}" is not a list index`);
+  let i = Number(token);
+  if (i < 0) {
+    if (i < -(max + 1)) throw new OpFailure(`index ${i} is out of range`);
+    i += max + 1;
+  }
   if (i > max) throw new OpFailure(`index ${i} is out of range`);
   return i;
+}
+
+function missingKey(doc: Document, toks: string[]): boolean {
+  if (toks.length === 0) return false;
+  const { parent, last } = parentOf(doc, toks);
+  return isMap(parent) && !parent.has(last);
+}
+
+/** The value at a path where a missing key of a mapping reads as null (copy and test do). */
+function lookup(doc: Document, toks: string[]): unknown {
+  if (toks.length === 0) return doc.contents;
+  const { parent, last } = parentOf(doc, toks);
+  if (isMap(parent) && !parent.has(last)) return null;
+  return childOf(parent, last);
 }
 
 function resolve(doc: Document, toks: string[]): unknown {
@@ -81,7 +100,7 @@ function remove(doc: Document, toks: string[]): unknown {
   const { parent, last } = parentOf(doc, toks);
   const old = childOf(parent, last);
   if (isMap(parent)) parent.delete(last);
-  else parent.items.splice(Number(last), 1);
+  else parent.items.splice(index(last, parent.items.length - 1), 1);
   return old;
 }
 
@@ -128,9 +147,10 @@ export function applyJsonPatch(
             doc.contents = doc.createNode(op.value) as Node;
           } else {
             const { parent, last } = parentOf(doc, toks);
-            childOf(parent, last);
+            // a missing key of a mapping is added, as Talos's JSON patch library does
+            if (isSeq(parent)) childOf(parent, last);
             if (isMap(parent)) parent.set(last, doc.createNode(op.value));
-            else parent.items[Number(last)] = doc.createNode(op.value);
+            else parent.items[index(last, parent.items.length - 1)] = doc.createNode(op.value);
           }
           break;
         case "move": {
@@ -142,12 +162,16 @@ export function applyJsonPatch(
           break;
         }
         case "copy": {
-          const value = resolve(doc, tokens(op.from));
+          const value = lookup(doc, tokens(op.from));
           add(doc, toks, doc.createNode(plain(value)) as Node);
           break;
         }
         case "test":
-          if (!deepEqual(plain(resolve(doc, toks)), op.value)) {
+          // a missing key of a mapping only passes a test without a value
+          const failed = missingKey(doc, toks)
+            ? op.value !== undefined
+            : !deepEqual(plain(lookup(doc, toks)), op.value ?? null);
+          if (failed) {
             throw new OpFailure("the value differs");
           }
           break;

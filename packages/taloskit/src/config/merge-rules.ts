@@ -59,6 +59,22 @@ const RULES: Record<string, MergeRule> = {
   "ExtensionServiceConfig:configFiles": byField("mountPath"),
 };
 
+/**
+ * CEL expression fields (Talos's `cel.Expression`). A strategic merge into a
+ * document drops every such field of the base that the patch does not set itself,
+ * wherever the patch touches the document (Talos v1.10 to v1.14 behave so).
+ */
+export const CEL_FIELDS: Record<string, readonly (readonly string[])[]> = {
+  UnattendedInstallConfig: [["provisioning", "diskSelector", "match"]],
+  VolumeConfig: [["provisioning", "diskSelector", "match"]],
+  UserVolumeConfig: [["provisioning", "diskSelector", "match"]],
+  RawVolumeConfig: [["provisioning", "diskSelector", "match"]],
+  SwapVolumeConfig: [["provisioning", "diskSelector", "match"]],
+  ExistingVolumeConfig: [["discovery", "volumeSelector", "match"]],
+  LinkAliasConfig: [["selector", "match"]],
+  OOMConfig: [["triggerExpression"], ["cgroupRankingExpression"]],
+};
+
 /** The merge rule for a field of a document kind, if it has one. */
 export function ruleFor(kind: string, path: readonly string[]): MergeRule | undefined {
   const last = path[path.length - 1];

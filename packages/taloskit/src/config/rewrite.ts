@@ -82,6 +82,11 @@ function diffMaps(before: Plain, after: Plain, path: string[], del: Plain, set: 
       }
       if (Object.keys(d).length) del[key] = d;
       if (Object.keys(s).length) set[key] = s;
+    } else if (path.length > 0) {
+      // below the top level: a new plain value is set; anything else clears the
+      // field and merges its whole new value back (see below)
+      if (isScalar(a) && isScalar(b) && !isZero(a)) set[key] = a;
+      else replaceWhole();
     } else if (isObject(b) && isObject(a)) {
       const d: Plain = {};
       const s: Plain = {};
@@ -103,6 +108,17 @@ function diffMaps(before: Plain, after: Plain, path: string[], del: Plain, set: 
       set[key] = a;
     }
   }
+}
+
+/**
+ * Why the diff stops at the second level (`machine.x`, `cluster.y`): Talos finds a
+ * deleted path field by field through its Go types, and merges types that encode
+ * themselves (certificates, endpoints, sizes) in ways a YAML view cannot predict.
+ * Clearing a second-level field and merging its whole new value back gives the
+ * same document whatever the field's type.
+ */
+function isScalar(v: unknown): boolean {
+  return v === null || typeof v !== "object";
 }
 
 function isEmpty(v: unknown): boolean {
@@ -155,7 +171,7 @@ export function rewriteJson6902(
       throw unrewritable(`the patch adds '${key}', which would make it another document`, key);
     }
   }
-  if (!deepEqual(before.version, after.version) && after.version !== undefined) {
+  if (!deepEqual(before.version, after.version)) {
     throw unrewritable("the patch changes the document's version", "version");
   }
   const del: Plain = {};

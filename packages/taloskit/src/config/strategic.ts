@@ -2,7 +2,7 @@
 // that the base keeps its comments, key order and scalar styles.
 import { isMap, isScalar, isSeq, type Node, Pair, Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import { ConfigPatchError } from "./errors.js";
-import { deepEqual, type MergeRule, ruleFor } from "./merge-rules.js";
+import { CEL_FIELDS, deepEqual, type MergeRule, ruleFor } from "./merge-rules.js";
 
 export const PATCH_KEY = "$patch";
 
@@ -100,7 +100,10 @@ export function applyDeletes(base: unknown, patch: Node, c: Cursor): void {
       const at = child(c, key);
       const baseChild = isMap(base) ? findPair(base, key)?.value : undefined;
       if (isDeleteMarker(pair.value)) {
-        if (!isMap(base) || !findPair(base, key)) throw missing(at);
+        // a top-level field of a document is a field of its Go struct: Talos clears
+        // it whether or not the base sets it; deeper down a missing value is an error
+        const topLevel = c.rulePath.length === 0 && isMap(base);
+        if (!topLevel && (!isMap(base) || !findPair(base, key))) throw missing(at);
         base.delete(key);
         patch.items.splice(patch.items.indexOf(pair), 1);
       } else if (isMap(pair.value) || isSeq(pair.value)) {
@@ -219,6 +222,22 @@ export function mergeDocument(base: YAMLMap, patch: YAMLMap, document: string, k
   const cursor: Cursor = { document, kind, rulePath: [], shown: "" };
   applyDeletes(base, patch, cursor);
   mergeNode(base, patch, cursor);
+  for (const path of CEL_FIELDS[kind] ?? []) dropUnlessSet(base, patch, path);
+}
+
+/** Removes the value at `path` from `base` unless `patch` sets one there (see CEL_FIELDS). */
+function dropUnlessSet(base: YAMLMap, patch: YAMLMap, path: readonly string[]): void {
+  let p: unknown = patch;
+  for (const key of path) p = isMap(p) ? findPair(p, key)?.value : undefined;
+  if (!isNullNode(p)) return;
+  const chain: YAMLMap[] = [base];
+  for (const key of path.slice(0, -1)) {
+    const next = findPair(chain[chain.length - 1] as YAMLMap, key)?.value;
+    if (!isMap(next)) return;
+    chain.push(next);
+  }
+  const last = path[path.length - 1] as string;
+  (chain[chain.length - 1] as YAMLMap).delete(last);
 }
 
 /** Removes every `$patch` marker left in a node (for documents appended as new). */
