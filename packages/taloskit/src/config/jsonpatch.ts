@@ -166,7 +166,7 @@ export function applyJsonPatch(
           add(doc, toks, doc.createNode(plain(value)) as Node);
           break;
         }
-        case "test":
+        case "test": {
           // a missing key of a mapping only passes a test without a value
           const failed = missingKey(doc, toks)
             ? op.value !== undefined
@@ -175,6 +175,7 @@ export function applyJsonPatch(
             throw new OpFailure("the value differs");
           }
           break;
+        }
       }
     } catch (err) {
       if (!(err instanceof OpFailure)) throw err;

@@ -64,7 +64,8 @@ function diffMaps(before: Plain, after: Plain, path: string[], del: Plain, set: 
     const rule = ruleFor(LEGACY_KIND, here);
     const replaceWhole = () => {
       del[key] = { ...DELETE };
-      if (!isZero(a)) set[key] = a;
+      // a zero value merged after the delete keeps a map key and is a no-op on a field
+      set[key] = a;
     };
     if (rule?.type === "replace") {
       // the patch value replaces the base whole, unless it is empty

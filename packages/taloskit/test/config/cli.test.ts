@@ -39,6 +39,28 @@ describe("taloskit config patch", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("--rewrite-json6902 applies JSON6902 patches to a multi-document config", async () => {
+    const r = await run("config", "patch", "base.yaml", "json.yaml", "--rewrite-json6902");
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toContain("10.1.2.3/24");
+    expect(r.stderr).toBe("");
+    const shown = await run(
+      "config",
+      "patch",
+      "base.yaml",
+      "json.yaml",
+      "p1.yaml",
+      "--rewrite-json6902",
+      "--print-rewritten",
+    );
+    expect(shown.error).toBeUndefined();
+    expect(shown.stderr).toContain("# rewritten json.yaml\n");
+    expect(shown.stderr).toContain("$patch: delete");
+    expect(
+      (await run("config", "patch", "base.yaml", "json.yaml", "--print-rewritten")).error?.message,
+    ).toMatch(/--print-rewritten needs --rewrite-json6902/);
+  });
+
   it("fails on missing patch files, unknown kinds and invalid results", async () => {
     expect((await run("config", "patch", "base.yaml", "nope.yaml")).error?.message).toMatch(
       /no such file/,

@@ -1,4 +1,4 @@
-// Every case of Talos's strategic-merge conformance data (fixtures/patch-cases/CASES.md),
+// Every case of Talos's strategic-merge conformance data (shared/talos-config/patch-cases/CASES.md),
 // driven by the table in CASES.md so that a new row is a new test.
 import { describe, expect, it } from "vitest";
 import { ConfigPatchError } from "../../src/config/errors.js";

@@ -3,7 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
-export const CASES_DIR = join(import.meta.dirname, "../fixtures/patch-cases");
+/**
+ * Talos's own strategic-merge cases, read at test time from the shared facts beside
+ * the repository (`../shared/talos-config/patch-cases` from the repository root).
+ */
+export const CASES_DIR = join(
+  import.meta.dirname,
+  "../../../../../shared/talos-config/patch-cases",
+);
 
 export function fixture(name: string): string {
   return readFileSync(join(CASES_DIR, name), "utf8");

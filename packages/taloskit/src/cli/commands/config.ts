@@ -104,14 +104,10 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
             return next;
           });
         }
-        const result = patchConfig(
-          baseText,
-          loaded,
-          {
-            ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
-            diff: opts.diff === true,
-          },
-        );
+        const result = patchConfig(baseText, loaded, {
+          ...(opts.talosVersion ? { talosVersion: opts.talosVersion } : {}),
+          diff: opts.diff === true,
+        });
         if (opts.validate && opts.talosVersion) {
           const v = validateConfig(result.text, opts.talosVersion);
           if (!v.valid) {
