@@ -19,6 +19,11 @@ function legacyMachineFields(version: string): boolean {
   return minor(version) <= 13;
 }
 
+/** True when the version has the typed network and registry documents (1.12 and newer). */
+function typedNetworkDocuments(version: string): boolean {
+  return minor(version) >= 12;
+}
+
 function typed(kind: string, body: Record<string, unknown>): PatchDocument {
   return { apiVersion: API, kind, ...dropUndefined(body) };
 }
@@ -33,14 +38,14 @@ function legacy(body: Record<string, unknown>): PatchDocument {
 
 /** Install disk and installer image. */
 export interface InstallOptions {
-  /** Device path, e.g. `/dev/sda` (Talos 1.14: turned into a disk selector on `dev_path`). */
+  /** Device path, e.g. `/dev/sda` (Talos 1.14: a disk selector matching `disk.dev_path`). */
   disk?: string;
   /** Installer image, e.g. `factory.talos.dev/metal-installer/<schematic>:v1.14.0`. */
   image?: string;
   wipe?: boolean;
 }
 
-/** Install disk and image: `machine.install` up to 1.13, an `UnattendedInstall` document in 1.14. */
+/** Install disk and image: `machine.install` up to 1.13, an `UnattendedInstallConfig` document in 1.14. */
 export function installPatch(options: InstallOptions, talosVersion: string): PatchDocument[] {
   if (legacyMachineFields(talosVersion)) {
     return [legacy({ machine: { install: dropUndefined({ ...options }) } })];
@@ -52,7 +57,7 @@ export function installPatch(options: InstallOptions, talosVersion: string): Pat
     wipe: options.wipe,
   });
   return [
-    typed("UnattendedInstall", {
+    typed("UnattendedInstallConfig", {
       installer: options.image ? { image: options.image } : undefined,
       provisioning: Object.keys(provisioning).length ? provisioning : undefined,
     }),
@@ -98,6 +103,35 @@ export function sysctlsPatch(
   return [typed("SysctlConfig", { params: { ...sysctls } })];
 }
 
+/** Kubelet settings: extra command-line flags, KubeletConfiguration fields, cluster DNS. */
+export interface KubeletSettings {
+  /** Kubelet image, e.g. `ghcr.io/siderolabs/kubelet:v1.35.0`. */
+  image?: string;
+  extraArgs?: Record<string, string>;
+  /** Fields of the kubelet's own KubeletConfiguration, e.g. `{ maxPods: 250 }`. */
+  extraConfig?: Record<string, unknown>;
+  clusterDNS?: string[];
+}
+
+/**
+ * Kubelet settings: `machine.kubelet` up to 1.13, a `KubeletConfig` document in 1.14
+ * (where the KubeletConfiguration fields go under `config`).
+ */
+export function kubeletPatch(settings: KubeletSettings, talosVersion: string): PatchDocument[] {
+  const extraArgs = settings.extraArgs ? { ...settings.extraArgs } : undefined;
+  const extraConfig = settings.extraConfig ? { ...settings.extraConfig } : undefined;
+  const clusterDNS = settings.clusterDNS ? [...settings.clusterDNS] : undefined;
+  const image = settings.image;
+  if (legacyMachineFields(talosVersion)) {
+    return [
+      legacy({
+        machine: { kubelet: dropUndefined({ image, extraArgs, extraConfig, clusterDNS }) },
+      }),
+    ];
+  }
+  return [typed("KubeletConfig", { image, extraArgs, config: extraConfig, clusterDNS })];
+}
+
 /** Kubernetes node metadata set by the kubelet. Taints are `key: value:Effect`. */
 export interface NodeMetadata {
   labels?: Record<string, string>;
@@ -135,31 +169,72 @@ export interface LinkSettings {
   up?: boolean;
 }
 
+function isDefaultRoute(destination: string | undefined): boolean {
+  return destination === "0.0.0.0/0" || destination === "::/0";
+}
+
+/** The v1alpha1 form of link settings (`machine.network.interfaces[]`), before 1.12. */
+function legacyLinkBody(s: LinkSettings): Record<string, unknown> {
+  return dropUndefined({
+    addresses: s.addresses ? [...s.addresses] : undefined,
+    routes: s.routes?.map((r) =>
+      dropUndefined({
+        network: r.destination ?? "0.0.0.0/0",
+        gateway: r.gateway,
+        metric: r.metric,
+      }),
+    ),
+    mtu: s.mtu,
+  });
+}
+
+function legacyInterfaces(interfaces: Record<string, unknown>[]): PatchDocument {
+  return legacy({ machine: { network: { interfaces } } });
+}
+
 function linkBody(s: LinkSettings): Record<string, unknown> {
   return {
     up: s.up,
     mtu: s.mtu,
     addresses: s.addresses?.map((address) => ({ address })),
-    routes: s.routes?.map((r) => dropUndefined({ ...r })),
+    // A default route has no destination (1.14 refuses 0.0.0.0/0 as one).
+    routes: s.routes?.map((r) =>
+      dropUndefined({
+        ...r,
+        destination: isDefaultRoute(r.destination) ? undefined : r.destination,
+      }),
+    ),
   };
 }
 
-/** A physical network interface: a `LinkConfig` document (all supported versions). */
+/** A physical network interface: a `LinkConfig` document from 1.12, `machine.network.interfaces` before. */
 export function linkPatch(
   name: string,
   settings: LinkSettings,
   talosVersion: string,
 ): PatchDocument[] {
   configVersion(talosVersion);
+  if (!typedNetworkDocuments(talosVersion))
+    return [legacyInterfaces([{ interface: name, ...legacyLinkBody(settings) }])];
   return [typed("LinkConfig", { name, ...linkBody(settings) })];
 }
 
-/** A VLAN on a parent link: a `VLANConfig` document named `<parent>.<vlanId>` unless named. */
+/**
+ * A VLAN on a parent link: a `VLANConfig` document named `<parent>.<vlanId>` unless named
+ * (1.12 and newer); before 1.12 a `vlans` entry of the parent in `machine.network.interfaces`.
+ */
 export function vlanPatch(
   vlan: LinkSettings & { parent: string; vlanId: number; name?: string },
   talosVersion: string,
 ): PatchDocument[] {
   configVersion(talosVersion);
+  if (!typedNetworkDocuments(talosVersion)) {
+    return [
+      legacyInterfaces([
+        { interface: vlan.parent, vlans: [{ vlanId: vlan.vlanId, ...legacyLinkBody(vlan) }] },
+      ]),
+    ];
+  }
   return [
     typed("VLANConfig", {
       name: vlan.name ?? `${vlan.parent}.${vlan.vlanId}`,
@@ -180,12 +255,27 @@ export type BondMode =
   | "balance-tlb"
   | "balance-alb";
 
-/** A bond of links: a `BondConfig` document. */
+/** A bond of links: a `BondConfig` document from 1.12, a bond interface in `machine.network.interfaces` before. */
 export function bondPatch(
   bond: LinkSettings & { name: string; links: string[]; mode: BondMode; miimon?: number },
   talosVersion: string,
 ): PatchDocument[] {
   configVersion(talosVersion);
+  if (!typedNetworkDocuments(talosVersion)) {
+    return [
+      legacyInterfaces([
+        {
+          interface: bond.name,
+          bond: dropUndefined({
+            interfaces: [...bond.links],
+            mode: bond.mode,
+            miimon: bond.miimon,
+          }),
+          ...legacyLinkBody(bond),
+        },
+      ]),
+    ];
+  }
   return [
     typed("BondConfig", {
       name: bond.name,
@@ -197,7 +287,7 @@ export function bondPatch(
   ];
 }
 
-/** Mirrors of an image registry: a `RegistryMirrorConfig` document. */
+/** Mirrors of an image registry: a `RegistryMirrorConfig` document from 1.12, `machine.registries.mirrors` before. */
 export function registryMirrorPatch(
   registry: string,
   endpoints: readonly string[],
@@ -205,6 +295,10 @@ export function registryMirrorPatch(
   options: { skipFallback?: boolean } = {},
 ): PatchDocument[] {
   configVersion(talosVersion);
+  if (!typedNetworkDocuments(talosVersion)) {
+    const mirror = dropUndefined({ endpoints: [...endpoints], skipFallback: options.skipFallback });
+    return [legacy({ machine: { registries: { mirrors: { [registry]: mirror } } } })];
+  }
   return [
     typed("RegistryMirrorConfig", {
       name: registry,
@@ -214,13 +308,17 @@ export function registryMirrorPatch(
   ];
 }
 
-/** Credentials for a registry host: a `RegistryAuthConfig` document. */
+/** Credentials for a registry host: a `RegistryAuthConfig` document from 1.12, `machine.registries.config` before. */
 export function registryAuthPatch(
   registry: string,
   auth: { username?: string; password?: string; auth?: string; identityToken?: string },
   talosVersion: string,
 ): PatchDocument[] {
   configVersion(talosVersion);
+  if (!typedNetworkDocuments(talosVersion)) {
+    const config = { auth: dropUndefined({ ...auth }) };
+    return [legacy({ machine: { registries: { config: { [registry]: config } } } })];
+  }
   return [typed("RegistryAuthConfig", { name: registry, ...auth })];
 }
 
@@ -323,16 +421,165 @@ export type GpuVendor = "nvidia" | "amd";
  */
 export function gpuRuntimePatch(vendor: GpuVendor, talosVersion: string): PatchDocument[] {
   if (vendor === "amd") return kernelModulesPatch([{ name: "amdgpu" }], talosVersion);
-  return [
+  return mergePatchDocuments([
     ...kernelModulesPatch(
       ["nvidia", "nvidia_uvm", "nvidia_drm", "nvidia_modeset"].map((name) => ({ name })),
       talosVersion,
     ),
     ...sysctlsPatch({ "net.core.bpf_jit_harden": "1" }, talosVersion),
-  ];
+  ]);
 }
 
-/** Turns builder output into a patch for {@link patchConfig}. */
+/**
+ * Fields of the v1alpha1 `machine` section that Talos 1.14 moved to documents of their
+ * own. Left in a 1.14 patch they clash with the documents a 1.14 config already has.
+ */
+const MOVED_MACHINE_FIELDS_1_14 = [
+  "controlPlane",
+  "kubelet",
+  "pods",
+  "network",
+  "disks",
+  "install",
+  "files",
+  "env",
+  "time",
+  "sysctls",
+  "sysfs",
+  "registries",
+  "systemDiskEncryption",
+  "udev",
+  "kernel",
+  "baseRuntimeSpecOverrides",
+  "nodeLabels",
+  "nodeAnnotations",
+  "nodeTaints",
+] as const;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  return isRecord(v) ? (v as Record<string, string>) : undefined;
+}
+
+/** What {@link machinePatchDocuments} made of a v1alpha1 patch. */
+export interface MachinePatchDocuments {
+  documents: PatchDocument[];
+  /** Paths (`machine.kubelet.extraMounts`) the target version has no place for. */
+  leftOut: string[];
+}
+
+/**
+ * A strategic-merge patch of the v1alpha1 document (`{ machine: {...}, cluster: {...} }`)
+ * in the form the target version accepts: as it is up to 1.13; on 1.14 the machine
+ * fields that moved become their documents (kernel modules, sysctls, kubelet settings,
+ * node labels/annotations/taints, install disk and image), and moved fields with no
+ * equivalent are left out and named in `leftOut`.
+ */
+export function machinePatchDocuments(
+  patch: Readonly<Record<string, unknown>>,
+  talosVersion: string,
+): MachinePatchDocuments {
+  const { version: _version, ...body } = patch;
+  if (legacyMachineFields(talosVersion)) return { documents: [legacy(body)], leftOut: [] };
+  const documents: PatchDocument[] = [];
+  const leftOut: string[] = [];
+  const machine: Record<string, unknown> = isRecord(body.machine) ? { ...body.machine } : {};
+  const take = (key: string): unknown => {
+    const value = machine[key];
+    delete machine[key];
+    return value;
+  };
+  const rest = (what: string, value: unknown, used: readonly string[]) => {
+    if (!isRecord(value)) return;
+    for (const key of Object.keys(value))
+      if (!used.includes(key)) leftOut.push(`machine.${what}.${key}`);
+  };
+
+  const kernel = take("kernel");
+  if (isRecord(kernel) && Array.isArray(kernel.modules)) {
+    documents.push(...kernelModulesPatch(kernel.modules as ConfigKernelModule[], talosVersion));
+  }
+  rest("kernel", kernel, ["modules"]);
+  const sysctls = stringMap(take("sysctls"));
+  if (sysctls && Object.keys(sysctls).length)
+    documents.push(...sysctlsPatch(sysctls, talosVersion));
+  const kubelet = take("kubelet");
+  if (isRecord(kubelet)) {
+    const settings = dropUndefined({
+      image: typeof kubelet.image === "string" ? kubelet.image : undefined,
+      extraArgs: stringMap(kubelet.extraArgs),
+      extraConfig: isRecord(kubelet.extraConfig) ? kubelet.extraConfig : undefined,
+      clusterDNS: Array.isArray(kubelet.clusterDNS) ? (kubelet.clusterDNS as string[]) : undefined,
+    });
+    if (Object.keys(settings).length) documents.push(...kubeletPatch(settings, talosVersion));
+  }
+  rest("kubelet", kubelet, ["image", "extraArgs", "extraConfig", "clusterDNS"]);
+  const meta = dropUndefined({
+    labels: stringMap(take("nodeLabels")),
+    annotations: stringMap(take("nodeAnnotations")),
+    taints: stringMap(take("nodeTaints")),
+  });
+  if (Object.keys(meta).length) documents.push(...nodeMetadataPatch(meta, talosVersion));
+  const install = take("install");
+  if (isRecord(install)) {
+    const options = dropUndefined({
+      disk: typeof install.disk === "string" ? install.disk : undefined,
+      image: typeof install.image === "string" ? install.image : undefined,
+      wipe: typeof install.wipe === "boolean" ? install.wipe : undefined,
+    });
+    if (Object.keys(options).length) documents.push(...installPatch(options, talosVersion));
+  }
+  rest("install", install, ["disk", "image", "wipe"]);
+  for (const key of MOVED_MACHINE_FIELDS_1_14) {
+    if (!(key in machine)) continue;
+    take(key);
+    leftOut.push(`machine.${key}`);
+  }
+
+  const remaining: Record<string, unknown> = { ...body };
+  if (Object.keys(machine).length) remaining.machine = machine;
+  else delete remaining.machine;
+  return {
+    documents: Object.keys(remaining).length ? [legacy(remaining), ...documents] : documents,
+    leftOut,
+  };
+}
+
+function identity(doc: PatchDocument): string {
+  return doc.kind === undefined ? "" : `${String(doc.kind)}/${String(doc.name ?? "")}`;
+}
+
+function mergeValues(a: unknown, b: unknown): unknown {
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (isRecord(a) && isRecord(b)) {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = k in out ? mergeValues(out[k], v) : v;
+    return out;
+  }
+  return b;
+}
+
+/**
+ * Builder output of several builders as one patch: Talos refuses a patch that holds
+ * the same document twice, so documents of one identity (the v1alpha1 document, or one
+ * kind and name) are merged into one, in order, lists appended. The v1alpha1 document
+ * comes first.
+ */
+export function mergePatchDocuments(documents: readonly PatchDocument[]): PatchDocument[] {
+  const merged = new Map<string, PatchDocument>();
+  for (const doc of documents) {
+    const key = identity(doc);
+    const seen = merged.get(key);
+    merged.set(key, seen ? (mergeValues(seen, doc) as PatchDocument) : doc);
+  }
+  const main = merged.get("");
+  merged.delete("");
+  return main ? [main, ...merged.values()] : [...merged.values()];
+}
+
+/** Turns builder output (of one builder or several) into a patch for {@link patchConfig}. */
 export function builtPatch(documents: readonly PatchDocument[], source = "builder"): ConfigPatch {
-  return strategicPatch(documents, source);
+  return strategicPatch(mergePatchDocuments(documents), source);
 }

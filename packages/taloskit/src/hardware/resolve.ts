@@ -17,7 +17,13 @@ import {
   schematicId,
   versionTag,
 } from "@taloskit/factory";
-import { kernelModulesPatch, type PatchDocument, sysctlsPatch } from "../config/builders.js";
+import {
+  kernelModulesPatch,
+  machinePatchDocuments,
+  mergePatchDocuments,
+  type PatchDocument,
+  sysctlsPatch,
+} from "../config/builders.js";
 import { validateDocuments } from "../config/validate.js";
 import { CONFIG_VERSIONS } from "../config/versions.js";
 import type { Arch, MachineInventory, PciDevice } from "./inventory.js";
@@ -403,38 +409,32 @@ function renderPatches(
     ...(modules.length ? kernelModulesPatch(modules, formVersion) : []),
     ...(Object.keys(sysctls).length ? sysctlsPatch(sysctls, formVersion) : []),
   ];
-  // A rule's v1alpha1 patch must fit the target version's schema: fields move
-  // to typed documents (the kubelet's extraMounts are gone in 1.14).
+  // A rule's v1alpha1 patch takes the target version's form: on 1.14 the machine
+  // fields that moved become their documents, and those with no place there (the
+  // kubelet's extraMounts) are left out with a warning.
   for (const { patch, rule } of rulePatches) {
-    const doc = { version: "v1alpha1", ...patch };
-    const issue = schemaKnown
-      ? validateDocuments([doc], formVersion, { partial: true }).issues[0]
-      : undefined;
-    if (issue) {
+    const { documents, leftOut } = machinePatchDocuments(patch, formVersion);
+    if (leftOut.length) {
       warnings.push(
-        `${rule}: its config patch does not fit Talos ${talosVersion} (${issue.path}: ${issue.message}); left out`,
+        `${rule}: Talos ${talosVersion} has no place for ${leftOut.join(", ")} of its config patch; left out`,
       );
-    } else docs.push(doc);
+    }
+    for (const doc of documents) {
+      const issue =
+        schemaKnown && doc.kind === undefined
+          ? validateDocuments([doc], formVersion, { partial: true }).issues[0]
+          : undefined;
+      if (issue) {
+        warnings.push(
+          `${rule}: its config patch does not fit Talos ${talosVersion} (${issue.path}: ${issue.message}); left out`,
+        );
+      } else docs.push(doc);
+    }
   }
-  // One v1alpha1 document: the legacy fields and the rules' patches merged.
-  const legacy = docs.filter((d) => d.kind === undefined);
-  const typed = docs.filter((d) => d.kind !== undefined);
-  if (!legacy.length) return typed;
-  return [legacy.reduce((a, b) => deepMerge(a, b) as PatchDocument), ...typed];
+  // One v1alpha1 document (the legacy fields and the rules' patches merged), then
+  // one document per kind and name: a patch may not hold the same document twice.
+  return mergePatchDocuments(docs);
 }
-
-function deepMerge(a: unknown, b: unknown): unknown {
-  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
-  if (isObject(a) && isObject(b)) {
-    const out: Record<string, unknown> = { ...a };
-    for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k], v) : v;
-    return out;
-  }
-  return b;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * One NVIDIA driver flavour and branch per machine: proprietary modules win

@@ -131,7 +131,7 @@ describe("config patches in the target version's form", () => {
       },
     ]);
     expect(p.warnings).toContain(
-      'intent-longhorn: its config patch does not fit Talos v1.14.0 (machine.kubelet: unknown field "kubelet"); left out',
+      "intent-longhorn: Talos v1.14.0 has no place for machine.kubelet.extraMounts of its config patch; left out",
     );
   });
 
@@ -167,10 +167,51 @@ describe("config patches in the target version's form", () => {
     (version) => {
       const p = plan("hgx-h100", { ...options, talosVersion: version });
       expect(validateDocuments(p.patches, version, { partial: true }).issues).toEqual([]);
-      const other = version === "v1.14.0" ? "v1.13.0" : "v1.14.0";
-      expect(validateDocuments(p.patches, other, { partial: true }).valid).toBe(false);
+      if (version === "v1.14.0") {
+        // The 1.14 documents do not exist in 1.13.
+        expect(validateDocuments(p.patches, "v1.13.0", { partial: true }).valid).toBe(false);
+      } else {
+        // Before 1.14, everything goes into the v1alpha1 document.
+        expect(p.patches.map((d) => d.kind)).toEqual([undefined]);
+      }
     },
   );
+
+  it("Talos 1.14: a rule's v1alpha1 patch of moved fields becomes their documents", () => {
+    const rules = [
+      {
+        id: "my-rule",
+        summary: "kubelet and node settings for every machine",
+        when: { intent: "mine" },
+        kernelModules: [{ name: "zfs" }],
+        machinePatches: [
+          {
+            machine: {
+              kernel: { modules: [{ name: "zfs" }, { name: "nbd" }] },
+              sysctls: { "fs.inotify.max_user_watches": "1048576" },
+              kubelet: { extraArgs: { "max-pods": "250" } },
+              nodeLabels: { storage: "zfs" },
+              certSANs: ["node.example"],
+            },
+          },
+        ],
+      },
+    ];
+    const p = plan("proxmox-vm", { intents: ["mine"], rules });
+    expect(p.patches).toEqual([
+      { version: "v1alpha1", machine: { certSANs: ["node.example"] } },
+      { apiVersion: "v1alpha1", kind: "KernelModuleConfig", name: "zfs" },
+      { apiVersion: "v1alpha1", kind: "KernelModuleConfig", name: "nbd" },
+      {
+        apiVersion: "v1alpha1",
+        kind: "SysctlConfig",
+        params: { "fs.inotify.max_user_watches": "1048576" },
+      },
+      { apiVersion: "v1alpha1", kind: "KubeletConfig", extraArgs: { "max-pods": "250" } },
+      { apiVersion: "v1alpha1", kind: "KubeNodeConfig", labels: { storage: "zfs" } },
+    ]);
+    expect(p.warnings.filter((w) => w.startsWith("my-rule"))).toEqual([]);
+  });
 
   it("a machine that needs nothing gets no patches", () => {
     expect(plan("proxmox-vm").patches).toEqual([]);

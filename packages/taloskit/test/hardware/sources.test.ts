@@ -51,6 +51,25 @@ describe("lspci", () => {
   });
 });
 
+describe("lspci captures as people paste them", () => {
+  it("skips -xxx config-space dumps and grep's -- separators", () => {
+    const text = [
+      "00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:4680] (rev 0c)",
+      "00: 86 80 80 46 07 04 10 00 0c 00 00 03 00 00 00 00",
+      "10: 04 00 00 a0 60 00 00 00 0c 00 00 80 40 00 00 00",
+      "--",
+      "01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA102 [GeForce RTX 3090] [10de:2204] (rev a1)",
+      "\tKernel driver in use: nvidia",
+    ].join("\n");
+    expect(parseLspci(text).map((d) => [d.vendorId, d.productId, d.driver])).toEqual([
+      ["0x8086", "0x4680", undefined],
+      ["0x10de", "0x2204", "nvidia"],
+    ]);
+    // A line that is neither still fails, with its number.
+    expect(() => parseLspci(`${text}\n00: not bytes`)).toThrow(/line 7/);
+  });
+});
+
 describe("Node Feature Discovery labels", () => {
   const node = {
     kind: "Node",

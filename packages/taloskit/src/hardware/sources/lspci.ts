@@ -177,6 +177,10 @@ function parseHumanLines(lines: string[]): PciDevice[] {
       if (drv) record.driver = drv[1];
       return;
     }
+    // grep -A/-B puts "--" between its groups of lines.
+    if (text.trim() === "--") return;
+    // Config-space dumps of -x/-xxx ("00: 86 80 40 2a ..."): bytes, not a device.
+    if (/^[0-9a-fA-F]{2,3}:(?:\s[0-9a-fA-F]{2}){1,16}\s*$/.test(text)) return;
     const m = HUMAN_LINE.exec(text);
     if (!m) {
       throw new InventoryParseError(
