@@ -195,6 +195,14 @@ function goTypeName(type: string): string {
   return type;
 }
 
+/** True when Go's standard base64 decoding accepts the text (line breaks are skipped). */
+export function isBase64(text: string): boolean {
+  const s = text.replace(/[\r\n]/g, "");
+  // Talos's certificate types take back the redaction marker that talosctl prints.
+  if (/^\*+$/.test(s)) return true;
+  return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+}
+
 /** Decodes one YAML node against a model type, collecting issues. */
 export class NodeDecoder {
   readonly issues: DecodeIssue[] = [];
@@ -345,7 +353,11 @@ export class NodeDecoder {
 
   private custom(node: Node, type: string, path: string): void {
     const under = type.includes("=") ? type.slice(type.indexOf("=") + 1) : "";
-    if (isScalar(node)) return;
+    if (isScalar(node)) {
+      if (type.startsWith("U:v1alpha1.Base64Bytes") && !isBase64(scalarText(node)))
+        this.fail(path, "base64", "illegal base64 data");
+      return;
+    }
     if (isMap(node)) {
       if (under.startsWith("#")) {
         this.keysOnly(node, under.slice(1), path);
@@ -356,6 +368,10 @@ export class NodeDecoder {
       return;
     }
     if (isSeq(node)) {
+      if (type.startsWith("U:meta.URL")) {
+        this.typeError(path, node, type);
+        return;
+      }
       if (under.startsWith("[")) {
         this.value(node, under, path);
         return;
@@ -373,8 +389,14 @@ export class NodeDecoder {
     for (const pair of node.items) {
       const key = this.deref(pair.key as Node);
       const k = key && isScalar(key) ? scalarText(key) : "?";
-      if (!info.fields.has(k) && info.rest === undefined) {
-        this.fail(path ? `${path}.${k}` : k, "additionalProperties", `unknown field "${k}"`);
+      const at = path ? `${path}.${k}` : k;
+      const field = info.fields.get(k);
+      if (!field && info.rest === undefined) {
+        this.fail(at, "additionalProperties", `unknown field "${k}"`);
+      }
+      const value = this.deref(pair.value as Node);
+      if (field?.type === "y" && value && isScalar(value) && resolveScalar(value).t !== "null") {
+        if (!isBase64(scalarText(value))) this.fail(at, "base64", "illegal base64 data");
       }
     }
   }

@@ -61,6 +61,11 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const seen = new Set<string>();
+  const kinds = new Set<string>();
+  for (const doc of docs) {
+    const r = doc.contents as Node | null;
+    if (r && isMap(r)) kinds.add(text(get(r, "kind")));
+  }
   let legacy: YAMLMap | undefined;
   let legacyDoc: Document | undefined;
   docs.forEach((doc, i) => {
@@ -94,7 +99,7 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
       return;
     }
     const key = `${apiVersion}/${kindText || "v1alpha1"}/${name}`;
-    if (seen.has(key)) {
+    if (!partial && seen.has(key)) {
       issues.push({
         document: id,
         path: "",
@@ -149,7 +154,8 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
     }
   });
   void legacyDoc;
-  if (!partial && issues.length === 0 && legacy) issues.push(...legacyChecks(legacy, version));
+  if (!partial && issues.length === 0 && legacy)
+    issues.push(...legacyChecks(legacy, version, kinds), ...conflicts(legacy, warnings, kinds));
   return { issues, warnings };
 }
 
@@ -167,8 +173,52 @@ function semantic(_kind: string, _root: YAMLMap, _id: string): ConfigIssue[] {
   return [];
 }
 
+/**
+ * A deprecated v1alpha1 field may not be set beside a document that replaces it: Talos
+ * refuses the pair (the warnings already carry the replacement names).
+ */
+function conflicts(root: YAMLMap, warnings: ConfigIssue[], kinds: Set<string>): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const w of warnings) {
+    if (w.document !== "/v1alpha1") continue;
+    const names = /use (.*) instead/.exec(w.message)?.[1]?.split(" or ") ?? [];
+    const leaf = w.path.split(".").at(-1) ?? "";
+    const value = at(root, ...w.path.split("."));
+    if (value && isScalar(value) && !truthy(value) && /^(false|n|no|off)$/i.test(text(value)))
+      continue;
+    if (leaf === "stableHostname") names.push("HostnameConfig");
+    const hit = names.find((n) =>
+      [...kinds].some((k) => k === n || (k.startsWith(n) && k.endsWith("Config"))),
+    );
+    if (hit)
+      out.push({
+        document: "/v1alpha1",
+        path: w.path,
+        rule: "conflict",
+        message: `.${w.path} is already set by a ${hit} document`,
+      });
+  }
+  return out;
+}
+
+function nonEmpty(node: Node | undefined): boolean {
+  if (node === undefined || node === null) return false;
+  if (isScalar(node)) return text(node) !== "";
+  if (isMap(node) || isSeq(node)) return node.items.length > 0;
+  return true;
+}
+
+function truthy(node: Node | undefined): boolean {
+  if (!node || !isScalar(node)) return false;
+  const r = resolveScalar(node);
+  return (
+    (r.t === "bool" && r.v) ||
+    ["y", "Y", "yes", "Yes", "YES", "on", "On", "ON"].includes(text(node))
+  );
+}
+
 /** Talos's checks of the v1alpha1 document (metal mode, local validation). */
-function legacyChecks(root: YAMLMap, _version: ConfigVersion): ConfigIssue[] {
+function legacyChecks(root: YAMLMap, _version: ConfigVersion, _kinds: Set<string>): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const add = (path: string, rule: string, message: string) =>
     out.push({ document: "/v1alpha1", path, rule, message });
@@ -180,6 +230,29 @@ function legacyChecks(root: YAMLMap, _version: ConfigVersion): ConfigIssue[] {
     const type = text(at(root, "machine", "type"));
     if (!["controlplane", "worker", "init"].includes(type))
       add("machine.type", "enum", `unknown machine type "${type}"`);
+    const install = at(root, "machine", "install");
+    if (install && isMap(install)) {
+      if (!nonEmpty(get(install, "disk")) && !nonEmpty(get(install, "diskSelector")))
+        add("machine.install", "required", "either install disk or diskSelector should be defined");
+      if (nonEmpty(get(install, "extraKernelArgs")) && truthy(get(install, "grubUseUKICmdline")))
+        add(
+          "machine.install.extraKernelArgs",
+          "conflict",
+          "install.extraKernelArgs and install.grubUseUKICmdline can't be used together",
+        );
+    }
+    const ca = at(root, "machine", "ca");
+    if (
+      !nonEmpty(ca && isMap(ca) ? get(ca, "crt") : undefined) &&
+      !nonEmpty(at(root, "machine", "acceptedCAs"))
+    )
+      add("machine.ca", "required", "issuing CA or some accepted CAs are required");
+    const etcd = at(root, "cluster", "etcd");
+    if (type === "worker" && etcd && isMap(etcd))
+      add("cluster.etcd", "semantic", "etcd config is only allowed on control plane machines");
+    const cp = at(root, "cluster", "controlPlane");
+    if (cp && isMap(cp) && !nonEmpty(get(cp, "endpoint")))
+      add("cluster.controlPlane.endpoint", "required", "cluster controlplane endpoint is required");
   }
   const persist = at(root, "persist");
   if (persist && isScalar(persist)) {
