@@ -226,7 +226,7 @@ export class NodeDecoder {
 
   /** yaml.v3 (1.10, 1.11) truncates floats into ints; v4 (1.12+) needs them integral. */
   private get truncatesFloats(): boolean {
-    return this.version === "1.10" || this.version === "1.11";
+    return this.version === "1.10" || this.version === "1.11" || this.version === "1.12";
   }
 
   private fail(path: string, rule: string, message: string): void {
@@ -319,6 +319,7 @@ export class NodeDecoder {
     if (type === "d") {
       if (r.t === "str" && isGoDuration(text)) return;
       if (r.t === "int" && r.v === 0n && !this.truncatesFloats) return;
+      if (r.t === "float" && Number.isInteger(r.v) && !this.truncatesFloats) return;
       bad();
       return;
     }
@@ -359,6 +360,10 @@ export class NodeDecoder {
       return;
     }
     if (isMap(node)) {
+      if (type.startsWith("U:meta.ArgValue") || type.startsWith("U:v1alpha1.ArgValue")) {
+        this.fail(path, "type", "arg value must be a string or list of strings");
+        return;
+      }
       if (under.startsWith("#")) {
         this.keysOnly(node, under.slice(1), path);
         return;

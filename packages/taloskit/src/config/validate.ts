@@ -184,7 +184,13 @@ function conflicts(root: YAMLMap, warnings: ConfigIssue[], kinds: Set<string>): 
     const names = /use (.*) instead/.exec(w.message)?.[1]?.split(" or ") ?? [];
     const leaf = w.path.split(".").at(-1) ?? "";
     const value = at(root, ...w.path.split("."));
-    if (value && isScalar(value) && !truthy(value) && /^(false|n|no|off)$/i.test(text(value)))
+    if (
+      leaf === "stableHostname" &&
+      value &&
+      isScalar(value) &&
+      !truthy(value) &&
+      /^(false|n|no|off)$/i.test(text(value))
+    )
       continue;
     if (leaf === "stableHostname") names.push("HostnameConfig");
     const hit = names.find((n) =>
