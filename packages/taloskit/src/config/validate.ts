@@ -185,7 +185,7 @@ function conflicts(root: YAMLMap, warnings: ConfigIssue[], kinds: Set<string>): 
     const leaf = w.path.split(".").at(-1) ?? "";
     const value = at(root, ...w.path.split("."));
     if (
-      leaf === "stableHostname" &&
+      leaf !== "allowSchedulingOnControlPlanes" &&
       value &&
       isScalar(value) &&
       !truthy(value) &&
