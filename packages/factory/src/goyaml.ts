@@ -6,12 +6,13 @@
 
 /** A YAML value with the Go type it would have on the factory side. */
 export type GoNode =
-  | { kind: "map"; entries: [string, GoNode][] }
+  | { kind: "map"; entries: [string | GoNode, GoNode][] }
   | { kind: "seq"; items: GoNode[] }
   | { kind: "str"; value: string }
   | { kind: "int"; value: bigint }
   | { kind: "float"; value: number }
   | { kind: "bool"; value: boolean }
+  | { kind: "timestamp"; value: string }
   | { kind: "null" };
 
 const BEST_INDENT = 4;
@@ -23,10 +24,6 @@ export function emitGoYaml(root: GoNode): string {
   const out = new Writer();
   emitNode(out, root, { indent: -1, parent: "doc" });
   if (!out.indention) out.newline();
-  if (out.openEnded) {
-    out.text += "...";
-    out.newline();
-  }
   return out.text;
 }
 
@@ -35,7 +32,6 @@ class Writer {
   column = 0;
   indention = true;
   whitespace = true;
-  openEnded = false;
 
   write(s: string): void {
     this.text += s;
@@ -60,7 +56,6 @@ class Writer {
     this.write(s);
     this.whitespace = isWhitespace;
     this.indention = this.indention && isIndention;
-    this.openEnded = false;
   }
 }
 
@@ -88,8 +83,18 @@ function emitNode(out: Writer, node: GoNode, ctx: Context, simpleKey = false): v
       const indent = childIndent(ctx);
       for (const [key, value] of node.entries) {
         out.writeIndent(indent);
-        emitScalar(out, { kind: "str", value: key }, indent, true);
-        out.indicator(":", false, false, false);
+        const k: GoNode = typeof key === "string" ? { kind: "str", value: key } : key;
+        if (k.kind !== "str" || isSimpleKey(k.value)) {
+          emitScalar(out, k, indent, true);
+          out.indicator(":", false, false, false);
+        } else {
+          // A long or multi-line key is written after "?", styled like a value,
+          // and its value goes on the next line after ":".
+          out.indicator("?", true, false, true);
+          emitScalar(out, k, childIndent({ indent, parent: "map" }), false);
+          out.writeIndent(indent);
+          out.indicator(":", true, false, true);
+        }
         emitNode(out, value, { indent, parent: "map" });
       }
       return;
@@ -111,6 +116,11 @@ function emitNode(out: Writer, node: GoNode, ctx: Context, simpleKey = false): v
     default:
       emitScalar(out, node, childIndent(ctx), simpleKey);
   }
+}
+
+/** A key fits on one line before ":" when it has no line break and at most 128 bytes of UTF-8. */
+function isSimpleKey(key: string): boolean {
+  return !analyzeScalar(key).multiline && new TextEncoder().encode(key).length <= 128;
 }
 
 function emitScalar(out: Writer, node: GoNode, indent: number, simpleKey: boolean): void {
@@ -137,6 +147,10 @@ function emitScalar(out: Writer, node: GoNode, indent: number, simpleKey: boolea
       text = "null";
       style = "plain";
       break;
+    case "timestamp":
+      text = node.value;
+      style = "plain";
+      break;
     default:
       throw new Error("collections are not scalars");
   }
@@ -149,7 +163,7 @@ function emitScalar(out: Writer, node: GoNode, indent: number, simpleKey: boolea
       return;
     case "single":
       out.indicator("'", true, false, false);
-      out.write(text.replaceAll("'", "''"));
+      writeSingleQuotedBody(out, text, indent);
       out.indicator("'", false, false, false);
       return;
     case "double":
@@ -284,10 +298,13 @@ function analyzeScalar(value: string): Analysis {
 }
 
 function escapeDouble(value: string): string {
+  // The encoder's byte-order-mark test looks at the start of the text, not at
+  // the current character: text that starts with U+FEFF is escaped throughout.
+  const escapeAll = value.startsWith("\ufeff");
   let s = "";
   for (const ch of value) {
     const c = ch.codePointAt(0) as number;
-    if (isPrintable(c) && !isBreak(c) && c !== 0x22 && c !== 0x5c && c !== 0xfeff) {
+    if (!escapeAll && isPrintable(c) && !isBreak(c) && c !== 0x22 && c !== 0x5c && c !== 0xfeff) {
       s += ch;
       continue;
     }
@@ -317,16 +334,43 @@ function escapeDouble(value: string): string {
   return s;
 }
 
+/**
+ * The inside of a single-quoted scalar. Line breaks (only U+2028 and U+2029
+ * reach here) are written as they are, and the text after one continues on
+ * an indented line.
+ */
+function writeSingleQuotedBody(out: Writer, text: string, indent: number): void {
+  let breaks = false;
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    if (isBreak(c)) {
+      if (!breaks && c === 0x0a) out.newline();
+      if (c === 0x0a) out.newline();
+      else out.text += ch;
+      out.column = 0;
+      out.indention = true;
+      breaks = true;
+    } else {
+      if (breaks) out.writeIndent(indent);
+      out.write(ch === "'" ? "''" : ch);
+      out.indention = false;
+      breaks = false;
+    }
+  }
+}
+
 function writeLiteral(out: Writer, value: string, indent: number): void {
   out.indicator("|", true, false, false);
   const cps = [...value].map((ch) => ch.codePointAt(0) as number);
-  if (cps[0] === 0x20 || isBreak(cps[0] as number)) out.write(String(BEST_INDENT));
+  // The encoder gives an indentation indicator only to text that starts with
+  // a space (not to text that starts with a line break).
+  if (cps[0] === 0x20) out.write(String(BEST_INDENT));
   const last = cps[cps.length - 1] as number;
   if (!isBreak(last)) out.write("-");
-  else if (cps.length === 1 || isBreak(cps[cps.length - 2] as number)) {
-    out.write("+");
-    out.openEnded = true;
-  }
+  else if (cps.length === 1 || isBreak(cps[cps.length - 2] as number)) out.write("+");
+  // The header always ends its line, so leading line breaks of the text come after it.
+  out.newline();
+  out.indention = true;
   out.whitespace = true;
   let breaks = true;
   for (const ch of value) {
@@ -346,33 +390,32 @@ function writeLiteral(out: Writer, value: string, indent: number): void {
 
 // --- How Go's YAML resolver would read an unquoted scalar ---
 
-const RESERVED: Record<string, true> = Object.fromEntries(
-  [
-    "true",
-    "True",
-    "TRUE",
-    "false",
-    "False",
-    "FALSE",
-    "",
-    "~",
-    "null",
-    "Null",
-    "NULL",
-    ".nan",
-    ".NaN",
-    ".NAN",
-    ".inf",
-    ".Inf",
-    ".INF",
-    "+.inf",
-    "+.Inf",
-    "+.INF",
-    "-.inf",
-    "-.Inf",
-    "-.INF",
-  ].map((k) => [k, true]),
-);
+// A Set, not an object: a lookup must not find inherited names such as "toString".
+const RESERVED = new Set([
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE",
+  "",
+  "~",
+  "null",
+  "Null",
+  "NULL",
+  ".nan",
+  ".NaN",
+  ".NAN",
+  ".inf",
+  ".Inf",
+  ".INF",
+  "+.inf",
+  "+.Inf",
+  "+.INF",
+  "-.inf",
+  "-.Inf",
+  "-.INF",
+]);
 const OLD_BOOLS = new Set([
   "y",
   "Y",
@@ -406,17 +449,20 @@ export function resolvePlain(s: string): "str" | "int" | "float" | "bool" | "nul
   const first = s.length === 0 ? "N" : (s[0] as string);
   const hinted = first === "N" || "+-0123456789yYnNtTfFoO~.".includes(first);
   if (!hinted) return "str";
-  if (RESERVED[s]) {
+  if (RESERVED.has(s)) {
     if (s === "" || s === "~" || s.toLowerCase() === "null") return "null";
     if (s.toLowerCase() === "true" || s.toLowerCase() === "false") return "bool";
     return "float";
   }
-  if (first === ".") return isGoFloat(s) ? "float" : "str";
+  // A float too large for 64 bits fails to parse, and so stays a string.
+  if (first === ".") return isGoFloat(s) && Number.isFinite(Number(s)) ? "float" : "str";
   if ("+-0123456789".includes(first)) {
     if (isTimestamp(s)) return "timestamp";
     const plain = s.replaceAll("_", "");
     if (parseGoInt(plain) !== undefined) return "int";
-    if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain)) return "float";
+    if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain)) {
+      return Number.isFinite(Number(plain)) ? "float" : "str";
+    }
     if (/^-?0b[01]+$/.test(plain) || /^-?0o[0-7]+$/.test(plain)) return "int";
   }
   return "str";
@@ -485,8 +531,72 @@ export function compareGoKeys(a: string, b: string): number {
   return goKeyLess(a, b) ? -1 : goKeyLess(b, a) ? 1 : 0;
 }
 
-const isLetter = (c: string) => /\p{L}/u.test(c);
-const isDigit = (c: string) => /\p{Nd}/u.test(c);
+// Go's unicode package (and so the factory's key order) follows Unicode 15.0,
+// while JavaScript engines follow newer versions. Letters and digits that
+// Unicode assigned after 15.0 are not letters or digits to the factory.
+const LETTERS_AFTER_15_0: [number, number][] = [
+  [0x88f, 0x88f],
+  [0xc5c, 0xc5c],
+  [0xcdc, 0xcdc],
+  [0x1c89, 0x1c8a],
+  [0xa7cb, 0xa7cf],
+  [0xa7d2, 0xa7d2],
+  [0xa7d4, 0xa7d4],
+  [0xa7da, 0xa7dc],
+  [0xa7f1, 0xa7f1],
+  [0x105c0, 0x105f3],
+  [0x10940, 0x10959],
+  [0x10d4a, 0x10d65],
+  [0x10d6f, 0x10d85],
+  [0x10ec2, 0x10ec7],
+  [0x11380, 0x11389],
+  [0x1138b, 0x1138b],
+  [0x1138e, 0x1138e],
+  [0x11390, 0x113b5],
+  [0x113b7, 0x113b7],
+  [0x113d1, 0x113d1],
+  [0x113d3, 0x113d3],
+  [0x11bc0, 0x11be0],
+  [0x11db0, 0x11ddb],
+  [0x13460, 0x143fa],
+  [0x16100, 0x1611d],
+  [0x16d40, 0x16d6c],
+  [0x16ea0, 0x16eb8],
+  [0x16ebb, 0x16ed3],
+  [0x16ff2, 0x16ff3],
+  [0x187f8, 0x187ff],
+  [0x18cff, 0x18cff],
+  [0x18d09, 0x18d1e],
+  [0x18d80, 0x18df2],
+  [0x1e5d0, 0x1e5ed],
+  [0x1e5f0, 0x1e5f0],
+  [0x1e6c0, 0x1e6de],
+  [0x1e6e0, 0x1e6e2],
+  [0x1e6e4, 0x1e6e5],
+  [0x1e6e7, 0x1e6ed],
+  [0x1e6f0, 0x1e6f4],
+  [0x1e6fe, 0x1e6ff],
+  [0x2b73a, 0x2b73f],
+  [0x2cea2, 0x2cead],
+  [0x2ebf0, 0x2ee5d],
+  [0x323b0, 0x33479],
+];
+const DIGITS_AFTER_15_0: [number, number][] = [
+  [0x10d40, 0x10d49],
+  [0x116d0, 0x116e3],
+  [0x11bf0, 0x11bf9],
+  [0x11de0, 0x11de9],
+  [0x16130, 0x16139],
+  [0x16d70, 0x16d79],
+  [0x1ccf0, 0x1ccf9],
+  [0x1e5f1, 0x1e5fa],
+];
+const inRanges = (c: string, ranges: [number, number][]) => {
+  const cp = c.codePointAt(0) as number;
+  return ranges.some(([lo, hi]) => cp >= lo && cp <= hi);
+};
+const isLetter = (c: string) => /\p{L}/u.test(c) && !inRanges(c, LETTERS_AFTER_15_0);
+const isDigit = (c: string) => /\p{Nd}/u.test(c) && !inRanges(c, DIGITS_AFTER_15_0);
 
 function goKeyLess(a: string, b: string): boolean {
   const ar = [...a];
@@ -527,4 +637,53 @@ function goKeyLess(a: string, b: string): boolean {
     return (ca.codePointAt(0) as number) < (cb.codePointAt(0) as number);
   }
   return ar.length < br.length;
+}
+
+/** Where Go's reflection puts each kind of key: the encoder orders keys of different kinds by it. */
+function keyKindRank(n: GoNode): number {
+  switch (n.kind) {
+    case "bool":
+      return 1;
+    case "int":
+      return n.value > 2n ** 63n - 1n ? 11 : 2;
+    case "float":
+      return 14;
+    case "null":
+      return 20;
+    case "str":
+      return 24;
+    default:
+      return 25;
+  }
+}
+
+function keyNumber(n: GoNode): number | undefined {
+  if (n.kind === "bool") return n.value ? 1 : 0;
+  if (n.kind === "int") return Number(n.value);
+  if (n.kind === "float") return n.value;
+  return undefined;
+}
+
+/**
+ * Orders keys of a free-form map whose keys are not all strings, as Go's YAML
+ * encoder does: numbers (and booleans, as 0 and 1) by value, then by kind;
+ * strings naturally; otherwise by kind.
+ */
+export function compareGoAnyKeys(a: GoNode, b: GoNode): number {
+  const less = (x: GoNode, y: GoNode): boolean => {
+    const xn = keyNumber(x);
+    const yn = keyNumber(y);
+    const xk = keyKindRank(x);
+    const yk = keyKindRank(y);
+    if (xn !== undefined && yn !== undefined) {
+      if (xn !== yn) return xn < yn;
+      if (xk !== yk) return xk < yk;
+      if (x.kind === "int" && y.kind === "int") return x.value < y.value;
+      if (x.kind === "bool" && y.kind === "bool") return !x.value && y.value;
+      return false;
+    }
+    if (x.kind === "str" && y.kind === "str") return compareGoKeys(x.value, y.value) < 0;
+    return xk < yk;
+  };
+  return less(a, b) ? -1 : less(b, a) ? 1 : 0;
 }

@@ -1,10 +1,21 @@
 // The schematic model: what a Talos image is built from. The ID of a
 // schematic is the SHA-256 of its canonical YAML, computed here offline and
 // synchronously, byte for byte as the factory computes it.
-import { isMap, isScalar, isSeq, type Node, parseDocument } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  Lexer,
+  type Node,
+  parseAllDocuments,
+  visit,
+} from "yaml";
 import { z } from "zod";
 import { SchematicError } from "./errors.js";
 import {
+  compareGoAnyKeys,
   compareGoKeys,
   emitGoYaml,
   type GoNode,
@@ -31,6 +42,40 @@ export class YamlFloat {
   }
 }
 
+/**
+ * A map inside overlay options whose keys are not all strings (`{1: a, true: b}`).
+ * The factory keeps such keys typed, which changes how they are written and
+ * ordered, so parsed options keep them in this wrapper.
+ */
+export class YamlMap {
+  constructor(readonly entries: [unknown, unknown][]) {}
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of this.entries) {
+      const key = k instanceof YamlFloat || k instanceof YamlTimestamp ? k.toJSON() : k;
+      Object.defineProperty(out, String(key), {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * A timestamp read from an unquoted overlay option (`2024-01-02`). The factory
+ * turns it into a time and writes it back in RFC 3339 form, unquoted; `text`
+ * is that form.
+ */
+export class YamlTimestamp {
+  constructor(readonly text: string) {}
+  toJSON(): string {
+    return this.text;
+  }
+}
+
 const bootloader = z.string().transform((v, ctx) => {
   const lower = v.toLowerCase();
   if ((BOOTLOADER_KINDS as readonly string[]).includes(lower)) return lower as BootloaderKind;
@@ -52,7 +97,14 @@ export const MetaValueSchema = z.strictObject({
 export const OverlaySchema = z.strictObject({
   image: z.string().optional(),
   name: z.string().optional(),
-  options: z.record(z.string(), z.unknown()).optional(),
+  // Passed through as given (a record schema would copy it and lose an option
+  // named "__proto__", which the factory keeps like any other).
+  options: z
+    .custom<Record<string, unknown>>(
+      (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+      { message: "expected a mapping of option names to values" },
+    )
+    .optional(),
 });
 
 export const CustomizationSchema = z.strictObject({
@@ -69,7 +121,20 @@ export const CustomizationSchema = z.strictObject({
       includeWellKnownCertificates: z.boolean().optional(),
     })
     .optional(),
-  diskImage: z.strictObject({ sectorSize: z.number().int().min(0).optional() }).optional(),
+  diskImage: z
+    .strictObject({
+      // The factory's field is a 64-bit unsigned integer; past 2^53 it is read as a bigint.
+      sectorSize: z
+        .union([
+          z.number().int().min(0),
+          z
+            .bigint()
+            .min(0n)
+            .max(2n ** 64n - 1n),
+        ])
+        .optional(),
+    })
+    .optional(),
 });
 
 /** Zod schema of a whole schematic, with the factory's field names. */
@@ -105,18 +170,19 @@ type FieldSpec =
   | "uint8"
   | "uint"
   | "any"
+  | "options"
   | { seq: FieldSpec }
-  | { map: Record<string, FieldSpec> };
+  | { map: Record<string, FieldSpec>; zero?: Record<string, unknown> };
 
 const SPEC: FieldSpec = {
   map: {
     owner: "str",
-    overlay: { map: { image: "str", name: "str", options: "any" } },
+    overlay: { map: { image: "str", name: "str", options: "options" } },
     customization: {
       map: {
         embeddedMachineConfiguration: "str",
         extraKernelArgs: { seq: "str" },
-        meta: { seq: { map: { key: "uint8", value: "str" } } },
+        meta: { seq: { map: { key: "uint8", value: "str" }, zero: { key: 0, value: "" } } },
         systemExtensions: { map: { officialExtensions: { seq: "str" } } },
         bootloader: "str",
         secureboot: { map: { enrollKeys: "str", includeWellKnownCertificates: "bool" } },
@@ -126,13 +192,45 @@ const SPEC: FieldSpec = {
   },
 };
 
+/** Characters a YAML stream may not contain at all, escaped or not (the factory's reader refuses them). */
+function firstDisallowed(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 ? c !== 0x09 && c !== 0x0a && c !== 0x0d : c === 0xfffe || c === 0xffff) return i;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return i;
+  }
+  return -1;
+}
+
 /**
  * Parses schematic YAML or JSON (any key order, any formatting) with the
  * factory's decoding rules: unknown fields are errors, a scalar read into a
  * string field keeps its text (`- 1` is the string "1"), `0xa` is a valid key.
  */
 export function parseSchematic(text: string): Schematic {
-  const doc = parseDocument(text, { schema: "failsafe", uniqueKeys: true });
+  const badAt = firstDisallowed(text);
+  if (badAt >= 0) {
+    const code = (text.codePointAt(badAt) as number).toString(16).toUpperCase().padStart(4, "0");
+    const line = text.slice(0, badAt).split("\n").length;
+    throw new SchematicError(
+      "schematic is not valid YAML or JSON",
+      [
+        `line ${line}: control character U+${code} is not allowed (write it as an escape in a double-quoted string)`,
+      ],
+      "SCHEMATIC_PARSE",
+    );
+  }
+  const source = text.includes("\u0085") ? nelAsLineBreak(text) : text;
+  const docs = parseAllDocuments(source, { schema: "failsafe", uniqueKeys: true });
+  // Only the first document counts; a text with none (empty, or only comments) is refused.
+  const doc = docs[0];
+  if (doc === undefined) {
+    throw new SchematicError("schematic is empty", ["no YAML document"], "SCHEMATIC_PARSE");
+  }
   if (doc.errors.length > 0) {
     throw new SchematicError(
       "schematic is not valid YAML or JSON",
@@ -140,13 +238,240 @@ export function parseSchematic(text: string): Schematic {
       "SCHEMATIC_PARSE",
     );
   }
-  const value = decode(doc.contents as Node | null, SPEC, []);
+  checkFlowScalars(doc);
+  const value = decode({ doc, source }, doc.contents as Node | null, SPEC, []);
   return validateSchematicShape(value ?? {});
+}
+
+/**
+ * The factory's YAML reader takes NEL (U+0085) for a line break ("\n"). Our
+ * reader does not, so NEL becomes "\n" before reading. Inside a quoted
+ * scalar the new line is also indented past its key, since the factory does
+ * not ask continuation lines to be indented and ours does; the indentation
+ * of a continuation line of quoted text is dropped by both.
+ */
+function nelAsLineBreak(text: string): string {
+  let out = "";
+  for (const token of new Lexer().lex(text)) {
+    // One-character control tokens of the lexer are not source text (the
+    // characters they use are refused in schematic text before this).
+    if (token === "\u0002" || token === "\u0018" || token === "\u001f") continue;
+    if ((token.startsWith('"') || token.startsWith("'")) && token.includes("\u0085")) {
+      const lineStart = out.lastIndexOf("\n") + 1;
+      const indent = /^ */.exec(out.slice(lineStart))?.[0].length ?? 0;
+      out += token.replaceAll("\u0085", `\n${" ".repeat(indent + 1)}`);
+    } else out += token.replaceAll("\u0085", "\n");
+  }
+  return out;
+}
+
+/**
+ * Inside flow collections (`[...]`, `{...}`) the factory's reader ends an
+ * unquoted scalar at a "?" followed by a space, and then fails on what
+ * follows; ours reads the "?" as text. Such text is refused here as the
+ * factory refuses it.
+ */
+function checkFlowScalars(doc: Document.Parsed): void {
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (node.type !== "PLAIN" || !/.\?\s/.test(String(node.value))) return;
+      if (path.some((p) => (isMap(p) || isSeq(p)) && p.flow)) {
+        throw new SchematicError(
+          "schematic is not valid YAML or JSON",
+          [`"${String(node.value)}": inside [ ] or { }, text with "? " must be quoted`],
+          "SCHEMATIC_PARSE",
+        );
+      }
+    },
+  });
+}
+
+interface ReadContext {
+  doc: Document.Parsed;
+  source: string;
+}
+
+/** Follows an alias to the node it names. */
+function deref(ctx: ReadContext, node: unknown): Node | null {
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return deref(ctx, node.resolve(ctx.doc) ?? null);
+  return node as Node;
 }
 
 function isNullScalar(node: Node | null): boolean {
   if (node === null) return true;
-  return isScalar(node) && node.type === "PLAIN" && resolvePlain(String(node.value)) === "null";
+  return (
+    isScalar(node) &&
+    node.type === "PLAIN" &&
+    node.tag === undefined &&
+    resolvePlain(scalarText(node)) === "null"
+  );
+}
+
+/**
+ * The text of a scalar. Quoted text holding U+2028 or U+2029 is read again
+ * from the source: the factory's reader takes those for line breaks (kept in
+ * the text, but the spaces around them go, as around any folded break).
+ */
+function textOf(ctx: ReadContext, node: Node): string {
+  const range = node.range;
+  if (
+    isScalar(node) &&
+    (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") &&
+    range !== undefined &&
+    range !== null
+  ) {
+    const raw = ctx.source.slice(range[0], range[1]);
+    if (/[\u2028\u2029]/.test(raw)) return readQuoted(raw);
+  }
+  return scalarText(node);
+}
+
+const BLANK = /[ \t]/;
+const BREAK = /[\n\r\u2028\u2029]/;
+const ESCAPES: Record<string, string> = {
+  "0": "\0",
+  a: "\x07",
+  b: "\b",
+  t: "\t",
+  "\t": "\t",
+  n: "\n",
+  v: "\v",
+  f: "\f",
+  r: "\r",
+  e: "\x1b",
+  " ": " ",
+  '"': '"',
+  "/": "/",
+  "\\": "\\",
+  N: "\u0085",
+  _: "\u00a0",
+  L: "\u2028",
+  P: "\u2029",
+};
+
+/** A quoted scalar's source (quotes included) read with the factory's folding rules. */
+function readQuoted(raw: string): string {
+  const double = raw.startsWith('"');
+  const chars = [...raw.slice(1, -1)];
+  let out = "";
+  let i = 0;
+  while (i < chars.length) {
+    // A run of text up to the next blank or break.
+    while (i < chars.length && !BLANK.test(chars[i] as string) && !BREAK.test(chars[i] as string)) {
+      const c = chars[i] as string;
+      if (!double && c === "'" && chars[i + 1] === "'") {
+        out += "'";
+        i += 2;
+      } else if (double && c === "\\") {
+        const e = chars[i + 1] as string;
+        if (e !== undefined && BREAK.test(e)) {
+          // An escaped line break joins the lines without a space.
+          i += e === "\r" && chars[i + 2] === "\n" ? 3 : 2;
+          while (i < chars.length && BLANK.test(chars[i] as string)) i++;
+          continue;
+        }
+        const width = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
+        if (width > 0) {
+          out += String.fromCodePoint(
+            Number.parseInt(chars.slice(i + 2, i + 2 + width).join(""), 16),
+          );
+          i += 2 + width;
+        } else {
+          out += ESCAPES[e] ?? e;
+          i += 2;
+        }
+      } else {
+        out += c;
+        i++;
+      }
+    }
+    // Blanks and breaks: blanks before a break go, the first break folds.
+    let spaces = "";
+    let leading = "";
+    let trailing = "";
+    let broke = false;
+    while (i < chars.length && (BLANK.test(chars[i] as string) || BREAK.test(chars[i] as string))) {
+      let c = chars[i] as string;
+      if (BLANK.test(c)) {
+        if (!broke) spaces += c;
+        i++;
+        continue;
+      }
+      if (c === "\r" && chars[i + 1] === "\n") i++;
+      if (c === "\r") c = "\n";
+      if (!broke) {
+        leading = c;
+        broke = true;
+      } else trailing += c;
+      i++;
+    }
+    if (!broke) out += spaces;
+    else if (leading === "\n") out += trailing === "" ? " " : trailing;
+    else out += leading + trailing;
+  }
+  return out;
+}
+
+function scalarText(node: Node): string {
+  const v = (node as { value?: unknown }).value;
+  return v === null || v === undefined ? "" : String(v);
+}
+
+function isMergeKey(node: Node | null): boolean {
+  return (
+    node !== null &&
+    isScalar(node) &&
+    node.type === "PLAIN" &&
+    node.tag === undefined &&
+    scalarText(node) === "<<"
+  );
+}
+
+/**
+ * The key/value pairs of a mapping with merge keys (`<<: *base`) applied: keys
+ * written in the mapping win over merged ones, and among merged mappings the
+ * first to name a key wins.
+ */
+function pairsOf(
+  ctx: ReadContext,
+  node: Node,
+  path: (string | number)[],
+): [Node | null, Node | null][] {
+  if (!isMap(node)) return fail(path, "expected a mapping");
+  const own: [Node | null, Node | null][] = [];
+  const merges: (Node | null)[] = [];
+  for (const pair of node.items) {
+    const k = deref(ctx, pair.key);
+    if (k !== null && isScalar(k) && k.range) {
+      // A key not introduced by "?" must fit on one line for the factory's
+      // reader, for which U+2028 and U+2029 (and NEL) break lines too.
+      const raw = ctx.source.slice(k.range[0], k.range[1]);
+      const explicit = /\?\s*$/.test(ctx.source.slice(0, k.range[0]));
+      if (!explicit && /[\n\r\u2028\u2029]/.test(raw)) {
+        fail(path, 'a mapping key must fit on one line (or follow a "?")');
+      }
+    }
+    if (isMergeKey(k)) merges.push(deref(ctx, pair.value));
+    else own.push([k, deref(ctx, pair.value)]);
+  }
+  if (merges.length === 0) return own;
+  const seen = new Set(own.map(([k]) => (k !== null && isScalar(k) ? textOf(ctx, k) : k)));
+  for (const m of merges) {
+    const sources = isSeq(m) ? m.items.map((i) => deref(ctx, i)) : [m];
+    for (const src of sources) {
+      if (src === null || !isMap(src)) {
+        fail(path, "map merge requires a mapping or a sequence of mappings");
+      }
+      for (const [k, v] of pairsOf(ctx, src, path)) {
+        const id = k !== null && isScalar(k) ? textOf(ctx, k) : k;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        own.push([k, v]);
+      }
+    }
+  }
+  return own;
 }
 
 function fail(path: (string | number)[], message: string): never {
@@ -157,37 +482,69 @@ function fail(path: (string | number)[], message: string): never {
   );
 }
 
-function decode(node: Node | null, spec: FieldSpec, path: (string | number)[]): unknown {
+/** Sets a key as an own property, even one named like a built-in (`__proto__`). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function decode(
+  ctx: ReadContext,
+  node: Node | null,
+  spec: FieldSpec,
+  path: (string | number)[],
+): unknown {
+  node = deref(ctx, node);
   if (typeof spec === "object" && "map" in spec) {
     if (isNullScalar(node)) return undefined;
-    if (!isMap(node)) fail(path, "expected a mapping");
-    const out: Record<string, unknown> = {};
-    for (const pair of node.items) {
-      const key = isScalar(pair.key)
-        ? String(pair.key.value)
-        : fail(path, "map keys must be scalars");
-      const fieldSpec = spec.map[key];
-      if (fieldSpec === undefined) fail([...path, key], "unknown field");
-      const value = decode(pair.value as Node | null, fieldSpec, [...path, key]);
-      if (value !== undefined) out[key] = value;
+    if (node === null || !isMap(node)) return fail(path, "expected a mapping");
+    // Fields left out keep their zero value where the factory has no "omit when empty".
+    const out: Record<string, unknown> = { ...spec.zero };
+    for (const [k, v] of pairsOf(ctx, node, path)) {
+      const key =
+        k !== null && isScalar(k) ? textOf(ctx, k) : fail(path, "map keys must be scalars");
+      if (!Object.hasOwn(spec.map, key)) fail([...path, key], `unknown field "${key}"`);
+      const fieldSpec = spec.map[key] as FieldSpec;
+      const value = decode(ctx, v, fieldSpec, [...path, key]);
+      if (value !== undefined) setOwn(out, key, value);
     }
     return out;
   }
   if (typeof spec === "object") {
     if (isNullScalar(node)) return undefined;
-    if (!isSeq(node)) fail(path, "expected a sequence");
-    return node.items.map(
-      (item, i) => decode(item as Node | null, spec.seq, [...path, i]) ?? zeroOf(spec.seq),
-    );
+    if (node === null || !isSeq(node)) return fail(path, "expected a sequence");
+    // Null items of a typed list are dropped, as the factory's decoder drops them.
+    return node.items
+      .map((item, i) => decode(ctx, item as Node | null, spec.seq, [...path, i]))
+      .filter((v) => v !== undefined);
   }
-  if (spec === "any") return decodeAny(node, path);
+  if (spec === "options") {
+    if (isNullScalar(node)) return undefined;
+    if (node === null || !isMap(node)) return fail(path, "expected a mapping");
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of pairsOf(ctx, node, path)) {
+      if (k === null || !isScalar(k)) return fail(path, "option names must be scalars");
+      // A null name is dropped; a timestamp cannot be a name.
+      if (isNullScalar(k)) continue;
+      const name = textOf(ctx, k);
+      if (k.type === "PLAIN" && k.tag === undefined && resolvePlain(name) === "timestamp") {
+        fail([...path, name], "a timestamp cannot be an option name");
+      }
+      const item = decodeAny(ctx, v, [...path, name]);
+      if (item !== DROPPED) setOwn(out, name, item);
+    }
+    return out;
+  }
+  if (spec === "any") return decodeAny(ctx, node, path);
   if (node === null) return undefined;
   if (!isScalar(node)) fail(path, "expected a scalar");
-  const text = String(node.value);
+  const text = textOf(ctx, node);
   const plain = node.type === "PLAIN" && node.tag === undefined;
   if (plain && resolvePlain(text) === "null") return undefined;
   switch (spec) {
     case "str":
+      if (plain && resolvePlain(text) === "timestamp") {
+        return fail(path, `"${text}" reads as a timestamp, not a string: quote it`);
+      }
       return text;
     case "bool": {
       const kind = plain ? resolvePlain(text) : "str";
@@ -203,17 +560,9 @@ function decode(node: Node | null, spec: FieldSpec, path: (string | number)[]): 
       if (value === undefined) return fail(path, `expected an integer, got "${text}"`);
       const max = spec === "uint8" ? 255n : 2n ** 64n - 1n;
       if (value < 0n || value > max) return fail(path, `${text} is out of range 0..${max}`);
-      return Number(value);
+      return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
     }
   }
-}
-
-function zeroOf(spec: FieldSpec): unknown {
-  if (spec === "str") return "";
-  if (spec === "bool") return false;
-  if (spec === "uint8" || spec === "uint") return 0;
-  if (spec === "any") return null;
-  return typeof spec === "object" && "map" in spec ? {} : [];
 }
 
 function goBinOct(text: string): bigint | undefined {
@@ -223,29 +572,67 @@ function goBinOct(text: string): bigint | undefined {
   return m[1] === "-" ? -v : v;
 }
 
+/** Marks a free-form value the factory's decoder leaves out of its map or list. */
+const DROPPED: unique symbol = Symbol("dropped");
+
 /** Free-form values (overlay options) keep the type the factory's resolver gives them. */
-function decodeAny(node: Node | null, path: (string | number)[]): unknown {
+function decodeAny(ctx: ReadContext, node: Node | null, path: (string | number)[]): unknown {
+  node = deref(ctx, node);
   if (node === null) return null;
   if (isMap(node)) {
+    const pairs = pairsOf(ctx, node, path);
+    const typed = pairs.some(
+      ([k]) =>
+        k === null ||
+        (isScalar(k) &&
+          k.type === "PLAIN" &&
+          k.tag === undefined &&
+          resolvePlain(textOf(ctx, k)) !== "str"),
+    );
+    if (typed) {
+      // Keys keep their types; a later key equal in value replaces an earlier one.
+      const entries = new Map<string, [unknown, unknown]>();
+      for (const [k, v] of pairs) {
+        if (k !== null && !isScalar(k)) return fail(path, "map keys must be scalars");
+        const key = decodeAny(ctx, k, path);
+        const item = decodeAny(ctx, v, [...path, String(key)]);
+        if (item === DROPPED) continue;
+        // NaN equals no key, itself included: every NaN key is an entry of its own.
+        const id = Number.isNaN(key)
+          ? `nan:${entries.size}`
+          : `${typeof key}:${key instanceof YamlFloat ? `f${key.value}` : key instanceof YamlTimestamp ? `t${key.text}` : String(key)}`;
+        entries.delete(id);
+        entries.set(id, [key, item]);
+      }
+      return new YamlMap([...entries.values()]);
+    }
     const out: Record<string, unknown> = {};
-    for (const pair of node.items) {
-      const key = isScalar(pair.key)
-        ? String(pair.key.value)
-        : fail(path, "map keys must be scalars");
-      out[key] = decodeAny(pair.value as Node | null, [...path, key]);
+    for (const [k, v] of pairs) {
+      const key =
+        k !== null && isScalar(k) ? textOf(ctx, k) : fail(path, "map keys must be scalars");
+      const item = decodeAny(ctx, v, [...path, key]);
+      if (item !== DROPPED) setOwn(out, key, item);
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item, i) => decodeAny(item as Node | null, [...path, i]));
+  if (isSeq(node)) {
+    return node.items
+      .map((item, i) => decodeAny(ctx, item as Node | null, [...path, i]))
+      .filter((v) => v !== DROPPED);
+  }
   if (!isScalar(node)) return fail(path, "unsupported YAML node");
-  const text = String(node.value);
+  const text = textOf(ctx, node);
   if (node.type !== "PLAIN" || node.tag !== undefined) return text;
+  // A bare "<<" is the merge tag, which a free-form value cannot hold: the factory drops it.
+  if (text === "<<") return DROPPED;
   switch (resolvePlain(text)) {
     case "null":
       return null;
     case "bool":
       return text.toLowerCase() === "true";
     case "int": {
+      // Exactly "-0" is read as the float negative zero, and written back as "-0".
+      if (text === "-0") return new YamlFloat(-0);
       const v = parseGoInt(text.replaceAll("_", "")) ?? goBinOct(text) ?? 0n;
       return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(v)
@@ -262,9 +649,24 @@ function decodeAny(node: Node | null, path: (string | number)[]): unknown {
           : Number(text.replaceAll("_", ""));
       return Number.isInteger(v) ? new YamlFloat(v) : v;
     }
+    case "timestamp":
+      return new YamlTimestamp(rfc3339(text));
     default:
       return text;
   }
+}
+
+/** A YAML timestamp in the RFC 3339 form the factory writes it back in (UTC unless an offset is given). */
+function rfc3339(text: string): string {
+  const m =
+    /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt ](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?(Z|[-+]\d{2}:\d{2})?)?$/.exec(
+      text,
+    );
+  if (!m) return text;
+  const two = (v: string | undefined) => (v ?? "0").padStart(2, "0");
+  const frac = (m[7] ?? "").slice(0, 9).replace(/0+$/, "");
+  const zone = m[8] === undefined || m[8] === "Z" || /^[-+]00:00$/.test(m[8]) ? "Z" : m[8];
+  return `${m[1]}-${two(m[2])}-${two(m[3])}T${two(m[4])}:${two(m[5])}:${two(m[6])}${frac ? `.${frac}` : ""}${zone}`;
 }
 
 // --- Canonical form ---
@@ -276,6 +678,17 @@ function str(value: string): GoNode {
 function anyToGo(value: unknown, path: string): GoNode {
   if (value === null || value === undefined) return { kind: "null" };
   if (value instanceof YamlFloat) return { kind: "float", value: value.value };
+  if (value instanceof YamlTimestamp) return { kind: "timestamp", value: value.text };
+  if (value instanceof YamlMap) {
+    const entries = value.entries
+      // A NaN key finds no value when the map is written out, so it is written with null.
+      .map(([k, v]): [GoNode, GoNode] => [
+        anyToGo(k, path),
+        Number.isNaN(k) ? { kind: "null" } : anyToGo(v, `${path}.${String(k)}`),
+      ])
+      .sort(([a], [b]) => compareGoAnyKeys(a, b));
+    return { kind: "map", entries };
+  }
   switch (typeof value) {
     case "string":
       return str(value);
