@@ -10,11 +10,25 @@
 // scalar style) and, separately, as JSON, since users post both. For each text
 // the oracle's verdict (accept or reject), ID and canonical bytes must equal
 // ours; a rejection on our side must be our typed SchematicError. A failure
-// prints the shrunk input text. CONFORMANCE_RUNS sets the number of cases.
+// prints the shrunk input text. CONFORMANCE_RUNS sets the number of cases,
+// CONFORMANCE_SEED replays the run of a seed, CONFORMANCE_DUMP=<dir> writes
+// the shrunk failing input there as files.
 //
 // Then every schematic of the real-world corpora in ../shared is checked the
 // same way, and the recorded factory IDs of homelabs/schematic-ids.json too.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+//
+// Every field of the model is generated. Not generated (known or possible
+// differences, none seen in real schematics):
+// - a U+FEFF ending exactly at a 512-byte boundary of the input: the
+//   factory's reader misreads it (see skipped() below);
+// - plain (unquoted) scalars holding NEL, U+2028 or U+2029, and multi-line
+//   quoted scalars whose continuation lines are less indented than their
+//   key, which the factory reads and our reader refuses;
+// - anchors, aliases, merge keys and tags, which only the hand-picked cases
+//   below cover;
+// - NaN next to numeric keys in a nested option map, where the factory's own
+//   key order is not stable from one run to the next.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,6 +43,8 @@ import { closeOracles, type OracleResponse, schematicOracle } from "../oracles.j
 afterAll(closeOracles);
 
 const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 10000);
+/** Replays a run: fast-check prints the seed of a failing one. */
+const SEED = process.env.CONFORMANCE_SEED ? Number(process.env.CONFORMANCE_SEED) : undefined;
 const repoRoot = new URL("../..", import.meta.url).pathname;
 const sharedDir = join(repoRoot, "..", "shared");
 
@@ -325,6 +341,13 @@ const anyString = fc
       arbitrary: fc
         .array(fc.oneof(tricky, fc.string({ maxLength: 4 })), { minLength: 2, maxLength: 3 })
         .map((parts) => parts.join("")),
+    },
+    {
+      // Past 128 bytes a key no longer fits before ":"; long lines must not be wrapped.
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.oneof(tricky, fc.string({ maxLength: 4 })), fc.integer({ min: 20, max: 70 }))
+        .map(([piece, n]) => `${piece}x `.repeat(n).slice(0, 300)),
     },
   )
   // The oracle gets its input through JSON, which has no lone surrogates.
@@ -640,6 +663,20 @@ function difference(label: string, text: string, oracle: OracleResponse, our: Ve
   ].join("\n");
 }
 
+/**
+ * The factory's YAML reader misreads a U+FEFF whose UTF-8 bytes end exactly
+ * at a 512-byte boundary of the input when more lines follow (it then fails
+ * with "did not find expected key", or not, depending on what follows). We
+ * do not copy that reader bug; such texts are left out of the comparison.
+ */
+function skipped(text: string): boolean {
+  const bytes = new TextEncoder().encode(text);
+  for (let end = 512; end <= bytes.length; end += 512) {
+    if (bytes[end - 3] === 0xef && bytes[end - 2] === 0xbb && bytes[end - 1] === 0xbf) return true;
+  }
+  return false;
+}
+
 async function compare(label: string, text: string): Promise<string> {
   const oracle = await schematicOracle().id(text);
   return difference(label, text, oracle, ours(text));
@@ -657,14 +694,22 @@ describe("schematics agree with the Image Factory's own code", () => {
         const mine = [ours(yaml), ours(json)] as const;
         const [fy, fj] = await answers;
         const report = [
-          difference("YAML", yaml, fy, mine[0]),
-          difference("JSON", json, fj, mine[1]),
+          skipped(yaml) ? "" : difference("YAML", yaml, fy, mine[0]),
+          skipped(json) ? "" : difference("JSON", json, fj, mine[1]),
         ]
           .filter((r) => r !== "")
           .join("\n\n");
-        if (report !== "") throw new Error(report);
+        if (report !== "") {
+          // CONFORMANCE_DUMP=<dir> keeps the last failing inputs as files, byte for byte.
+          const dump = process.env.CONFORMANCE_DUMP;
+          if (dump) {
+            writeFileSync(join(dump, "schematic-failure.yaml"), yaml);
+            writeFileSync(join(dump, "schematic-failure.json"), json);
+          }
+          throw new Error(report);
+        }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
     );
   });
 

@@ -257,9 +257,9 @@ function nelAsLineBreak(text: string): string {
     // characters they use are refused in schematic text before this).
     if (token === "\u0002" || token === "\u0018" || token === "\u001f") continue;
     if ((token.startsWith('"') || token.startsWith("'")) && token.includes("\u0085")) {
-      const lineStart = out.lastIndexOf("\n") + 1;
-      const indent = /^ */.exec(out.slice(lineStart))?.[0].length ?? 0;
-      out += token.replaceAll("\u0085", `\n${" ".repeat(indent + 1)}`);
+      // The quote's column is past the indentation of the collection it sits in.
+      const column = out.length - (out.lastIndexOf("\n") + 1);
+      out += token.replaceAll("\u0085", `\n${" ".repeat(column)}`);
     } else out += token.replaceAll("\u0085", "\n");
   }
   return out;
