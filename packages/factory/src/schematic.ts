@@ -238,7 +238,7 @@ export function parseSchematic(text: string): Schematic {
       "SCHEMATIC_PARSE",
     );
   }
-  checkFlowScalars(doc);
+  checkScalars(doc, source);
   const value = decode({ doc, source }, doc.contents as Node | null, SPEC, []);
   return validateSchematicShape(value ?? {});
 }
@@ -259,21 +259,43 @@ function nelAsLineBreak(text: string): string {
     if ((token.startsWith('"') || token.startsWith("'")) && token.includes("\u0085")) {
       // The quote's column is past the indentation of the collection it sits in.
       const column = out.length - (out.lastIndexOf("\n") + 1);
-      out += token.replaceAll("\u0085", `\n${" ".repeat(column)}`);
+      // A line that starts with a document marker stays at column 0, where
+      // both readers refuse it inside quoted text.
+      const indented = token.replace(
+        /\u0085(?!(?:---|\.\.\.)(?:[\s\u0085]|$))/g,
+        `\n${" ".repeat(column)}`,
+      );
+      out += indented.replaceAll("\u0085", "\n");
     } else out += token.replaceAll("\u0085", "\n");
   }
   return out;
 }
 
 /**
+ * Refuses scalars the factory's reader refuses and ours would read.
+ *
  * Inside flow collections (`[...]`, `{...}`) the factory's reader ends an
  * unquoted scalar at a "?" followed by a space, and then fails on what
  * follows; ours reads the "?" as text. Such text is refused here as the
  * factory refuses it.
  */
-function checkFlowScalars(doc: Document.Parsed): void {
+function checkScalars(doc: Document.Parsed, source: string): void {
   visit(doc, {
     Scalar(_key, node, path) {
+      if ((node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE") && node.range) {
+        // After U+2028 or U+2029 (line breaks to the factory) a "---" or
+        // "..." starts a line, and ends the document inside the quotes.
+        const raw = source.slice(node.range[0], node.range[1]);
+        if (/[\u2028\u2029](?:---|\.\.\.)(?=\s)/.test(raw)) {
+          throw new SchematicError(
+            "schematic is not valid YAML or JSON",
+            [
+              'quoted text has a document marker ("---" or "...") after a U+2028 or U+2029 line break',
+            ],
+            "SCHEMATIC_PARSE",
+          );
+        }
+      }
       if (node.type !== "PLAIN" || !/.\?\s/.test(String(node.value))) return;
       if (path.some((p) => (isMap(p) || isSeq(p)) && p.flow)) {
         throw new SchematicError(
