@@ -311,9 +311,9 @@ interface Verdict {
   error?: string;
 }
 
-function ours(base: string, patches: string[]): Verdict {
+function ours(base: string, patches: string[], talosVersion: OracleVersion): Verdict {
   try {
-    return { ok: true, text: patchConfig(base, patches, { diff: false }).text };
+    return { ok: true, text: patchConfig(base, patches, { diff: false, talosVersion }).text };
   } catch (err) {
     if (!(err instanceof ConfigPatchError)) throw err;
     return { ok: false, error: `${err.code}: ${err.message}` };
@@ -335,6 +335,9 @@ function report(v: OracleVersion, base: string, patches: string[], what: string)
   ].join("\n");
 }
 
+/** Cases left out of the comparison because Talos itself failed on them. */
+const skipped = { panic: 0, unloadable: 0 };
+
 /** Checks one case; returns a description of the difference, or undefined. */
 async function differs(
   v: OracleVersion,
@@ -343,15 +346,26 @@ async function differs(
   compare: "normalize" | "structure",
 ): Promise<string | undefined> {
   const talos = await machinery(v).patch(base, patches);
-  const mine = ours(base, patches);
+  const mine = ours(base, patches, v);
   // a panic inside Talos (recovered by the oracle) is a Talos bug, not a verdict
-  if (talos.stage === "panic") return undefined;
+  if (talos.stage === "panic") {
+    skipped.panic++;
+    return undefined;
+  }
   if (!talos.ok) {
     return mine.ok
       ? report(v, base, patches, `Talos refused (${talos.stage}: ${talos.error}), we accepted`)
       : undefined;
   }
-  if (!mine.ok) return report(v, base, patches, `Talos accepted, we refused: ${mine.error}`);
+  if (!mine.ok) {
+    // Talos before 1.14 may print a config that it cannot load itself (an empty document
+    // in place of a missing one it was asked to delete): we refuse those
+    if (!(await normalized(v, talos.config ?? "")).ok) {
+      skipped.unloadable++;
+      return undefined;
+    }
+    return report(v, base, patches, `Talos accepted, we refused: ${mine.error}`);
+  }
   if (compare === "structure") {
     const a = plainDocs(mine.text ?? "");
     const b = plainDocs(talos.config ?? "");
@@ -614,9 +628,11 @@ describe("Talos's patch cases (shared/talos-config/patch-cases), expectations fr
       const baseText = base === "(empty config)" ? "" : read(base);
       const patches = patchList.split(",").map((p) => read(p.trim()));
       const talos = await machinery("1.14").patch(baseText, patches);
-      const mine = ours(baseText, patches);
+      const mine = ours(baseText, patches, "1.14");
       expect(mine.ok, mine.error).toBe(talos.ok);
       if (!talos.ok) {
+        // an empty config text: Talos's loader finds no config, and so do we
+        if (baseText === "") expect(mine.error).toContain("CONFIG_NO_DOCUMENTS");
         if (talos.error?.includes("JSON6902"))
           expect(mine.error).toContain("CONFIG_JSONPATCH_MULTIDOC");
         return;

@@ -22,6 +22,11 @@ export interface DocumentRef {
 export interface ConfigDocument {
   ref: DocumentRef;
   doc: Document.Parsed;
+  /**
+   * A whole-document delete that Talos before 1.14 keeps in the config when the
+   * document is missing (it prints as `{}`, which Talos then cannot load).
+   */
+  ghost?: true;
 }
 
 function scalarField(map: YAMLMap, key: string): unknown {

@@ -1,6 +1,7 @@
 // The exceptions to "maps merge, lists append, scalars replace" in Talos's strategic
 // merge, keyed by document kind and field path. Paths use dots between keys and `[]`
 // for "any item of a list", e.g. `machine.network.interfaces[].vlans`.
+import { MODEL_BY_VERSION, MODEL_DEFS } from "./generated/model.js";
 
 /** How a field is merged when it differs from the default rules. */
 export type MergeRule =
@@ -98,3 +99,38 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     (k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, unknown>)[k], bo[k]),
   );
 }
+
+// ------------------------------------------------------------ Go types of documents
+
+/** A field of a Go struct as the generated model describes it. */
+export interface GoField {
+  /** yaml name; empty for an inline (embedded) field. */
+  name: string;
+  /** Model type code (see generated/model.ts). */
+  type: string;
+  pointer: boolean;
+  inline: boolean;
+}
+
+/** The fields of a model struct in a Talos minor, in Go order; undefined when unknown. */
+export function goFields(version: ModelVersion, struct: string): readonly GoField[] | undefined {
+  const idx = MODEL_BY_VERSION[version].types[struct];
+  if (idx === undefined) return undefined;
+  return (MODEL_DEFS[idx] ?? []).map(([name, type, flags]) => ({
+    name,
+    type,
+    pointer: flags?.includes("p") === true,
+    inline: flags?.includes("i") === true,
+  }));
+}
+
+/** What a type code is underneath its name: `T:x=#y` and `U:x=[z` give `#y` and `[z`. */
+export function underlying(type: string): string {
+  if (type.startsWith("T:") || type.startsWith("U:")) {
+    const at = type.indexOf("=");
+    return at >= 0 ? type.slice(at + 1) : "a";
+  }
+  return type;
+}
+
+export type ModelVersion = keyof typeof MODEL_BY_VERSION;

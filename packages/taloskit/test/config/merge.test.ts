@@ -59,13 +59,22 @@ describe("strategic merge (hand-made cases)", () => {
     );
     expect(doc).toMatchObject({ machine: { token: "abc", type: "worker" } });
     const [doc2] = merged(
-      "version: v1alpha1\nmachine:\n  install:\n    wipe: true\n    bootloader: 3\n",
-      "machine:\n  install:\n    wipe: false\n    bootloader: 0\n",
+      "version: v1alpha1\nmachine:\n  install:\n    wipe: true\n    image: img\n",
+      "machine:\n  install:\n    wipe: false\n    image: ''\n",
     );
     expect(doc2).toEqual({
       version: "v1alpha1",
-      machine: { install: { wipe: false, bootloader: 3 } },
+      machine: { install: { wipe: false, image: "img" } },
     });
+    // Talos's loader refuses a patch value of the wrong type
+    expect(
+      code(() =>
+        merged(
+          "version: v1alpha1\nmachine:\n  install:\n    wipe: true\n",
+          "machine:\n  install:\n    wipe: 0\n",
+        ),
+      ),
+    ).toBe("CONFIG_BAD_PATCH");
   });
 
   it("appends ordinary lists and replaces replace-tagged ones", () => {
@@ -132,11 +141,11 @@ describe("strategic merge (hand-made cases)", () => {
     ]);
   });
 
-  it("adds version: v1alpha1 to a legacy document appended to a typed-only config", () => {
+  it("adds version: v1alpha1 to a legacy document appended to a typed-only config, first as Talos prints it", () => {
     const out = patchConfig("apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\n", [
       "machine:\n  certSANs: [x]\n",
     ]);
-    expect(semantic(out.text)[1]).toEqual({ version: "v1alpha1", machine: { certSANs: ["x"] } });
+    expect(semantic(out.text)[0]).toEqual({ version: "v1alpha1", machine: { certSANs: ["x"] } });
   });
 
   it("keeps a replaced scalar's comment and quoting", () => {
@@ -146,7 +155,7 @@ describe("strategic merge (hand-made cases)", () => {
     expect(out).toContain('token: "new" # secret');
   });
 
-  it("deletes and merges inside keyed lists (interfaces by name or deviceSelector, vlans by id)", () => {
+  it("merges inside keyed lists (interfaces by name or deviceSelector, vlans by id), deletes list items by their first key", () => {
     const base = [
       "version: v1alpha1",
       "machine:",
@@ -158,6 +167,7 @@ describe("strategic merge (hand-made cases)", () => {
       "        vlans:",
       "          - { vlanId: 10, mtu: 1500 }",
       "          - { vlanId: 20, mtu: 1500 }",
+      "      - interface: eth2",
       "",
     ].join("\n");
     const patch = [
@@ -168,9 +178,9 @@ describe("strategic merge (hand-made cases)", () => {
       "        mtu: 9000",
       "      - interface: eth1",
       "        vlans:",
-      "          - vlanId: 10",
-      "            $patch: delete",
       "          - { vlanId: 20, mtu: 9000 }",
+      "      - interface: eth2",
+      "        $patch: delete",
       "",
     ].join("\n");
     expect(merged(base, patch)[0]).toEqual({
@@ -179,11 +189,70 @@ describe("strategic merge (hand-made cases)", () => {
         network: {
           interfaces: [
             { deviceSelector: { hardwareAddr: "aa:*" }, mtu: 9000 },
-            { interface: "eth1", vlans: [{ vlanId: 20, mtu: 9000 }] },
+            {
+              interface: "eth1",
+              vlans: [
+                { vlanId: 10, mtu: 1500 },
+                { vlanId: 20, mtu: 9000 },
+              ],
+            },
           ],
         },
       },
     });
+    // Talos deletes only top-level list items: a list inside a list item is out of reach,
+    // and so is a key inside an item
+    const nested =
+      "machine:\n  network:\n    interfaces:\n      - interface: eth1\n        vlans:\n          - vlanId: 10\n            $patch: delete\n";
+    expect(code(() => merged(base, nested))).toBe("CONFIG_DELETE_MISSING");
+    const inner =
+      "machine:\n  network:\n    interfaces:\n      - interface: eth1\n        mtu:\n          $patch: delete\n";
+    expect(code(() => merged(base, inner))).toBe("CONFIG_BAD_PATCH");
+    // the item is found by its first key only, and numbers never match (Talos compares text)
+    const byNumber =
+      "machine:\n  network:\n    interfaces:\n      - mtu: 1500\n        $patch: delete\n";
+    expect(code(() => merged(base, byNumber))).toBe("CONFIG_DELETE_MISSING");
+  });
+
+  it("applies a patch's v1alpha1 deletes before its merges, and other deletes in document order", () => {
+    // Talos: the delete of the second document runs before the merge of the first
+    const [doc] = merged(BASE, "persist: false\n---\npersist:\n  $patch: delete\n");
+    expect(doc).toMatchObject({ persist: false });
+    const link = "apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\nmtu: 1500\n";
+    const out = merged(
+      link,
+      "apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\nmtu: 9000\n---\napiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\nmtu:\n  $patch: delete\n",
+    );
+    expect(out[0]).toEqual({ apiVersion: "v1alpha1", kind: "LinkConfig", name: "eth0" });
+  });
+
+  it("deletes a field the base does not set when Go holds its parents by value, not through a missing pointer or map", () => {
+    const base = "version: v1alpha1\nmachine:\n  type: worker\n";
+    // machine.install is a pointer that is nil here
+    expect(
+      code(() => merged(base, "machine:\n  install:\n    disk:\n      $patch: delete\n")),
+    ).toBe("CONFIG_DELETE_MISSING");
+    // a struct field is cleared whether or not it is set
+    expect(merged(base, "machine:\n  token:\n    $patch: delete\n")[0]).toEqual({
+      version: "v1alpha1",
+      machine: { type: "worker" },
+    });
+    // a map key must be there
+    expect(
+      code(() => merged(base, "machine:\n  nodeLabels:\n    a:\n      $patch: delete\n")),
+    ).toBe("CONFIG_DELETE_MISSING");
+  });
+
+  it("refuses documents of different link kinds that share a name, as Talos's config container does", () => {
+    const base = "apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\n";
+    const dummy = "apiVersion: v1alpha1\nkind: DummyLinkConfig\nname: eth0\n";
+    expect(code(() => patchConfig(base, [dummy], { talosVersion: "1.14" }))).toBe("CONFIG_INVALID");
+    // Talos 1.10 does not have the check (nor the kinds): a volume pair shows it from 1.11
+    const vol = "apiVersion: v1alpha1\nkind: UserVolumeConfig\nname: data\n";
+    const existing = "apiVersion: v1alpha1\nkind: ExistingVolumeConfig\nname: data\n";
+    expect(code(() => patchConfig(vol, [existing], { talosVersion: "1.11" }))).toBe(
+      "CONFIG_INVALID",
+    );
   });
 
   it("reports a structured diff", () => {

@@ -80,7 +80,7 @@ describe("rewriteJson6902", () => {
   it("handles move, copy, test and zero values", () => {
     agrees([
       { op: "test", path: "/machine/type", value: "worker" },
-      { op: "copy", from: "/machine/network/hostname", path: "/machine/network/extra" },
+      { op: "copy", from: "/machine/network/hostname", path: "/machine/sysctls/vm.copy" },
       { op: "move", from: "/machine/sysctls/vm.x", path: "/machine/sysctls/vm.z" },
       { op: "replace", path: "/machine/type", value: "" },
     ]);
