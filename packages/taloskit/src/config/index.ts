@@ -30,19 +30,12 @@ export {
   ConfigPatchError,
   JSONPATCH_MULTIDOC_MESSAGE,
 } from "./errors.js";
-export {
-  CONFIG_SCHEMAS,
-  configSchemaV1_12,
-  configSchemaV1_13,
-  configSchemaV1_14,
-  KINDS_BY_VERSION,
-  type KindInfo,
-  type TypesV1_12,
-  type TypesV1_13,
-  type TypesV1_14,
-  ZodV1_12,
-  ZodV1_13,
-  ZodV1_14,
+export type {
+  TypesV1_10,
+  TypesV1_11,
+  TypesV1_12,
+  TypesV1_13,
+  TypesV1_14,
 } from "./generated/index.js";
 export { type JsonPatchOperation, JsonPatchOperationSchema } from "./jsonpatch.js";
 export {
@@ -71,4 +64,6 @@ export {
   checkKind,
   configVersion,
   isKnownKind,
+  type KindInfo,
+  kindsOfVersion,
 } from "./versions.js";

@@ -147,7 +147,8 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
     const tag = (d: DecodeIssue): ConfigIssue => ({ document: id, ...d });
     issues.push(...dec.issues.map(tag));
     warnings.push(...dec.warnings.map(tag));
-    if (!partial && dec.issues.length === 0) issues.push(...semantic(info.kind, root, id));
+    if (!partial && dec.issues.length === 0)
+      issues.push(...semantic(info.kind, info.named, root, id));
     if (info.kind === "v1alpha1") {
       legacy = root;
       legacyDoc = doc;
@@ -168,9 +169,25 @@ function at(map: YAMLMap | undefined, ...path: string[]): Node | undefined {
   return n;
 }
 
-/** Checks of a document's own Validate that a whole config must pass. */
-function semantic(_kind: string, _root: YAMLMap, _id: string): ConfigIssue[] {
-  return [];
+/**
+ * Named kinds whose documents Talos takes without a name; every other named kind
+ * refuses a document that leaves its name empty.
+ */
+const NAME_OPTIONAL = new Set(["PCIDriverRebindConfig", "TrustedRootsConfig"]);
+
+/** Checks of a document's own Validate that a whole config must pass (a subset). */
+function semantic(kind: string, named: boolean, root: YAMLMap, id: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const add = (path: string, rule: string, message: string) =>
+    out.push({ document: id, path, rule, message });
+  if (named && !NAME_OPTIONAL.has(kind) && text(get(root, "name")) === "")
+    add("name", "required", `a ${kind} document needs a name`);
+  if (kind === "KubeSpanConfig") {
+    const mtu = intValue(get(root, "mtu"));
+    if (mtu !== undefined && mtu < KUBESPAN_MIN_MTU)
+      add("mtu", "range", `kubespan link MTU must be at least ${KUBESPAN_MIN_MTU}`);
+  }
+  return out;
 }
 
 /**
@@ -223,19 +240,44 @@ function truthy(node: Node | undefined): boolean {
   );
 }
 
+/** Smallest link MTU that KubeSpan accepts (IPv6's minimum). */
+const KUBESPAN_MIN_MTU = 1280n;
+
+/**
+ * The integer a decoded number field holds: releases that truncate floats (see the
+ * decoder) keep the integer part, so `1.5` is 1.
+ */
+function intValue(node: Node | undefined): bigint | undefined {
+  if (!node || !isScalar(node)) return undefined;
+  const r = resolveScalar(node);
+  if (r.t === "int") return r.v;
+  if (r.t === "float" && Number.isFinite(r.v)) return BigInt(Math.trunc(r.v));
+  return undefined;
+}
+
 /** Talos's checks of the v1alpha1 document (metal mode, local validation). */
-function legacyChecks(root: YAMLMap, _version: ConfigVersion, _kinds: Set<string>): ConfigIssue[] {
+function legacyChecks(root: YAMLMap, version: ConfigVersion, _kinds: Set<string>): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const add = (path: string, rule: string, message: string) =>
     out.push({ document: "/v1alpha1", path, rule, message });
-  // Whole-config checks need a complete document (machine and cluster); fragments
-  // validated without `partial` keep to the decoding rules.
   const machine = at(root, "machine");
-  const complete = machine !== undefined && at(root, "cluster") !== undefined;
-  if (complete && isMap(machine)) {
-    const type = text(at(root, "machine", "type"));
+  if (!machine || !isMap(machine)) {
+    // Talos stops at a v1alpha1 document without machine instructions
+    add("machine", "required", "machine instructions are required");
+    return out;
+  }
+  {
+    const cluster = at(root, "cluster");
+    if (!cluster || !isMap(cluster))
+      add("cluster", "required", "cluster instructions are required");
+    // Talos's machine type parser: empty and "join" mean worker
+    const raw = text(at(root, "machine", "type"));
+    const type = raw === "" || raw === "join" ? "worker" : raw;
     if (!["controlplane", "worker", "init"].includes(type))
-      add("machine.type", "enum", `unknown machine type "${type}"`);
+      add("machine.type", "enum", `unknown machine type "${raw}"`);
+    // before 1.14 a metal install needs install instructions; 1.14 has UnattendedInstallConfig
+    if (version !== "1.14" && !isMap(at(root, "machine", "install") ?? null))
+      add("machine.install", "required", 'install instructions are required in "metal" mode');
     const install = at(root, "machine", "install");
     if (install && isMap(install)) {
       if (!nonEmpty(get(install, "disk")) && !nonEmpty(get(install, "diskSelector")))
@@ -259,6 +301,18 @@ function legacyChecks(root: YAMLMap, _version: ConfigVersion, _kinds: Set<string
     const cp = at(root, "cluster", "controlPlane");
     if (cp && isMap(cp) && !nonEmpty(get(cp, "endpoint")))
       add("cluster.controlPlane.endpoint", "required", "cluster controlplane endpoint is required");
+  }
+  // KubeSpan's WireGuard link needs room for IPv6: an enabled KubeSpan with a link MTU
+  // under 1280 is refused (no MTU, or 0, means the default of 1420).
+  const kubespan = at(root, "machine", "network", "kubespan");
+  if (kubespan && isMap(kubespan) && truthy(get(kubespan, "enabled"))) {
+    const mtu = intValue(get(kubespan, "mtu"));
+    if (mtu !== undefined && mtu !== 0n && mtu < KUBESPAN_MIN_MTU)
+      add(
+        "machine.network.kubespan.mtu",
+        "range",
+        `kubespan link MTU must be at least ${KUBESPAN_MIN_MTU}`,
+      );
   }
   const persist = at(root, "persist");
   if (persist && isScalar(persist)) {
