@@ -402,7 +402,7 @@ function renderPatches(
     schemaKnown = false;
     if (modules.length || Object.keys(sysctls).length || rulePatches.length)
       warnings.push(
-        `taloskit has no config schema of Talos ${talosVersion}: patches are written in the ${formVersion} form`,
+        `taloskit carries no config model of Talos ${talosVersion} (it knows ${CONFIG_VERSIONS.join(", ")}): patches are written in the ${formVersion} form, unchecked for ${talosVersion}`,
       );
   }
   const docs: PatchDocument[] = [

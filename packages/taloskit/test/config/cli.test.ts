@@ -11,7 +11,8 @@ const FILES: Record<string, string> = {
   "p3.yaml": fixture("multidoc/strategic3.yaml"),
   "json.yaml": fixture("multidoc/jsonpatch.yaml"),
   "good.yaml": fixture("patchmixed/expected.yaml"),
-  "partial.yaml": "apiVersion: v1alpha1\nkind: KubeClusterConfig\nendpoint: https://x:6443\n",
+  // Talos loads it as a patch, and refuses it as a whole config (no cluster, no CA)
+  "partial.yaml": "machine:\n  certSANs: [x]\n",
 };
 
 const run = (...args: string[]) =>
@@ -81,7 +82,7 @@ describe("taloskit config patch", () => {
       "1.14",
       "--validate",
     );
-    expect(bad.error?.message).toMatch(/not valid for Talos 1.14.*machine.network/);
+    expect(bad.error?.message).toMatch(/not valid for Talos 1.14.*path 'cluster'/);
     expect(
       (await run("config", "patch", "base.yaml", "p1.yaml", "--validate")).error?.message,
     ).toMatch(/needs --talos-version/);
@@ -102,7 +103,12 @@ describe("taloskit config validate", () => {
       "-o",
       "json",
     );
-    expect(JSON.parse(json.stdout)).toEqual({ valid: true, talosVersion: "1.13", issues: [] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      valid: true,
+      talosVersion: "1.13",
+      issues: [],
+      warnings: [],
+    });
     expect(
       (await run("config", "validate", "good.yaml", "--talos-version", "1.12", "-o", "yaml"))
         .stdout,
@@ -112,8 +118,10 @@ describe("taloskit config validate", () => {
   it("lists issues and fails for an invalid config", async () => {
     const r = await run("config", "validate", "base.yaml", "--talos-version", "1.14");
     expect(r.stdout).toMatch(/DOCUMENT\s+PATH\s+RULE\s+MESSAGE/);
-    expect(r.stdout).toMatch(/\/v1alpha1\s+machine\.network\s+additionalProperties/);
-    expect(r.error?.message).toMatch(/not valid for Talos 1.14: 1 problem/);
+    // Talos 1.14 refuses it for its missing cluster section and CA
+    expect(r.stdout).toMatch(/\/v1alpha1\s+cluster\s+required/);
+    expect(r.stdout).toMatch(/\/v1alpha1\s+machine\.ca\s+required/);
+    expect(r.error?.message).toMatch(/base.yaml is not valid for Talos 1.14: 2 problem/);
   });
 
   it("treats patches as partial with --patch", async () => {
