@@ -324,6 +324,19 @@ const TRICKY = [
   "console=ttyS0,115200",
   "net.ifnames=0",
   "siderolabs/iscsi-tools",
+  ".1_000",
+  "._1",
+  "1_",
+  "0x_1F",
+  "1__0",
+  "1e400",
+  "-.5",
+  "+0",
+  "\r",
+  "a\rb",
+  "a? b",
+  "a?",
+  "\u2028--- a",
   "toString",
   "__proto__",
   "constructor",
@@ -664,15 +677,19 @@ function difference(label: string, text: string, oracle: OracleResponse, our: Ve
 }
 
 /**
- * The factory's YAML reader misreads a U+FEFF whose UTF-8 bytes end exactly
- * at a 512-byte boundary of the input when more lines follow (it then fails
- * with "did not find expected key", or not, depending on what follows). We
- * do not copy that reader bug; such texts are left out of the comparison.
+ * The factory's YAML reader misreads a U+FEFF that sits at the end of one of
+ * its 512-byte reads of the input when more lines follow (it then fails with
+ * "did not find expected key", or not, depending on what follows). We do not
+ * copy that reader bug; texts with a U+FEFF within the last bytes before a
+ * 512-byte boundary are left out of the comparison.
  */
 function skipped(text: string): boolean {
   const bytes = new TextEncoder().encode(text);
-  for (let end = 512; end <= bytes.length; end += 512) {
-    if (bytes[end - 3] === 0xef && bytes[end - 2] === 0xbb && bytes[end - 1] === 0xbf) return true;
+  for (let i = 0; i + 2 < bytes.length; i++) {
+    if (bytes[i] === 0xef && bytes[i + 1] === 0xbb && bytes[i + 2] === 0xbf) {
+      const end = (i + 3) % 512;
+      if (i + 3 >= 512 && (end === 0 || end > 512 - 8)) return true;
+    }
   }
   return false;
 }
@@ -743,6 +760,54 @@ describe("schematics agree with the Image Factory's own code", () => {
       "x\n",
       "customization: []\n",
       "\ufeffcustomization: {}\n",
+      "...\n",
+      "customization: {}\n...\n",
+      "%YAML 1.1\n---\ncustomization: {}\n",
+      "--- !!map\ncustomization: {}\n",
+      "customization: {extraKernelArgs: !!seq [a]}\n",
+      "customization: {extraKernelArgs: [!!str yes, !!binary aGk=, !custom x]}\n",
+      "customization: {meta: [{key: !!int '7', value: !!str 1}]}\n",
+      "customization: {meta: [{key: !!float 7, value: a}]}\n",
+      "customization: {secureboot: {includeWellKnownCertificates: !!bool 'true'}}\n",
+      "customization: {secureboot: {includeWellKnownCertificates: !!str true}}\n",
+      "customization: {diskImage: {sectorSize: !!str 512}}\n",
+      "customization: {bootloader: !!null ''}\n",
+      "customization: {bootloader: 1}\n",
+      "customization: {bootloader: yes}\n",
+      "customization: {bootloader: [grub]}\n",
+      "overlay: {name: x, options: {a: !!str 1, b: !!int '3', c: !!float 1, d: !!bool 'yes', e: !!null x}}\n",
+      "overlay: {name: x, options: {a: !!timestamp 2001-12-14, f: !custom x, g: !!binary aGk=}}\n",
+      "overlay: {name: x, options: {a: !!float '1', b: !!int 0x10, c: !!str ~}}\n",
+      "overlay: {name: x, options: {? [1, 2]: a}}\n",
+      "overlay: {name: x, options: {a: {? {b: 1}: c}}}\n",
+      "overlay: {name: x, options: {a: {[1]: c}}}\n",
+      "overlay: {name: x, options: {a: {1: x, 0x1: y}}}\n",
+      "overlay: {name: x, options: {a: {.nan: x, .NaN: y}}}\n",
+      "overlay: {name: x, options: {a: {2001-12-14: x, b: y}}}\n",
+      "overlay: {name: x, options: {<<: [{a: 1}, {a: 2}]}}\n",
+      "overlay: {name: x, options: {<<: 5}}\n",
+      "overlay: {name: x, options: {a: {<<: {b: 1}, c: 2}}}\n",
+      "base: &b {bootloader: grub}\n",
+      "customization: &c {bootloader: grub}\noverlay: {name: *c}\n",
+      "customization: {extraKernelArgs: &a [x, y], meta: [{key: 1, value: *a}]}\n",
+      "customization:\n  extraKernelArgs: [&x a, *x, *x]\n",
+      "customization:\n  <<: &m {bootloader: grub}\n  extraKernelArgs: [x]\n",
+      "customization:\n  extraKernelArgs: >\n    folded\n    text\n",
+      "customization:\n  embeddedMachineConfiguration: |\n    a: 1\n\n    b: 2\n",
+      "customization:\n  embeddedMachineConfiguration: |+\n    a\n\n",
+      "owner: 'a\n  b'\n",
+      'owner: "a\\\n   b"\n',
+      "owner: a\n  b\n",
+      "owner: a # comment\n",
+      "owner: a#b\n",
+      'owner: "\\u00e9\\x41\\U0001F600\\N\\_\\L\\P\\e\\0"\n',
+      "owner: x\r\ncustomization: {}\r\n",
+      "owner: x\rcustomization: {}\r",
+      "customization:\n\textraKernelArgs: [a]\n",
+      '{"customization": {"extraKernelArgs": ["a",]}}',
+      '{"customization": {"meta": [{"key": 1.0, "value": "a"}]}}',
+      '{"customization": {"meta": [{"key": 1e0, "value": "a"}]}}',
+      '{"overlay": {"name": "x", "options": {"a": 1.0, "b": 1e2, "c": -0.0, "d": 12345678901234567890}}}',
     ];
     const reports = await Promise.all(cases.map((c) => compare("edge case", c)));
     expect(reports.filter((r) => r !== "")).toEqual([]);

@@ -455,7 +455,11 @@ export function resolvePlain(s: string): "str" | "int" | "float" | "bool" | "nul
     return "float";
   }
   // A float too large for 64 bits fails to parse, and so stays a string.
-  if (first === ".") return isGoFloat(s) && Number.isFinite(Number(s)) ? "float" : "str";
+  // After a leading dot, underscores may only stand between digits (Go's float syntax).
+  if (first === ".") {
+    if (!/^\.\d(_?\d)*([eE][-+]?\d(_?\d)*)?$/.test(s)) return "str";
+    return Number.isFinite(Number(s.replaceAll("_", ""))) ? "float" : "str";
+  }
   if ("+-0123456789".includes(first)) {
     if (isTimestamp(s)) return "timestamp";
     const plain = s.replaceAll("_", "");
@@ -485,10 +489,6 @@ export function parseGoInt(s: string): bigint | undefined {
   if (v < -(2n ** 63n) || v > 2n ** 64n - 1n) return undefined;
   if (m[1] !== "" && v > 2n ** 63n - 1n) return undefined;
   return v;
-}
-
-function isGoFloat(s: string): boolean {
-  return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) || /^[-+]?(inf|infinity|nan)$/i.test(s);
 }
 
 function isTimestamp(s: string): boolean {

@@ -224,11 +224,18 @@ export function parseSchematic(text: string): Schematic {
       "SCHEMATIC_PARSE",
     );
   }
-  const source = text.includes("\u0085") ? nelAsLineBreak(text) : text;
-  const docs = parseAllDocuments(source, { schema: "failsafe", uniqueKeys: true });
+  // A lone CR ends a line for the factory's reader (as it does for YAML), not for ours.
+  const lines = text.includes("\r") ? text.replace(/\r(?!\n)/g, "\n") : text;
+  const source = lines.includes("\u0085") ? nelAsLineBreak(lines) : lines;
+  const docs = parseAllDocuments(source, {
+    schema: "failsafe",
+    uniqueKeys: true,
+    // Tagged scalars stay text; kindOf() reads them as the factory does.
+    resolveKnownTags: false,
+  });
   // Only the first document counts; a text with none (empty, or only comments) is refused.
   const doc = docs[0];
-  if (doc === undefined) {
+  if (doc === undefined || isBareDocumentEnd(doc)) {
     throw new SchematicError("schematic is empty", ["no YAML document"], "SCHEMATIC_PARSE");
   }
   if (doc.errors.length > 0) {
@@ -308,6 +315,21 @@ function checkScalars(doc: Document.Parsed, source: string): void {
   });
 }
 
+/** A document with no "---" and no content (only a "..." end marker): the factory reads no document. */
+function isBareDocumentEnd(doc: Document.Parsed): boolean {
+  if (doc.directives?.docStart) return false;
+  const c = doc.contents;
+  return (
+    c === null ||
+    (isScalar(c) &&
+      c.type === "PLAIN" &&
+      c.tag === undefined &&
+      c.anchor === undefined &&
+      c.source === "" &&
+      c.range?.[0] === c.range?.[1])
+  );
+}
+
 interface ReadContext {
   doc: Document.Parsed;
   source: string;
@@ -322,12 +344,44 @@ function deref(ctx: ReadContext, node: unknown): Node | null {
 
 function isNullScalar(node: Node | null): boolean {
   if (node === null) return true;
+  if (!isScalar(node)) return false;
+  if (node.tag === `${STD_TAG}null`) return true;
   return (
-    isScalar(node) &&
-    node.type === "PLAIN" &&
-    node.tag === undefined &&
-    resolvePlain(scalarText(node)) === "null"
+    node.type === "PLAIN" && node.tag === undefined && resolvePlain(scalarText(node)) === "null"
   );
+}
+
+const STD_TAG = "tag:yaml.org,2002:";
+type ScalarKind = ReturnType<typeof resolvePlain>;
+
+/**
+ * The type the factory's resolver gives a scalar. Unquoted text resolves by
+ * its form; an explicit standard tag (`!!int '7'`) must fit its text; other
+ * tags leave the text to resolve as if untagged.
+ */
+function kindOf(node: Node, text: string, path: (string | number)[]): ScalarKind {
+  const plain = isScalar(node) && node.type === "PLAIN";
+  const tag = node.tag;
+  if (tag === undefined || !tag.startsWith(STD_TAG)) return plain ? resolvePlain(text) : "str";
+  const name = tag.slice(STD_TAG.length);
+  switch (name) {
+    case "str":
+    case "binary":
+      return "str";
+    case "null":
+      return "null";
+    case "int":
+    case "float":
+    case "bool":
+    case "timestamp": {
+      const k = resolvePlain(text);
+      if (name === "float" && (k === "int" || k === "float")) return "float";
+      if (k === name) return k;
+      return fail(path, `"${text}" cannot be read as !!${name}`);
+    }
+    default:
+      return plain ? resolvePlain(text) : "str";
+  }
 }
 
 /**
@@ -345,6 +399,12 @@ function textOf(ctx: ReadContext, node: Node): string {
   ) {
     const raw = ctx.source.slice(range[0], range[1]);
     if (/[\u2028\u2029]/.test(raw)) return readQuoted(raw);
+  }
+  if (node.tag === `${STD_TAG}binary`) {
+    const bytes = Uint8Array.from(atob(scalarText(node).replace(/\s/g, "")), (c) =>
+      c.charCodeAt(0),
+    );
+    return new TextDecoder().decode(bytes);
   }
   return scalarText(node);
 }
@@ -560,25 +620,26 @@ function decode(
   if (node === null) return undefined;
   if (!isScalar(node)) fail(path, "expected a scalar");
   const text = textOf(ctx, node);
-  const plain = node.type === "PLAIN" && node.tag === undefined;
-  if (plain && resolvePlain(text) === "null") return undefined;
+  const kind = kindOf(node, text, path);
+  if (kind === "null") return undefined;
   switch (spec) {
     case "str":
-      if (plain && resolvePlain(text) === "timestamp") {
+      if (kind === "timestamp") {
         return fail(path, `"${text}" reads as a timestamp, not a string: quote it`);
       }
       return text;
     case "bool": {
-      const kind = plain ? resolvePlain(text) : "str";
       if (kind === "bool") return text.toLowerCase() === "true";
-      if (isOldBool(text)) return /^(y|yes|on)$/i.test(text);
+      // YAML 1.1 spellings (yes, off, ...) are taken, quoted or not.
+      if (kind === "str" && isOldBool(text)) return /^(y|yes|on)$/i.test(text);
       return fail(path, `expected a boolean, got "${text}"`);
     }
     default: {
-      const kind = plain ? resolvePlain(text) : "str";
       let value: bigint | undefined;
       if (kind === "int") value = parseGoInt(text.replaceAll("_", "")) ?? goBinOct(text);
-      else if (kind === "float" && Number.isInteger(Number(text))) value = BigInt(Number(text));
+      else if (kind === "float" && Number.isInteger(Number(text.replaceAll("_", "")))) {
+        value = BigInt(Number(text.replaceAll("_", "")));
+      }
       if (value === undefined) return fail(path, `expected an integer, got "${text}"`);
       const max = spec === "uint8" ? 255n : 2n ** 64n - 1n;
       if (value < 0n || value > max) return fail(path, `${text} is out of range 0..${max}`);
@@ -605,11 +666,7 @@ function decodeAny(ctx: ReadContext, node: Node | null, path: (string | number)[
     const pairs = pairsOf(ctx, node, path);
     const typed = pairs.some(
       ([k]) =>
-        k === null ||
-        (isScalar(k) &&
-          k.type === "PLAIN" &&
-          k.tag === undefined &&
-          resolvePlain(textOf(ctx, k)) !== "str"),
+        k === null || (isScalar(k) && !isMergeKey(k) && kindOf(k, textOf(ctx, k), path) !== "str"),
     );
     if (typed) {
       // Keys keep their types; a later key equal in value replaces an earlier one.
@@ -644,10 +701,9 @@ function decodeAny(ctx: ReadContext, node: Node | null, path: (string | number)[
   }
   if (!isScalar(node)) return fail(path, "unsupported YAML node");
   const text = textOf(ctx, node);
-  if (node.type !== "PLAIN" || node.tag !== undefined) return text;
   // A bare "<<" is the merge tag, which a free-form value cannot hold: the factory drops it.
-  if (text === "<<") return DROPPED;
-  switch (resolvePlain(text)) {
+  if (node.type === "PLAIN" && node.tag === undefined && text === "<<") return DROPPED;
+  switch (kindOf(node, text, path)) {
     case "null":
       return null;
     case "bool":
