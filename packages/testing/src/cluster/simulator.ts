@@ -181,7 +181,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
   const publics: PublicNode[] = [];
   const maintenanceRoots = new Map<SimNodeImpl, string>();
   for (const [index, o] of opts.nodes.entries()) {
-    const state = initialState({ ...o, index });
+    const state = initialState({ ...o, index, ca: pki.ca });
     if (opts.largeFileSize !== undefined) state.largeFileSize = opts.largeFileSize;
     const extraIps = isIP(o.address) ? [o.address] : [];
     let impl: SimNodeImpl;

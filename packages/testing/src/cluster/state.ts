@@ -131,14 +131,25 @@ export function parseInstallerImage(ref: string): {
   return { version };
 }
 
+/** The cluster's Talos API CA, written into each node's config (`machine.ca`). */
+export interface ConfigCa {
+  certPem: string;
+  keyPem: string;
+}
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
 /**
- * A minimal machine config for a node, valid for its Talos version: the v1alpha1
- * document shrinks from release to release as its sections move to documents of their own.
+ * A small machine config for a node that its Talos version accepts (the conformance
+ * run checks it with Talos's own loader and validation): the v1alpha1 document
+ * shrinks from release to release as its sections move to documents of their own.
+ * Control planes hold the CA key; workers only trust the CA, as Talos generates them.
  */
 export function defaultConfig(
   hostname: string,
   role: "controlplane" | "worker",
-  version = "v1.14.0",
+  version: string,
+  ca: ConfigCa,
 ): string {
   const minor = minorOf(version);
   const v1alpha1 = [
@@ -147,7 +158,13 @@ export function defaultConfig(
     "machine:",
     `  type: ${role}`,
     "  token: simulated.token0000000000",
+    "  ca:",
+    `    crt: ${b64(ca.certPem)}`,
+    `    key: ${role === "controlplane" ? b64(ca.keyPem) : '""'}`,
   ];
+  // Before 1.12 the hostname has no document of its own.
+  if (minor < 12) v1alpha1.push("  network:", `    hostname: ${hostname}`);
+  // From 1.14 the install disk is optional and the cluster's identity is KubeClusterConfig.
   if (minor < 14) {
     v1alpha1.push(
       "  install:",
@@ -157,11 +174,13 @@ export function defaultConfig(
       "  controlPlane:",
       "    endpoint: https://10.5.0.2:6443",
     );
+  } else {
+    v1alpha1.push("cluster:", "  token: simulated.token0000000000");
   }
-  const documents = [
-    v1alpha1,
-    ["apiVersion: v1alpha1", "kind: HostnameConfig", `hostname: ${hostname}`],
-  ];
+  const documents = [v1alpha1];
+  if (minor >= 12) {
+    documents.push(["apiVersion: v1alpha1", "kind: HostnameConfig", `hostname: ${hostname}`]);
+  }
   if (minor >= 14) {
     documents.push([
       "apiVersion: v1alpha1",
@@ -174,7 +193,7 @@ export function defaultConfig(
 }
 
 /** Initial state for a node: `index` is its place in the cluster (the first defaults to control plane). */
-export function initialState(o: SimNodeOptions & { index: number }): SimNodeState {
+export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }): SimNodeState {
   const role = o.role ?? (o.index === 0 ? "controlplane" : "worker");
   const hostname = o.hostname ?? `talos-${o.address.replace(/[.:]/g, "-")}`;
   const profileName = o.profile ?? "proxmox-vm";
@@ -221,7 +240,7 @@ export function initialState(o: SimNodeOptions & { index: number }): SimNodeStat
     ready: true,
     unmetConditions: [],
     maintenance,
-    config: maintenance ? "" : defaultConfig(hostname, role, o.version),
+    config: maintenance ? "" : defaultConfig(hostname, role, o.version ?? "v1.14.0", o.ca),
     profileName,
     profile,
     extensions: [],
