@@ -687,8 +687,8 @@ function skipped(text: string): boolean {
   const bytes = new TextEncoder().encode(text);
   for (let i = 0; i + 2 < bytes.length; i++) {
     if (bytes[i] === 0xef && bytes[i + 1] === 0xbb && bytes[i + 2] === 0xbf) {
-      const end = (i + 3) % 512;
-      if (i + 3 >= 512 && (end === 0 || end > 512 - 8)) return true;
+      const end = i + 3;
+      if (end > 512 - 8 && (end % 512 === 0 || end % 512 > 512 - 8)) return true;
     }
   }
   return false;
