@@ -207,13 +207,8 @@ function applyStrategic(
       const target = index.get(sel.id);
       if (!target) {
         if (older(version, "1.14")) {
-          // Talos before 1.14 keeps the selector as a document of its own; a named one crashes it
-          if (sel.name !== undefined)
-            throw new ConfigPatchError(
-              "CONFIG_DELETE_MISSING",
-              `cannot delete document '${sel.id}': the config does not have it (Talos before 1.14 fails on this)`,
-              { document: sel.id },
-            );
+          // Talos before 1.14 keeps the selector as a document of its own (printing it
+          // fails or gives a config it cannot load, unless a later delete takes it out)
           out = [...out, ghostOf(sel)];
         }
         continue;
@@ -253,7 +248,12 @@ function applyStrategic(
 
 function ghostOf(sel: DeleteSelector): ConfigDocument {
   return {
-    ref: { apiVersion: sel.apiVersion, kind: sel.kind, id: sel.id },
+    ref: {
+      apiVersion: sel.apiVersion,
+      kind: sel.kind,
+      id: sel.id,
+      ...(sel.name === undefined ? {} : { name: sel.name }),
+    },
     doc: new Document({}) as unknown as Document.Parsed,
     ghost: true,
   };

@@ -230,6 +230,9 @@ export function splitPatchDocument(root: YAMLMap, what: string): SplitDocument {
       for (let i = 0; i < node.items.length; i++) {
         const pair = node.items[i] as Pair;
         if (isDeletePair(pair)) {
+          // Talos's loader fails on an empty key in the path of a deleted key
+          if (parent !== "seq" && path.includes(""))
+            throw badPatch(what, `cannot delete below an empty key in '${path.join(".")}'`);
           if (parent !== "seq" && path.some((p) => p.startsWith("[")))
             throw badPatch(what, `cannot delete an inner key in '${path.join(".")}'`);
           selectors.push(selector(path, parent === "seq" ? node : undefined));
