@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,7 +208,8 @@ func (d *describer) structDef(t reflect.Type) {
 	}
 }
 
-var deprecatedLine = regexp.MustCompile(`(?m)^\s*Deprecated:?\s*(.*)$`)
+// The deprecation note runs from "Deprecated:" to the end of the field's comment.
+var deprecatedLine = regexp.MustCompile(`(?ms)^\s*Deprecated:?\s*(.*)$`)
 
 // parsePackage reads a machinery package's source for the fields it marks
 // deprecated; the doc comments are the only place that fact lives.
@@ -262,7 +264,7 @@ func (d *describer) parsePackage(pkgPath string) {
 	}
 }
 
-var quotedName = regexp.MustCompile("[`'\"]([A-Za-z0-9.]+)[`'\"]|\\b([A-Z][a-z]+(?:[A-Z][a-z0-9]*)+Config)\\b")
+var quotedName = regexp.MustCompile("[`'\"]([A-Za-z0-9.*]+)[`'\"]|\\b([A-Z][A-Za-z0-9]*Config)\\b")
 
 // replacementHint keeps only the names of the documents or fields that replace a
 // deprecated field (the rest of upstream's comment is not ours to copy).
@@ -367,7 +369,10 @@ func registeredKinds(modRoot string) ([]string, error) {
 		return nil
 	})
 
-	return kinds, err
+	// ParseDir hands packages and files over in map order.
+	sort.Strings(kinds)
+
+	return slices.Compact(kinds), err
 }
 
 func describeKinds() response {
@@ -399,6 +404,50 @@ func describeKinds() response {
 	}
 
 	sort.Slice(out.Kinds, func(i, j int) bool { return out.Kinds[i].Kind < out.Kinds[j].Kind })
+	resolveHints(d.defs, kinds)
 
 	return response{OK: true, Kinds: out}
+}
+
+// resolveHints keeps, of the names a deprecation note mentions, the document kinds
+// this release registers, expanding patterns such as Registry*Config; a note that
+// names none of them becomes "-".
+func resolveHints(defs map[string]*structModel, kinds []string) {
+	for _, def := range defs {
+		for i := range def.Fields {
+			hint := def.Fields[i].Deprecated
+			if hint == "" || hint == "-" {
+				continue
+			}
+
+			var names []string
+
+			seen := map[string]bool{}
+
+			for _, name := range strings.Split(hint, ",") {
+				pattern := "^" + strings.ReplaceAll(regexp.QuoteMeta(name), `\*`, ".*") + "$"
+
+				re, err := regexp.Compile(pattern)
+				if err != nil {
+					continue
+				}
+
+				// A note may name a kind without its Config suffix.
+				withSuffix := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(name), `\\*`, ".*") + "Config$")
+
+				for _, kind := range kinds {
+					if (re.MatchString(kind) || withSuffix.MatchString(kind)) && !seen[kind] {
+						seen[kind] = true
+						names = append(names, kind)
+					}
+				}
+			}
+
+			if len(names) == 0 {
+				def.Fields[i].Deprecated = "-"
+			} else {
+				def.Fields[i].Deprecated = strings.Join(names, ",")
+			}
+		}
+	}
 }

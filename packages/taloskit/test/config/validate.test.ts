@@ -141,13 +141,19 @@ describe("deprecated fields Talos still reads", () => {
         "  registries:\n    mirrors:\n      docker.io:\n        endpoints: [https://m.example]\n",
       ),
       "machine.registries",
-      /deprecated/,
+      /RegistryAuthConfig.*RegistryMirrorConfig|RegistryMirrorConfig.*RegistryAuthConfig/,
     ],
     [
       "machine.network",
       withMachine("  network:\n    hostname: n1\n"),
       "machine.network.hostname",
       /HostnameConfig/,
+    ],
+    [
+      "machine.install",
+      WORKER,
+      "machine.install",
+      /UnattendedInstallConfig/,
     ],
     [
       "machine.install.extraKernelArgs",

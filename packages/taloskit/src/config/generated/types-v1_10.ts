@@ -318,7 +318,7 @@ export interface V1alpha1ClusterConfig {
   extraManifestHeaders?: Record<string, string>;
   inlineManifests?: Array<V1alpha1ClusterInlineManifest>;
   adminKubeconfig?: V1alpha1AdminKubeconfigConfig;
-  /** @deprecated Still read by Talos; use `AllowSchedulingOnControlPlanes` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   allowSchedulingOnMasters?: boolean;
   allowSchedulingOnControlPlanes?: boolean;
 }
@@ -543,7 +543,7 @@ export interface V1alpha1InstallConfig {
   diskSelector?: V1alpha1InstallDiskSelector;
   extraKernelArgs?: Array<string>;
   image?: string;
-  /** @deprecated Still read by Talos; use `InstallImage` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extensions?: Array<V1alpha1InstallExtensionConfig>;
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   bootloader?: boolean;

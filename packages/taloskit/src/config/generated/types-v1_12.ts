@@ -618,7 +618,7 @@ export interface V1alpha1ClusterConfig {
   extraManifestHeaders?: Record<string, string>;
   inlineManifests?: Array<V1alpha1ClusterInlineManifest>;
   adminKubeconfig?: V1alpha1AdminKubeconfigConfig;
-  /** @deprecated Still read by Talos; use `AllowSchedulingOnControlPlanes` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   allowSchedulingOnMasters?: boolean;
   allowSchedulingOnControlPlanes?: boolean;
 }
@@ -845,7 +845,7 @@ export interface V1alpha1InstallConfig {
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extraKernelArgs?: Array<string>;
   image?: string;
-  /** @deprecated Still read by Talos; use `InstallImage` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extensions?: Array<V1alpha1InstallExtensionConfig>;
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   bootloader?: boolean;
@@ -961,7 +961,7 @@ export interface V1alpha1MachineConfig {
   time?: V1alpha1TimeConfig;
   sysctls?: Record<string, string>;
   sysfs?: Record<string, string>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `RegistryAuthConfig`, `RegistryMirrorConfig` or `RegistryTLSConfig` instead. */
   registries?: V1alpha1RegistriesConfig;
   /** @deprecated Still read by Talos; use `VolumeConfig` instead. */
   systemDiskEncryption?: V1alpha1SystemDiskEncryptionConfig;
@@ -1022,7 +1022,7 @@ export interface V1alpha1NetworkConfig {
   nameservers?: Array<string>;
   /** @deprecated Still read by Talos; use `ResolverConfig` instead. */
   searchDomains?: Array<string>;
-  /** @deprecated Still read by Talos; use `StatisHostConfig` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extraHostEntries?: Array<V1alpha1ExtraHost>;
   kubespan?: V1alpha1NetworkKubeSpan;
   /** @deprecated Still read by Talos; use `ResolverConfig` instead. */

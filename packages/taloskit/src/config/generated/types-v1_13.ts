@@ -741,7 +741,7 @@ export interface V1alpha1ClusterConfig {
   extraManifestHeaders?: Record<string, string>;
   inlineManifests?: Array<V1alpha1ClusterInlineManifest>;
   adminKubeconfig?: V1alpha1AdminKubeconfigConfig;
-  /** @deprecated Still read by Talos; use `AllowSchedulingOnControlPlanes` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   allowSchedulingOnMasters?: boolean;
   allowSchedulingOnControlPlanes?: boolean;
 }
@@ -969,7 +969,7 @@ export interface V1alpha1InstallConfig {
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extraKernelArgs?: Array<string>;
   image?: string;
-  /** @deprecated Still read by Talos; use `InstallImage` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extensions?: Array<V1alpha1InstallExtensionConfig>;
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   bootloader?: boolean;
@@ -1075,7 +1075,7 @@ export interface V1alpha1MachineConfig {
   controlPlane?: V1alpha1MachineControlPlaneConfig;
   kubelet?: V1alpha1KubeletConfig;
   pods?: Array<V1alpha1Unstructured>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `HostnameConfig`, `ResolverConfig`, `StaticHostConfig` or `KubeSpanConfig` instead. */
   network?: V1alpha1NetworkConfig;
   /** @deprecated Still read by Talos; use `UserVolumeConfig` instead. */
   disks?: Array<V1alpha1MachineDisk>;
@@ -1087,7 +1087,7 @@ export interface V1alpha1MachineConfig {
   time?: V1alpha1TimeConfig;
   sysctls?: Record<string, string>;
   sysfs?: Record<string, string>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `RegistryAuthConfig`, `RegistryMirrorConfig` or `RegistryTLSConfig` instead. */
   registries?: V1alpha1RegistriesConfig;
   /** @deprecated Still read by Talos; use `VolumeConfig` instead. */
   systemDiskEncryption?: V1alpha1SystemDiskEncryptionConfig;
@@ -1148,7 +1148,7 @@ export interface V1alpha1NetworkConfig {
   nameservers?: Array<string>;
   /** @deprecated Still read by Talos; use `ResolverConfig` instead. */
   searchDomains?: Array<string>;
-  /** @deprecated Still read by Talos; use `StatisHostConfig` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extraHostEntries?: Array<V1alpha1ExtraHost>;
   /** @deprecated Still read by Talos; use `KubeSpanConfig` instead. */
   kubespan?: V1alpha1NetworkKubeSpan;

@@ -1278,7 +1278,7 @@ export interface V1alpha1ClusterConfig {
   ca?: CryptoX509PEMEncodedCertificateAndKey;
   /** @deprecated Still read by Talos; use `KubeAPIServerCAConfig` instead. */
   acceptedCAs?: Array<CryptoX509PEMEncodedCertificate>;
-  /** @deprecated Still read by Talos; use `KubeAPIServerAggregatorCAConfig` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   aggregatorCA?: CryptoX509PEMEncodedCertificateAndKey;
   /** @deprecated Still read by Talos; use `KubeServiceAccountConfig` instead. */
   serviceAccount?: CryptoX509PEMEncodedKey;
@@ -1509,7 +1509,7 @@ export interface V1alpha1FeaturesConfig {
   diskQuotaSupport?: boolean;
   /** @deprecated Still read by Talos; use `KubePrismConfig` instead. */
   kubePrism?: V1alpha1KubePrism;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `ResolverConfig` instead. */
   hostDNS?: V1alpha1HostDNSConfig;
   /** @deprecated Still read by Talos; use `ImageCacheConfig` instead. */
   imageCache?: V1alpha1ImageCacheConfig;
@@ -1541,7 +1541,7 @@ export interface V1alpha1InstallConfig {
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extraKernelArgs?: Array<string>;
   image?: string;
-  /** @deprecated Still read by Talos; use `InstallImage` instead. */
+  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   extensions?: Array<V1alpha1InstallExtensionConfig>;
   /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
   bootloader?: boolean;
@@ -1663,13 +1663,13 @@ export interface V1alpha1MachineConfig {
   kubelet?: V1alpha1KubeletConfig;
   /** @deprecated Still read by Talos; use `KubeStaticPodConfig` instead. */
   pods?: Array<MetaUnstructured>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `HostnameConfig`, `ResolverConfig`, `StaticHostConfig` or `KubeSpanConfig` instead. */
   network?: V1alpha1NetworkConfig;
   /** @deprecated Still read by Talos; use `UserVolumeConfig` instead. */
   disks?: Array<V1alpha1MachineDisk>;
-  /** @deprecated Still read by Talos; use `UnattendedInstall` instead. */
+  /** @deprecated Still read by Talos; use `UnattendedInstallConfig` instead. */
   install?: V1alpha1InstallConfig;
-  /** @deprecated Still read by Talos; use `EtcFileConfig` instead. */
+  /** @deprecated Still read by Talos; use `EtcFileConfig` or `CRICustomizationConfig` instead. */
   files?: Array<V1alpha1MachineFile>;
   /** @deprecated Still read by Talos; use `EnvironmentConfig` instead. */
   env?: Record<string, string>;
@@ -1679,7 +1679,7 @@ export interface V1alpha1MachineConfig {
   sysctls?: Record<string, string>;
   /** @deprecated Still read by Talos; use `SysfsConfig` instead. */
   sysfs?: Record<string, string>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `RegistryAuthConfig`, `RegistryMirrorConfig` or `RegistryTLSConfig` instead. */
   registries?: V1alpha1RegistriesConfig;
   /** @deprecated Still read by Talos; use `VolumeConfig` instead. */
   systemDiskEncryption?: V1alpha1SystemDiskEncryptionConfig;
@@ -1690,7 +1690,7 @@ export interface V1alpha1MachineConfig {
   /** @deprecated Still read by Talos; use `KernelModuleConfig` instead. */
   kernel?: V1alpha1KernelConfig;
   seccompProfiles?: Array<V1alpha1MachineSeccompProfile>;
-  /** @deprecated Still read by Talos, but superseded; no single document takes its place. */
+  /** @deprecated Still read by Talos; use `CRIBaseRuntimeSpecConfig` instead. */
   baseRuntimeSpecOverrides?: MetaUnstructured;
   /** @deprecated Still read by Talos; use `KubeNodeConfig` instead. */
   nodeLabels?: Record<string, string>;
