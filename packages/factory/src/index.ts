@@ -40,6 +40,8 @@ export {
   VANILLA_SCHEMATIC_ID,
   validateSchematicShape,
   YamlFloat,
+  YamlMap,
+  YamlTimestamp,
 } from "./schematic.js";
 export { sha256, sha256Hex } from "./sha256.js";
 export * from "./urls.js";
