@@ -4,7 +4,7 @@
 // hash of their sources, so a second run starts at once.
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -65,6 +65,10 @@ export function buildOracles(log: (line: string) => void = () => {}): void {
     if (p.modfile) args.push(`-modfile=${p.modfile}`);
     args.push(".");
     execFileSync("go", args, { cwd: p.dir, stdio: ["ignore", "inherit", "inherit"] });
+    // Builds of older sources are never run again.
+    for (const f of readdirSync(binDir)) {
+      if (f.startsWith(`${p.name}-`) && join(binDir, f) !== out) rmSync(join(binDir, f));
+    }
   }
 }
 

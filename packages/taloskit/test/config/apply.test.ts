@@ -551,7 +551,11 @@ describe("roles and the node's own checks", () => {
   });
 
   it("secrets are masked in both configs before the diff: inline, quoted, folded, in lists, and under aliases", () => {
-    const pem = Array.from({ length: 12 }, (_, i) => `      SECRETPEM${i}`);
+    // lines of equal length, so the key block is valid base64 as Talos requires
+    const pem = Array.from(
+      { length: 12 },
+      (_, i) => `      SECRETPEM${String(i).padStart(2, "0")}`,
+    );
     const base = [
       "version: v1alpha1",
       "machine:",
@@ -581,7 +585,8 @@ describe("roles and the node's own checks", () => {
         "  type: controlplane",
         "  ca:",
         "    key: |",
-        ...pem.map((l, i) => (i === 9 ? "      NEWSECRETPEM9" : l)),
+        // same length as the line it replaces, so the key stays valid base64
+        ...pem.map((l, i) => (i === 9 ? "      NEWSECRET09" : l)),
         "  registries:",
         "    config:",
         "      registry.example.com:",
@@ -594,6 +599,7 @@ describe("roles and the node's own checks", () => {
     const diff = redactDiff(raw, { before: base, after: merged.text });
     for (const s of [
       "SECRETPEM",
+      "NEWSECRET",
       "quoted.secret.one",
       "SINGLE-QUOTED-PW",
       "NEW-PW",
