@@ -149,12 +149,7 @@ describe("deprecated fields Talos still reads", () => {
       "machine.network.hostname",
       /HostnameConfig/,
     ],
-    [
-      "machine.install",
-      WORKER,
-      "machine.install",
-      /UnattendedInstallConfig/,
-    ],
+    ["machine.install", WORKER, "machine.install", /UnattendedInstallConfig/],
     [
       "machine.install.extraKernelArgs",
       WORKER.replace("disk: /dev/sda\n", "disk: /dev/sda\n    extraKernelArgs: [console=ttyS0]\n"),
