@@ -10,10 +10,10 @@
 //   [<t> list  {<t> map (string keys)  #<Struct> struct  T:<Go>[=<under>] text decoder
 //   U:<Go>[=<under>] own YAML decoder
 // A field is [name, type, flags?, deprecated?] with flags "p" pointer, "i" inline.
-import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeOracles, machinery, ORACLE_VERSIONS } from "../conformance/oracles.js";
+import { writeGenerated } from "./lib/generated.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, "..", "packages", "taloskit", "src", "config", "generated");
@@ -161,25 +161,11 @@ export async function generate(): Promise<Map<string, string>> {
 }
 
 async function main(): Promise<void> {
-  const check = process.argv.includes("--check");
-  const files = await generate();
-  let stale = 0;
-  for (const [name, text] of files) {
-    const path = join(outDir, name);
-    let current = "";
-    try {
-      current = readFileSync(path, "utf8");
-    } catch {}
-    if (current === text) continue;
-    if (check) {
-      console.error(`${name} is out of date: run tsx scripts/gen-config-model.ts`);
-      stale++;
-    } else {
-      writeFileSync(path, text);
-      console.log(`wrote ${name}`);
-    }
-  }
-  if (stale) process.exit(1);
+  const ok = writeGenerated(outDir, await generate(), {
+    check: process.argv.includes("--check"),
+    regenerate: "pnpm gen:model",
+  });
+  if (!ok) process.exit(1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

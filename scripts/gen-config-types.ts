@@ -8,8 +8,7 @@
 // Every field a release decodes is typed, deprecated ones included (marked @deprecated
 // with the documents that replace them). With --check, nothing is written and the exit
 // code says whether the committed types match the model.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   MODEL_BY_VERSION,
@@ -17,6 +16,7 @@ import {
   MODEL_VERSIONS,
   type ModelField,
 } from "../packages/taloskit/src/config/generated/model.js";
+import { writeGenerated } from "./lib/generated.js";
 
 const OUT = resolve(import.meta.dirname, "../packages/taloskit/src/config/generated");
 const HEADER =
@@ -182,24 +182,11 @@ export function generate(): Map<string, string> {
 }
 
 function main(): void {
-  const check = process.argv.includes("--check");
-  let stale = 0;
-  for (const [name, text] of generate()) {
-    const path = join(OUT, name);
-    let current = "";
-    try {
-      current = readFileSync(path, "utf8");
-    } catch {}
-    if (current === text) continue;
-    if (check) {
-      console.error(`${name} is out of date: run tsx scripts/gen-config-types.ts`);
-      stale++;
-    } else {
-      writeFileSync(path, text);
-      console.log(`wrote ${name}`);
-    }
-  }
-  if (stale) process.exit(1);
+  const ok = writeGenerated(OUT, generate(), {
+    check: process.argv.includes("--check"),
+    regenerate: "pnpm gen",
+  });
+  if (!ok) process.exit(1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) main();
