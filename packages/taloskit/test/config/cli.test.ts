@@ -13,6 +13,9 @@ const FILES: Record<string, string> = {
   "good.yaml": fixture("patchmixed/expected.yaml"),
   // Talos loads it as a patch, and refuses it as a whole config (no cluster, no CA)
   "partial.yaml": "machine:\n  certSANs: [x]\n",
+  // Talos 1.14 still reads these; they moved to KernelModuleConfig and SysctlConfig
+  "deprecated.yaml":
+    "machine:\n  kernel:\n    modules: [{name: br_netfilter}]\n  sysctls:\n    vm.swappiness: 130\n",
 };
 
 const run = (...args: string[]) =>
@@ -131,6 +134,22 @@ describe("taloskit config validate", () => {
     expect(
       (await run("config", "validate", "partial.yaml", "--talos-version", "1.14", "--patch")).error,
     ).toBeUndefined();
+  });
+
+  it("accepts deprecated fields and names their replacements on stderr", async () => {
+    const r = await run(
+      "config",
+      "validate",
+      "deprecated.yaml",
+      "--talos-version",
+      "1.14",
+      "--patch",
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toBe("valid for Talos 1.14\n");
+    expect(r.stderr).toContain("warning: /v1alpha1 machine.kernel:");
+    expect(r.stderr).toMatch(/machine\.kernel: .*KernelModuleConfig/);
+    expect(r.stderr).toMatch(/machine\.sysctls: .*SysctlConfig/);
   });
 
   it("needs --talos-version", async () => {

@@ -124,7 +124,7 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
 
   config
     .command("validate")
-    .description("validate a config against the machine-config schema of a Talos version")
+    .description("validate a config as that Talos version loads and validates it")
     .argument("<file>", "config file, or - for stdin")
     .requiredOption("--talos-version <version>", "Talos version, e.g. 1.14 or v1.14.2")
     .option("--patch", "the file is a patch: missing required fields are not errors")
@@ -138,6 +138,10 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
       const result = validateConfig(readInput(io, file), opts.talosVersion, {
         partial: opts.patch === true,
       });
+      // Like talosctl validate, warnings go to stderr; json and yaml carry them too.
+      for (const w of result.warnings) {
+        io.stderr(`warning: ${w.document} ${w.path}: ${w.message}\n`);
+      }
       if (format === "table") {
         if (result.valid) io.stdout(`valid for Talos ${result.talosVersion}\n`);
         else {
