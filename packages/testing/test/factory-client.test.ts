@@ -126,7 +126,7 @@ describe.each(transports)("factory client over $name", (transport) => {
       body: "customization:\n  nope: 1\n",
     });
     expect(raw.status).toBe(400);
-    expect(await raw.text()).toMatch(/customization\.nope: unknown field\n$/);
+    expect(await raw.text()).toMatch(/customization\.nope: unknown field "nope"\n$/);
   });
 
   it("reads version lists sent as text/plain JSON", async () => {
