@@ -183,6 +183,8 @@ export class SimNodeImpl {
   private readonly bus = new EventEmitter();
   private readonly active = new Set<{ kill: (e: StatusError) => void }>();
   private down = false;
+  /** Wall-clock time (ms) of the current boot: kernel record timestamps count from it. */
+  private bootedAt = Date.now();
   private upgrading = false;
   private readonly rebootDelayMs: () => number;
   /** Pending roll-back of an ApplyConfiguration in TRY mode. */
@@ -345,6 +347,7 @@ export class SimNodeImpl {
         this.state.stagedConfig = undefined;
       }
       this.state.bootId = randomUUID();
+      this.bootedAt = Date.now();
       this.state.boots++;
       this.state.stage = this.state.maintenance ? "maintenance" : "running";
       this.state.ready = true;
@@ -371,6 +374,7 @@ export class SimNodeImpl {
     if (!this.down) return;
     this.faults.neverReturn = false;
     this.state.bootId = randomUUID();
+    this.bootedAt = Date.now();
     this.state.stage = this.state.maintenance ? "maintenance" : "running";
     this.state.ready = true;
     this.down = false;
@@ -648,18 +652,26 @@ export class SimNodeImpl {
         };
       },
       [`${M}Logs`]: (async (
-        req: { id: string; follow: boolean; tailLines: number },
+        req: { namespace: string; id: string; driver: number; follow: boolean; tailLines: number },
         ctx: CallContext,
         send: Send,
       ) => {
-        const all = st.logs.get(req.id);
-        if (!all) throw status(S.NOT_FOUND, `log "${req.id}" was not registered`);
-        const ls = req.tailLines > 0 ? all.slice(-req.tailLines) : all;
+        const all = logSource(st, req);
+        // A negative tail means every line; 0 means none (talosctl sends -1 for "all").
+        const ls =
+          req.tailLines >= 0 ? all.slice(all.length - Math.min(req.tailLines, all.length)) : all;
         await lines(ls, send);
         if (req.follow) await waitAbort(ctx.signal);
       }) as ServerStreamImpl,
-      [`${M}Dmesg`]: (async (req: { follow: boolean }, ctx: CallContext, send: Send) => {
-        await lines(st.dmesg, send);
+      [`${M}Dmesg`]: (async (
+        req: { follow: boolean; tail: boolean },
+        ctx: CallContext,
+        send: Send,
+      ) => {
+        // `tail` starts after the last record: only new records (when following) are sent.
+        if (!req.tail)
+          for (const [i, m] of st.dmesg.entries())
+            await send({ bytes: Buffer.from(kmsgRecord(m, this.bootedAt + i)) });
         if (req.follow) await waitAbort(ctx.signal);
       }) as ServerStreamImpl,
       [`${M}Read`]: (async (req: { path: string }, ctx: CallContext, send: Send) => {
@@ -1140,4 +1152,57 @@ interface SurfaceCall {
 
 function nodeKey(pem: string): string {
   return pem.replace(/(-----(BEGIN|END) )ED25519 PRIVATE KEY-----/g, "$1PRIVATE KEY-----");
+}
+
+const KMSG_PRIORITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+
+/**
+ * One kernel record as Talos's Dmesg sends it: `facility: priority: [time]: message`,
+ * the priority right-aligned in 7 columns, the time in RFC 3339 with nanoseconds
+ * (trailing zeros dropped), and the message ending in the newline that each
+ * /dev/kmsg record carries. A message may start with a printk level `<N>`
+ * (default 6, info); every simulated record comes from the kernel facility.
+ */
+export function kmsgRecord(message: string, timeMs: number): string {
+  const m = /^<([0-7])>/.exec(message);
+  const priority = KMSG_PRIORITIES[m ? Number(m[1]) : 6] ?? "info";
+  const text = m ? message.slice(m[0].length) : message;
+  const time = new Date(timeMs)
+    .toISOString()
+    .replace(/\.(\d*?)0*Z$/, (_all, digits: string) => (digits ? `.${digits}Z` : "Z"));
+  return `kern: ${priority.padStart(7)}: [${time}]: ${text}${text.endsWith("\n") ? "" : "\n"}`;
+}
+
+const SYSTEM_NS = "system";
+const CRI_NS = "k8s.io";
+const TALOS_CONTAINERS_NS = "taloscontainers";
+const DRIVER_CRI = 1;
+
+/**
+ * The lines a Logs request reads, chosen the way machined chooses: the service
+ * log buffers for the system namespace (and for `kubelet` in any namespace),
+ * `taloscontainers-<id>` buffers for that namespace, otherwise the CRI
+ * containers; failures carry machined's messages (plain errors, so Unknown).
+ */
+function logSource(
+  st: SimNodeState,
+  req: { namespace: string; id: string; driver: number },
+): string[] {
+  if (req.namespace === SYSTEM_NS || req.id === "kubelet") {
+    const l = st.logs.get(req.id);
+    if (!l) throw status(S.UNKNOWN, `log ${JSON.stringify(req.id)} was not registered`);
+    return l;
+  }
+  if (req.namespace === TALOS_CONTAINERS_NS) {
+    const key = `${TALOS_CONTAINERS_NS}-${req.id}`;
+    const l = st.logs.get(key);
+    if (!l) throw status(S.UNKNOWN, `log ${JSON.stringify(key)} was not registered`);
+    return l;
+  }
+  if (req.namespace === "") throw status(S.INVALID_ARGUMENT, "namespace can't be empty");
+  if (req.driver === DRIVER_CRI && req.namespace !== CRI_NS)
+    throw status(S.UNKNOWN, "CRI inspector is supported only for K8s namespace");
+  const l = req.namespace === CRI_NS ? st.containerLogs?.get(req.id) : undefined;
+  if (!l) throw status(S.UNKNOWN, `container ${JSON.stringify(req.id)} not found`);
+  return l;
 }

@@ -1,6 +1,9 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { EventEmitter } from "node:events";
+import type { IncomingHttpHeaders } from "node:http2";
+import { create, type DescService, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { ClusterService } from "@taloskit/api/cluster";
+import { EmptyResponseSchema, EmptySchema } from "@taloskit/api/common";
 import { State } from "@taloskit/api/cosi";
 import { InspectService } from "@taloskit/api/inspect";
 import {
@@ -33,6 +36,150 @@ const ROUTED: DescService[] = [
   TimeService,
 ];
 const identity = (b: Buffer) => b;
+
+/**
+ * Method prefixes that Talos 1.14's apid director proxies one-to-many when the
+ * call carries `nodes` metadata; any other method is refused with InvalidArgument.
+ */
+const ONE_TO_MANY_PREFIXES = [
+  "/machine.MachineService/",
+  "/cluster.ClusterService/",
+  "/inspect.InspectService/",
+  "/storage.StorageService/",
+  "/time.TimeService/",
+];
+
+/** Routing metadata keys whose repeated header fields must stay separate values. */
+const ROUTING_KEYS = ["node", "nodes"];
+
+/**
+ * Node's HTTP/2 layer joins repeated header fields into one "a, b" string
+ * before grpc-js sees them, while grpc-go (and so apid) keeps one value per
+ * field. Put the separate values back for the routing keys, from the raw
+ * header list, before grpc-js builds the call's metadata.
+ */
+function keepRepeatedRoutingFields(server: grpc.Server): void {
+  const h2 = (server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+  if (!(h2 instanceof Map) || h2.size === 0)
+    throw new Error("cannot reach the HTTP/2 server of grpc-js to read raw routing headers");
+  for (const http2Server of h2.keys()) {
+    http2Server.prependListener(
+      "stream",
+      (_stream: unknown, headers: IncomingHttpHeaders, _flags: number, raw?: string[]) => {
+        if (!Array.isArray(raw)) return;
+        for (const key of ROUTING_KEYS) {
+          const values: string[] = [];
+          for (let i = 0; i + 1 < raw.length; i += 2)
+            if (raw[i]?.toLowerCase() === key) values.push(raw[i + 1] ?? "");
+          if (values.length > 1) headers[key] = values;
+        }
+      },
+    );
+  }
+}
+
+/** Names of gRPC codes as grpc-go prints them in `rpc error: code = X desc = Y`. */
+const GO_CODE_NAMES = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+];
+
+function readVarint(b: Buffer, at: number): [value: number, length: number] | undefined {
+  let v = 0;
+  for (let i = 0; i < 10 && at + i < b.length; i++) {
+    const byte = b[at + i] ?? 0;
+    v += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return [v, i + 1];
+  }
+  return undefined;
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+/** `common.Empty{metadata{hostname}}`, the bytes apid appends to a node's answer in one-to-many mode. */
+function hostnameInfo(target: string): Buffer {
+  return Buffer.from(
+    toBinary(EmptySchema, create(EmptySchema, { metadata: { hostname: target } })),
+  );
+}
+
+/**
+ * A unary answer with the node's hostname added to its first `messages` entry:
+ * like apid, re-frame field 1 so that the metadata bytes land inside it.
+ */
+function withHostnameUnary(target: string, resp: Buffer): Buffer {
+  const tag = readVarint(resp, 0);
+  const len = tag ? readVarint(resp, tag[1]) : undefined;
+  if (!tag || !len)
+    throw status(S.INTERNAL, `error appending info for ${target}: truncated message`);
+  if (tag[0] !== (1 << 3) + 2)
+    throw status(
+      S.INTERNAL,
+      `error appending info for ${target}: unexpected message format: ${tag[0]}`,
+    );
+  const rest = resp.subarray(tag[1] + len[1]);
+  const info = hostnameInfo(target);
+  return Buffer.concat([varint(tag[0]), varint(rest.length + info.length), rest, info]);
+}
+
+/** A node's failure as apid reports it in one-to-many mode: a message whose metadata holds the error. */
+function errorInfo(target: string, err: unknown, streaming: boolean): Buffer {
+  const e = err as { code?: number; details?: string; message?: string };
+  const code = typeof e.code === "number" ? e.code : S.UNKNOWN;
+  const desc = e.details ?? e.message ?? String(err);
+  const empty = create(EmptySchema, {
+    metadata: {
+      hostname: target,
+      error: `rpc error: code = ${GO_CODE_NAMES[code] ?? `Code(${code})`} desc = ${desc}`,
+      status: { code, message: desc },
+    },
+  });
+  if (streaming) return Buffer.from(toBinary(EmptySchema, empty));
+  return Buffer.from(
+    toBinary(EmptyResponseSchema, create(EmptyResponseSchema, { messages: [empty] })),
+  );
+}
+
+/** Whether apid refuses a target before dialling (empty, or with a port). */
+function invalidTarget(t: string): boolean {
+  if (t === "") return true;
+  if (/^\[[^\]]*\]:\d*$/.test(t)) return true;
+  return t.split(":").length === 2;
+}
+
+type RoutedCall = {
+  metadata: grpc.Metadata;
+  getAuthContext(): { sslPeerCertificate?: import("node:tls").PeerCertificate };
+  getPath(): string;
+};
+
+type Plan =
+  | { many: false; client: grpc.Client; md: grpc.Metadata }
+  | { many: true; targets: string[]; md: grpc.Metadata };
 
 /** TLS material of the router. */
 export interface RouterTls {
@@ -85,6 +232,7 @@ export class Router {
         err ? reject(err) : resolve(port),
       ),
     );
+    keepRepeatedRoutingFields(server);
     this.server = server;
   }
 
@@ -117,14 +265,8 @@ export class Router {
     return c;
   }
 
-  private route(call: {
-    metadata: grpc.Metadata;
-    getAuthContext(): { sslPeerCertificate?: import("node:tls").PeerCertificate };
-    getPath(): string;
-  }): {
-    client: grpc.Client;
-    md: grpc.Metadata;
-  } {
+  /** Check the caller's certificate like apid does and return its roles. */
+  private callerRoles(call: RoutedCall): string[] {
     const cert = call.getAuthContext().sslPeerCertificate;
     const eku = (cert as { ext_key_usage?: string[] } | undefined)?.ext_key_usage ?? [];
     if (!cert || eku.length !== 1 || eku[0] !== OID_CLIENT_AUTH)
@@ -133,30 +275,150 @@ export class Router {
         "client certificate must have exactly the clientAuth extended key usage",
       );
     const o = cert.subject?.O;
-    const roles = Array.isArray(o) ? o : o ? [o] : [];
-    const targets = call.metadata.get("node").map(String);
-    if (targets.length > 1) throw status(S.INVALID_ARGUMENT, "node metadata must be single-valued");
-    if (call.metadata.get("nodes").length > 0)
-      throw status(
-        S.UNIMPLEMENTED,
-        "one-2-many proxying (`nodes` metadata) is not supported by the simulator; send `node` per call",
-      );
-    const all = this.nodes();
-    const target = targets[0] ?? all[0]?.address;
-    const n = all.find((x) => x.address === target);
+    return Array.isArray(o) ? o : o ? [o] : [];
+  }
+
+  /** The node client for one target, counting the call on that node. */
+  private dial(target: string, path: string): grpc.Client {
+    const n = this.nodes().find((x) => x.address === target);
     if (!n)
       throw status(S.UNAVAILABLE, `connection error: no route to node ${JSON.stringify(target)}`);
-    n.countCall(call.getPath());
+    n.countCall(path);
     if (n.faults.unreachable || n.isDown)
       throw status(
         S.UNAVAILABLE,
         `connection error: dial tcp ${target}:50000: connect: connection refused`,
       );
+    return this.client(n);
+  }
+
+  /** How apid's director routes the call: one node (`node`, or the local one) or several (`nodes`). */
+  private plan(call: RoutedCall): Plan {
+    const roles = this.callerRoles(call);
+    const path = call.getPath();
+    const node = call.metadata.get("node").map(String);
+    const nodes = call.metadata.get("nodes").map(String);
+    if (node.length > 1) throw status(S.INVALID_ARGUMENT, "node metadata must be single-valued");
     const md = call.metadata.clone();
     for (const k of ["node", "nodes", "talos-role", "proxyfrom", ":authority"]) md.remove(k);
     for (const r of roles) md.add("talos-role", r);
     md.set("proxyfrom", "127.0.0.1");
-    return { client: this.client(n), md };
+    if (nodes.length > 0) {
+      if (!ONE_TO_MANY_PREFIXES.some((p) => path.startsWith(p)))
+        throw status(S.INVALID_ARGUMENT, `one-2-many proxying is not supported for method ${path}`);
+      const bad = nodes.find(invalidTarget);
+      if (bad !== undefined) throw status(S.INTERNAL, `invalid target ${JSON.stringify(bad)}`);
+      return { many: true, targets: nodes, md };
+    }
+    const target = node[0] ?? this.nodes()[0]?.address ?? "";
+    return { many: false, client: this.dial(target, path), md };
+  }
+
+  /** Route a client or bidi stream, which the simulator sends to one node only. */
+  private single(call: RoutedCall): { client: grpc.Client; md: grpc.Metadata } {
+    const plan = this.plan(call);
+    if (plan.many)
+      throw status(
+        S.UNIMPLEMENTED,
+        "the simulator proxies client and bidi streams to one node only; send `node` per call",
+      );
+    return plan;
+  }
+
+  /** Unary call to several nodes, merged the way apid merges them (completion order). */
+  private unaryMany(
+    path: string,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    plan: { targets: string[]; md: grpc.Metadata },
+    cb: grpc.sendUnaryData<Buffer>,
+  ): void {
+    const parts: Buffer[] = [];
+    const ups: grpc.ClientUnaryCall[] = [];
+    call.on("cancelled", () => {
+      for (const u of ups) u.cancel();
+    });
+    let failure: unknown;
+    void Promise.all(
+      plan.targets.map(
+        (t) =>
+          new Promise<void>((resolve) => {
+            let client: grpc.Client;
+            try {
+              client = this.dial(t, path);
+            } catch (e) {
+              parts.push(errorInfo(t, e, false));
+              resolve();
+              return;
+            }
+            ups.push(
+              client.makeUnaryRequest(
+                path,
+                identity,
+                identity,
+                call.request,
+                plan.md,
+                { deadline: call.getDeadline() },
+                (err, res) => {
+                  try {
+                    parts.push(
+                      err ? errorInfo(t, err, false) : withHostnameUnary(t, res as Buffer),
+                    );
+                  } catch (e) {
+                    failure ??= e;
+                  }
+                  resolve();
+                },
+              ),
+            );
+          }),
+      ),
+    ).then(() => (failure ? cb(toServiceError(failure)) : cb(null, Buffer.concat(parts))));
+  }
+
+  /** Server stream from several nodes: every message gets its node's hostname, failures become messages. */
+  private streamMany(
+    path: string,
+    call: grpc.ServerWritableStream<Buffer, Buffer>,
+    plan: { targets: string[]; md: grpc.Metadata },
+  ): void {
+    let pending = plan.targets.length;
+    const ups: grpc.ClientReadableStream<Buffer>[] = [];
+    call.on("cancelled", () => {
+      for (const u of ups) u.cancel();
+    });
+    const finished = () => {
+      pending--;
+      if (pending === 0) call.end();
+    };
+    for (const t of plan.targets) {
+      let client: grpc.Client;
+      try {
+        client = this.dial(t, path);
+      } catch (e) {
+        call.write(errorInfo(t, e, true));
+        finished();
+        continue;
+      }
+      const up = client.makeServerStreamRequest(path, identity, identity, call.request, plan.md, {
+        deadline: call.getDeadline(),
+      });
+      ups.push(up);
+      let over = false;
+      const end = (err?: unknown) => {
+        if (over) return;
+        over = true;
+        if (err && !call.cancelled) call.write(errorInfo(t, err, true));
+        finished();
+      };
+      up.on("data", (d: Buffer) => {
+        if (!call.write(Buffer.concat([d, hostnameInfo(t)]))) {
+          up.pause();
+          call.once("drain", () => up.resume());
+        }
+      });
+      up.on("error", (e: grpc.ServiceError) => end(e));
+      up.on("end", () => end());
+    }
   }
 
   private handler(path: string, kind: string): grpc.UntypedHandleCall {
@@ -165,7 +427,9 @@ export class Router {
     if (kind === "unary") {
       return ((call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         try {
-          const { client, md } = this.route(call);
+          const plan = this.plan(call);
+          if (plan.many) return this.unaryMany(path, call, plan, cb);
+          const { client, md } = plan;
           const up = client.makeUnaryRequest(
             path,
             identity,
@@ -187,7 +451,9 @@ export class Router {
     if (kind === "server_streaming") {
       return ((call: grpc.ServerWritableStream<Buffer, Buffer>) => {
         try {
-          const { client, md } = this.route(call);
+          const plan = this.plan(call);
+          if (plan.many) return this.streamMany(path, call, plan);
+          const { client, md } = plan;
           const up = client.makeServerStreamRequest(
             path,
             identity,
@@ -213,7 +479,7 @@ export class Router {
     if (kind === "client_streaming") {
       return ((call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         try {
-          const { client, md } = this.route(call);
+          const { client, md } = this.single(call);
           const up = client.makeClientStreamRequest(
             path,
             identity,
@@ -245,7 +511,7 @@ export class Router {
     }
     return ((call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       try {
-        const { client, md } = this.route(call);
+        const { client, md } = this.single(call);
         const up = client.makeBidiStreamRequest(path, identity, identity, md, opts(call));
         call.on("cancelled", () => up.cancel());
         call.on("data", (d: Buffer) => up.write(d));

@@ -97,7 +97,11 @@ export interface SimNodeState {
   files: Map<string, Uint8Array | string>;
   /** Size of the synthetic file at `/sim/large` (bytes). */
   largeFileSize: number;
+  /** Service log buffers by service id (what Logs serves for the system namespace). */
   logs: Map<string, string[]>;
+  /** Lines of the CRI (`k8s.io`) containers by talosctl's id, `<pod namespace>/<pod>:<container>`. */
+  containerLogs?: Map<string, string[]>;
+  /** Kernel messages, each optionally led by a printk level `<N>` (6, info, by default). */
   dmesg: string[];
   etcd?: SimEtcdMember;
   /** Images known to the node's containerd (pulled or imported). */
@@ -223,6 +227,14 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
   ]);
   const logs = new Map<string, string[]>();
   for (const s of services) logs.set(s.id, [`[talos] ${s.id} starting`, `[talos] ${s.id} started`]);
+  // Control planes run the Kubernetes control plane as static pods in the CRI namespace.
+  const containerLogs = new Map<string, string[]>();
+  if (role === "controlplane" && !maintenance)
+    for (const c of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+      containerLogs.set(`kube-system/${c}-${hostname}:${c}`, [
+        `I0801 00:00:00.000000       1 server.go:150] ${c} starting`,
+        `I0801 00:00:01.000000       1 server.go:210] ${c} serving`,
+      ]);
   return {
     hostname,
     role,
@@ -248,9 +260,10 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
     files,
     largeFileSize: 64 * 1024 * 1024,
     logs,
+    containerLogs,
     dmesg: [
-      "[    0.000000] Linux version 6.12.0-talos",
-      "[    0.000000] Command line: talos.platform=metal",
+      "<5>Linux version 6.12.0-talos",
+      `<6>Command line: talos.platform=${o.platform ?? "metal"}`,
     ],
     etcd:
       role === "controlplane" && !maintenance
