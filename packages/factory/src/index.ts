@@ -17,6 +17,12 @@ export {
   type FetchLike,
 } from "./client.js";
 export * from "./errors.js";
+/**
+ * Go's YAML encoder (go-yaml v3 defaults, as the factory and talosctl use it):
+ * `emitGoYaml` writes one document from a {@link GoNode} tree, quoting strings
+ * that would read back as another type (`yes`, `0000:17:00.0`, `1e3`, `~`, ...).
+ */
+export { emitGoYaml, type GoNode } from "./goyaml.js";
 export {
   BOOTLOADER_KINDS,
   type BootloaderKind,

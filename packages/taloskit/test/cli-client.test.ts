@@ -2,11 +2,17 @@
 import type { ClusterSimulator } from "@taloskit/testing";
 import type { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getCommand } from "../src/cli/commands/get.js";
+import { getCommand, type PrintedResource } from "../src/cli/commands/get.js";
 import { parseSimNodes } from "../src/cli/commands/sim.js";
 import { versionCommand } from "../src/cli/commands/version.js";
 import type { CommandIO } from "../src/cli/globals.js";
-import { type CliCluster, runCli, startCliCluster } from "./helpers/cli.js";
+import {
+  type CliCluster,
+  parseJsonStream,
+  parseYamlStream,
+  runCli,
+  startCliCluster,
+} from "./helpers/cli.js";
 
 let cluster: CliCluster;
 let sim: ClusterSimulator;
@@ -47,7 +53,7 @@ describe("taloskit version", () => {
       "json",
     ]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = parseJsonStream(r.stdout) as Record<string, unknown>[];
     expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ node: "10.5.0.2", version: { tag: "v1.14.0" } });
     expect(out[1]).toMatchObject({ node: "10.5.0.3", version: { tag: "v1.13.9" } });
@@ -74,7 +80,7 @@ describe("taloskit version", () => {
       "json",
     ]);
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)[0].node).toBe(m.endpoint);
+    expect(parseJsonStream(r.stdout)).toMatchObject([{ node: m.endpoint }]);
   });
 });
 
@@ -90,9 +96,10 @@ describe("taloskit get", () => {
       "json",
     ]);
     expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout);
-    expect(out.length).toBeGreaterThan(0);
-    const first = out[0];
+    const out = parseJsonStream(r.stdout) as PrintedResource[];
+    expect(out.length).toBeGreaterThan(1);
+    expect(r.stdout).toMatch(/^\{\n {4}"metadata": \{\n/);
+    const first = out[0] as PrintedResource & { spec: Record<string, unknown> };
     expect(first.node).toBe("10.5.0.2");
     expect(first.metadata).toMatchObject({
       namespace: "hardware",
@@ -100,6 +107,24 @@ describe("taloskit get", () => {
     });
     expect(typeof first.metadata.version).toBe("number");
     expect(first.spec).toHaveProperty("vendor_id");
+  });
+
+  it("prints -o yaml as talosctl does: one document per resource, PCI IDs quoted", async () => {
+    const args = ["pcidevices", "--talosconfig", cfg, "-n", "10.5.0.2"];
+    const json = parseJsonStream((await run(getCommand, [...args, "-o", "json"])).stdout);
+    const r = await run(getCommand, [...args, "-o", "yaml"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.startsWith("node: 10.5.0.2\nmetadata:\n    namespace: hardware\n")).toBe(true);
+    const docs = parseYamlStream(r.stdout) as PrintedResource[];
+    expect(r.stdout.split("\n---\n")).toHaveLength(docs.length);
+    // A YAML 1.1 reader gets the IDs back as the strings they are (0000:17:00.0 unquoted is a number).
+    const ids = (json as PrintedResource[]).map((d) => d.metadata.id);
+    expect(ids.some((id) => /^[0-9]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9]$/.test(id))).toBe(true);
+    expect(docs.map((d) => d.metadata.id)).toEqual(ids);
+    expect(docs.map((d) => d.spec)).toEqual((json as PrintedResource[]).map((d) => d.spec));
+    // Times as talosctl prints them: RFC 3339 to the second, unquoted; no empty labels.
+    expect(r.stdout).toMatch(/\n {4}created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n/);
+    expect(r.stdout).not.toContain("labels: {}");
   });
 
   it("reports an unknown type as an error", async () => {

@@ -4,7 +4,13 @@ import type { ClusterSimulator } from "@taloskit/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { configCommand } from "../../src/cli/commands/config.js";
 import { parseDuration } from "../../src/cli/globals.js";
-import { type CliCluster, readFileFrom, runProgram, startCliCluster } from "../helpers/cli.js";
+import {
+  type CliCluster,
+  parseJsonStream,
+  readFileFrom,
+  runProgram,
+  startCliCluster,
+} from "../helpers/cli.js";
 
 let cluster: CliCluster;
 let sim: ClusterSimulator;
@@ -78,7 +84,7 @@ describe("taloskit config apply", () => {
       "json",
     );
     expect(r.code).toBe(0);
-    const [row] = JSON.parse(r.stdout);
+    const [row] = parseJsonStream(r.stdout) as { diff: { unified: string } }[];
     expect(row).toMatchObject({
       node: "10.5.0.3",
       changed: true,
@@ -87,7 +93,7 @@ describe("taloskit config apply", () => {
       rebootRequired: true,
       rebooting: false,
     });
-    expect(row.diff.unified).toContain("+    diskQuotaSupport: true");
+    expect(row?.diff.unified).toContain("+    diskQuotaSupport: true");
     expect(row).not.toHaveProperty("config");
     expect(sim.node("10.5.0.3").state.config).toBe(original.get("10.5.0.3"));
   });
@@ -155,7 +161,7 @@ describe("taloskit config apply", () => {
     expect(fanOut).toHaveBeenCalledTimes(1);
     expect(fanOut.mock.calls[0]?.[0]).toEqual(["10.5.0.2", "10.5.0.3"]);
     expect(fanOut.mock.calls[0]?.[2]).toMatchObject({ concurrency: 4 });
-    const rows = JSON.parse(r.stdout);
+    const rows = parseJsonStream(r.stdout) as { node: string; changed: boolean }[];
     expect(rows.map((x: { node: string }) => x.node)).toEqual(["10.5.0.2", "10.5.0.3"]);
     expect(rows.every((x: { changed: boolean }) => x.changed)).toBe(true);
     expect(sim.node("10.5.0.3").state.config).toContain("cli.example");
@@ -185,6 +191,8 @@ describe("taloskit config apply", () => {
       "-o",
       "json",
     );
-    expect(JSON.parse(t.stdout)[0].modeDetails).toContain("automatically reverted back in 2m0s");
+    expect((parseJsonStream(t.stdout)[0] as { modeDetails: string }).modeDetails).toContain(
+      "automatically reverted back in 2m0s",
+    );
   });
 });

@@ -12,7 +12,7 @@ import { hardwareCommand } from "../../src/cli/commands/hardware.js";
 import { reportFailure } from "../../src/cli/globals.js";
 import { planHardware } from "../../src/hardware/resolve.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
-import { type CliCluster, runMain, startCliCluster } from "../helpers/cli.js";
+import { type CliCluster, parseJsonStream, runMain, startCliCluster } from "../helpers/cli.js";
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../fixtures/lspci/${name}.txt`, import.meta.url));
@@ -286,7 +286,7 @@ describe("hardware inventory", () => {
     expect(r.stdout).toContain("8x [10de:2330] NVIDIA Corporation GH100 [H100 SXM5 80GB]");
     expect(r.stdout).toMatch(/raspberry-pi-5\s+lspci\s+arm64/);
     const json = await run(["inventory", "--from-lspci", fixture("vmware-vm"), "-o", "json"]);
-    expect(JSON.parse(json.stdout)[0]).toMatchObject({
+    expect(parseJsonStream(json.stdout)[0]).toMatchObject({
       source: "lspci",
       name: "vmware-vm",
       cpu: { vendor: "intel", arch: "amd64" },
@@ -304,10 +304,14 @@ describe("hardware inventory", () => {
       "json",
     ]);
     expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout);
-    expect(out.map((m: { name: string }) => m.name)).toEqual(["10.5.0.2", "10.5.0.3"]);
-    expect(out[0].system.productName).toBe("SYS-821GE-TNHR");
-    expect(out[1].running.talosVersion).toBe("v1.13.4");
+    const out = parseJsonStream(r.stdout) as {
+      name: string;
+      system: { productName: string };
+      running: { talosVersion: string };
+    }[];
+    expect(out.map((m) => m.name)).toEqual(["10.5.0.2", "10.5.0.3"]);
+    expect(out[0]?.system.productName).toBe("SYS-821GE-TNHR");
+    expect(out[1]?.running.talosVersion).toBe("v1.13.4");
     const m = sim.node("10.5.0.9");
     const maint = await run([
       "inventory",
@@ -340,12 +344,8 @@ describe("hardware from several configured nodes", () => {
       expect(fanOut).toHaveBeenCalledTimes(1);
       expect(fanOut.mock.calls[0]?.[0]).toEqual(["10.5.0.3", "10.5.0.2", "10.5.0.4"]);
       expect(fanOut.mock.calls[0]?.[2]).toMatchObject({ concurrency: 8 });
-      const out = JSON.parse(r.stdout);
-      expect(out.map((m: { name: string }) => m.name)).toEqual([
-        "10.5.0.3",
-        "10.5.0.2",
-        "10.5.0.4",
-      ]);
+      const out = parseJsonStream(r.stdout) as { name: string }[];
+      expect(out.map((m) => m.name)).toEqual(["10.5.0.3", "10.5.0.2", "10.5.0.4"]);
     } finally {
       fanOut.mockRestore();
     }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ClusterSimulator, type StartClusterOptions, startCluster } from "@taloskit/testing";
 import { Command } from "commander";
+import { parseAllDocuments } from "yaml";
 import { reportFailure } from "../../src/cli/globals.js";
 
 /** The output side every command's IO has. */
@@ -180,4 +181,40 @@ export async function startCliCluster(
     await sim.close();
     throw error;
   }
+}
+
+/**
+ * The documents of `-o json` output, a stream of JSON values one after another
+ * (as talosctl prints them); throws unless the text is exactly such a stream.
+ */
+export function parseJsonStream(text: string): unknown[] {
+  const docs: unknown[] = [];
+  let start = 0;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") {
+      depth--;
+      if (depth === 0) {
+        docs.push(JSON.parse(text.slice(start, i + 1)));
+        start = i + 1;
+      }
+    }
+  }
+  if (text.slice(start).trim() !== "") throw new Error(`trailing text after JSON documents`);
+  return docs;
+}
+
+/** The documents of `-o yaml` output (`---`-separated), read as YAML 1.1 readers read them. */
+export function parseYamlStream(text: string): unknown[] {
+  return parseAllDocuments(text, { version: "1.1" }).map((d) => {
+    if (d.errors.length) throw d.errors[0];
+    return d.toJS();
+  });
 }

@@ -21,10 +21,12 @@ export interface PrintedResource {
     version: number | string;
     owner: string;
     phase: string;
-    created?: string;
-    updated?: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
+    /** RFC 3339 to the second, unquoted in yaml, as talosctl prints them. */
+    created?: Date;
+    updated?: Date;
+    /** Sorted by key; left out when empty, as talosctl does. */
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
   spec: unknown;
 }
@@ -42,13 +44,26 @@ export function printable(res: TalosResource, node: string): PrintedResource {
       version,
       owner: md.owner,
       phase: md.phase,
-      ...(md.created ? { created: md.created.toISOString() } : {}),
-      ...(md.updated ? { updated: md.updated.toISOString() } : {}),
-      labels: md.labels,
-      annotations: md.annotations,
+      ...(md.created ? { created: toSecond(md.created) } : {}),
+      ...(md.updated ? { updated: toSecond(md.updated) } : {}),
+      ...sortedUnlessEmpty("labels", md.labels),
+      ...sortedUnlessEmpty("annotations", md.annotations),
     },
     spec: res.spec ?? null,
   };
+}
+
+const toSecond = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
+function sortedUnlessEmpty<K extends string>(
+  key: K,
+  kv: Record<string, string>,
+): Partial<Record<K, Record<string, string>>> {
+  const keys = Object.keys(kv).sort();
+  if (!keys.length) return {};
+  return { [key]: Object.fromEntries(keys.map((k) => [k, kv[k] as string])) } as Partial<
+    Record<K, Record<string, string>>
+  >;
 }
 
 /** The `get` command. */
