@@ -1,9 +1,13 @@
 // The simulator must answer the way a Talos node (apid in front of machined)
 // does: each test names the upstream behaviour it mirrors.
+import { fromBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { State } from "@taloskit/api/cosi";
 import { MachineService } from "@taloskit/api/machine";
+import { MemberSpecSchema } from "@taloskit/api/resources/cluster";
+import { HostnameStatusSpecSchema } from "@taloskit/api/resources/network";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { type ClusterSimulator, startCluster } from "../src/index.js";
 import { makeClient, md, stream, unary } from "./helpers.js";
 
@@ -261,5 +265,96 @@ describe("Dmesg (machined)", () => {
   // go-kmsg FromTail: reading starts after the last record, so without follow nothing comes.
   it("sends nothing old with tail", async () => {
     expect(await stream(client, MachineService.method.dmesg, { tail: true }, md(CP))).toEqual([]);
+  });
+});
+
+describe("resource types a node serves (pkg/machinery/resources)", () => {
+  type Res = {
+    resource?: {
+      metadata?: { id: string; namespace: string };
+      spec?: { yamlSpec: string; protoSpec: Uint8Array };
+    };
+  };
+  const list = (namespace: string, type: string, node = CP) =>
+    stream<Res>(client, State.method.list, { namespace, type }, md(node));
+  const yamls = (rs: Res[]) =>
+    Object.fromEntries(
+      rs.map((r) => [r.resource?.metadata?.id, parse(r.resource?.spec?.yamlSpec ?? "")]),
+    );
+
+  // network.HostnameStatusType "HostnameStatuses.net.talos.dev", namespace network, alias "hostname", id "hostname".
+  it("serves HostnameStatus with the node's hostname", async () => {
+    const h = yamls(await list("network", "HostnameStatuses.net.talos.dev", WORKER));
+    expect(h.hostname).toMatchObject({ hostname: sim.node(WORKER).state.hostname });
+    const pb = (await list("network", "HostnameStatuses.net.talos.dev", WORKER))[0]?.resource?.spec
+      ?.protoSpec;
+    expect(fromBinary(HostnameStatusSpecSchema, pb ?? new Uint8Array()).hostname).toBe(
+      sim.node(WORKER).state.hostname,
+    );
+  });
+
+  // network.AddressStatusType "AddressStatuses.net.talos.dev": ids "<link>/<prefix>", lo and the node's address.
+  it("serves AddressStatuses with loopback and the node's own address", async () => {
+    const a = yamls(await list("network", "AddressStatuses.net.talos.dev", WORKER));
+    expect(Object.keys(a).sort()).toEqual(["enp1s0/10.5.0.3/24", "lo/127.0.0.1/8"]);
+    expect(a["enp1s0/10.5.0.3/24"]).toMatchObject({
+      address: "10.5.0.3/24",
+      linkName: "enp1s0",
+      family: "inet4",
+    });
+  });
+
+  // cluster.MemberType "Members.cluster.talos.dev", namespace cluster: one per discovered node, id = hostname.
+  it("serves cluster Members for every configured node", async () => {
+    const rs = await list("cluster", "Members.cluster.talos.dev", WORKER);
+    const m = yamls(rs);
+    const cpHost = sim.node(CP).state.hostname;
+    const wHost = sim.node(WORKER).state.hostname;
+    expect(Object.keys(m).sort()).toEqual([cpHost, wHost].sort());
+    expect(m[cpHost]).toMatchObject({
+      addresses: [CP],
+      machineType: "controlplane",
+      controlPlane: { apiServerPort: 6443 },
+    });
+    expect(m[wHost]).toMatchObject({
+      addresses: [WORKER],
+      machineType: "worker",
+      operatingSystem: "Talos (v1.13.9)",
+    });
+    const spec = fromBinary(
+      MemberSpecSchema,
+      rs.find((r) => r.resource?.metadata?.id === wHost)?.resource?.spec?.protoSpec ??
+        new Uint8Array(),
+    );
+    expect([...(spec.addresses[0]?.ip ?? [])]).toEqual([10, 5, 0, 3]);
+  });
+
+  // k8s.NodenameType "Nodenames.kubernetes.talos.dev" (namespace k8s, id "nodename");
+  // etcd.MemberType "EtcdMembers.etcd.talos.dev" (namespace etcd, id "local") on control planes only.
+  it("serves Nodename and, on control planes, the local EtcdMember", async () => {
+    expect(
+      yamls(await list("k8s", "Nodenames.kubernetes.talos.dev", WORKER)).nodename,
+    ).toMatchObject({
+      nodename: sim.node(WORKER).state.hostname,
+    });
+    const etcd = yamls(await list("etcd", "EtcdMembers.etcd.talos.dev", CP));
+    expect(etcd.local).toMatchObject({
+      memberID: sim.node(CP).state.etcd?.id.toString(16).padStart(16, "0"),
+    });
+    expect(await list("etcd", "EtcdMembers.etcd.talos.dev", WORKER)).toEqual([]);
+  });
+
+  // The definitions carry Talos's aliases ("hostname", "address(es)") for `talosctl get`.
+  it("registers the types with their namespaces and aliases", async () => {
+    const rds = yamls(await list("meta", "ResourceDefinitions.meta.cosi.dev", WORKER));
+    expect(rds["hostnamestatuses.net.talos.dev"]).toMatchObject({
+      defaultNamespace: "network",
+      aliases: ["hostname"],
+    });
+    expect(rds["addressstatuses.net.talos.dev"]).toMatchObject({
+      aliases: ["address", "addresses"],
+    });
+    expect(rds["members.cluster.talos.dev"]).toMatchObject({ defaultNamespace: "cluster" });
+    expect(rds["members.cluster.talos.dev"]?.allAliases).toContain("members");
   });
 });

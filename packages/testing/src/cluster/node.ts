@@ -196,7 +196,13 @@ export class SimNodeImpl {
     this.tls = init.tls;
     this.maintenanceFingerprint = init.maintenanceFingerprint;
     this.rebootDelayMs = init.rebootDelayMs;
-    this.resources = new ResourceStore(() => this.state);
+    this.resources = new ResourceStore(
+      () => this.state,
+      () => ({
+        address: this.address,
+        peers: this.peers().map((p) => ({ address: p.address, state: p.state })),
+      }),
+    );
     this.bus.setMaxListeners(0);
     this.resources.refresh();
     this.bootEvents();

@@ -7,7 +7,14 @@ import {
   ResourceSchema,
 } from "@taloskit/api/cosi";
 import { DiskSpecSchema } from "@taloskit/api/resources/block";
+import { MemberSpecSchema } from "@taloskit/api/resources/cluster";
 import { MachineType, MachineTypeSpecSchema } from "@taloskit/api/resources/config";
+import {
+  MachineType as MachineKind,
+  NethelpersFamily,
+  NethelpersScope,
+} from "@taloskit/api/resources/enums";
+import { MemberSpecSchema as EtcdMemberSpecSchema } from "@taloskit/api/resources/etcd";
 import { LayerSchema } from "@taloskit/api/resources/extensions";
 import {
   CPUCoreSpecSchema,
@@ -16,7 +23,8 @@ import {
   ProcessorSpecSchema,
   SystemInformationSpecSchema,
 } from "@taloskit/api/resources/hardware";
-import { KubeletSpecSpecSchema } from "@taloskit/api/resources/k8s";
+import { KubeletSpecSpecSchema, NodenameSpecSchema } from "@taloskit/api/resources/k8s";
+import { AddressStatusSpecSchema, HostnameStatusSpecSchema } from "@taloskit/api/resources/network";
 import {
   BootIDSpecSchema,
   ImageFactorySchematicSpecSchema,
@@ -47,8 +55,37 @@ export interface ResourceType {
   sensitive: boolean;
   /** First Talos 1.x minor that has this type. */
   since?: number;
-  items(s: SimNodeState, minor: number): ResourceItem[];
+  items(s: SimNodeState, minor: number, view: NodeView): ResourceItem[];
 }
+
+/** Where a node sits: its own address and the nodes of its cluster (itself included). */
+export interface NodeView {
+  address: string;
+  peers: { address: string; state: SimNodeState }[];
+}
+
+/** The 4 bytes of an IPv4 address (simulated node addresses are IPv4 or names). */
+function ipv4Bytes(a: string): Uint8Array<ArrayBuffer> | undefined {
+  const parts = a.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255))
+    return undefined;
+  return Uint8Array.from(parts);
+}
+
+/** A stable, base62-looking cluster node identity derived from the hostname. */
+function nodeIdentity(hostname: string): string {
+  const abc = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  let h = 2166136261;
+  let out = "";
+  for (let i = 0; out.length < 43; i++) {
+    h = Math.imul(h ^ (hostname.charCodeAt(i % Math.max(1, hostname.length)) + i), 16777619) >>> 0;
+    out += abc[h % 62];
+  }
+  return out;
+}
+
+/** The first network link of the node: Talos names it after the PCI slot (enp1s0 here). */
+const LINK = { name: "enp1s0", index: 2 };
 
 function enc<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array {
   return toBinary(schema, create(schema, init));
@@ -561,11 +598,156 @@ export const resourceTypes: ResourceType[] = [
   },
 ];
 
+/** Network, cluster discovery, Kubernetes node name and etcd member types (each as Talos registers it). */
+resourceTypes.push(
+  {
+    type: "HostnameStatuses.net.talos.dev",
+    namespace: "network",
+    displayType: "HostnameStatus",
+    aliases: ["hostname"],
+    sensitive: false,
+    items(s) {
+      const spec = { hostname: s.hostname, domainname: "" };
+      return [
+        {
+          id: "hostname",
+          proto: enc(HostnameStatusSpecSchema, spec),
+          yaml: stringify({ hostname: s.hostname, domainname: "" }),
+        },
+      ];
+    },
+  },
+  {
+    type: "AddressStatuses.net.talos.dev",
+    namespace: "network",
+    displayType: "AddressStatus",
+    aliases: ["address", "addresses"],
+    sensitive: false,
+    items(_s, _minor, view) {
+      const lo = {
+        id: "lo/127.0.0.1/8",
+        ip: Uint8Array.from([127, 0, 0, 1]),
+        prefix: 8,
+        link: { name: "lo", index: 1 },
+        scope: NethelpersScope.SCOPE_HOST,
+      };
+      const own = ipv4Bytes(view.address);
+      const all = [lo];
+      if (own)
+        all.push({
+          id: `${LINK.name}/${view.address}/24`,
+          ip: own,
+          prefix: 24,
+          link: LINK,
+          scope: NethelpersScope.SCOPE_GLOBAL,
+        });
+      return all.map((a) => {
+        const text = `${[...a.ip].join(".")}/${a.prefix}`;
+        return {
+          id: a.id,
+          proto: enc(AddressStatusSpecSchema, {
+            address: { ip: a.ip, prefixLength: a.prefix },
+            local: { ip: a.ip },
+            linkIndex: a.link.index,
+            linkName: a.link.name,
+            family: NethelpersFamily.FAMILY_INET4,
+            scope: a.scope,
+            flags: 128,
+            priority: 0,
+          }),
+          yaml: stringify({
+            address: text,
+            local: [...a.ip].join("."),
+            linkIndex: a.link.index,
+            linkName: a.link.name,
+            family: "inet4",
+            scope: a.scope === NethelpersScope.SCOPE_HOST ? "host" : "global",
+            flags: "permanent",
+            priority: 0,
+          }),
+        };
+      });
+    },
+  },
+  {
+    type: "Members.cluster.talos.dev",
+    namespace: "cluster",
+    displayType: "Member",
+    aliases: [],
+    sensitive: false,
+    items(s, _minor, view) {
+      // Discovery lists configured nodes of the cluster; a maintenance node has none.
+      if (s.maintenance) return [];
+      return view.peers
+        .filter((p) => !p.state.maintenance)
+        .map(({ address, state: p }) => {
+          const cp = p.role === "controlplane";
+          const ip = ipv4Bytes(address);
+          const os = `Talos (${p.version})`;
+          const nodeId = nodeIdentity(p.hostname);
+          return {
+            id: p.hostname,
+            proto: enc(MemberSpecSchema, {
+              nodeId,
+              addresses: ip ? [{ ip }] : [],
+              hostname: p.hostname,
+              machineType: cp ? MachineKind.TYPE_CONTROL_PLANE : MachineKind.TYPE_WORKER,
+              operatingSystem: os,
+              controlPlane: cp ? { apiServerPort: 6443n } : undefined,
+            }),
+            yaml: stringify({
+              nodeId,
+              addresses: ip ? [address] : [],
+              hostname: p.hostname,
+              machineType: cp ? "controlplane" : "worker",
+              operatingSystem: os,
+              ...(cp ? { controlPlane: { apiServerPort: 6443 } } : {}),
+            }),
+          };
+        });
+    },
+  },
+  {
+    type: "Nodenames.kubernetes.talos.dev",
+    namespace: "k8s",
+    displayType: "Nodename",
+    aliases: [],
+    sensitive: false,
+    items(s) {
+      if (s.maintenance) return [];
+      const spec = { nodename: s.hostname, hostnameVersion: "1", skipNodeRegistration: false };
+      return [{ id: "nodename", proto: enc(NodenameSpecSchema, spec), yaml: stringify(spec) }];
+    },
+  },
+  {
+    type: "EtcdMembers.etcd.talos.dev",
+    namespace: "etcd",
+    displayType: "EtcdMember",
+    aliases: [],
+    sensitive: false,
+    items(s) {
+      if (!s.etcd) return [];
+      // Talos stores the local member ID as 16 hex digits.
+      const memberId = s.etcd.id.toString(16).padStart(16, "0");
+      return [
+        {
+          id: "local",
+          proto: enc(EtcdMemberSpecSchema, { memberId }),
+          yaml: stringify({ memberID: memberId }),
+        },
+      ];
+    },
+  },
+);
+
 const NAMESPACES: Record<string, string> = {
+  cluster: "Cluster configuration and discovery resources.",
   config: "Talos node configuration.",
+  etcd: "etcd resources.",
   hardware: "Talos hardware related resources.",
   k8s: "Kubernetes components the node runs.",
   meta: "Metadata namespace which contains resource definitions.",
+  network: "Networking resources.",
   runtime: "Talos runtime.",
 };
 
@@ -661,7 +843,13 @@ export class ResourceStore {
   private readonly listeners = new Set<(c: ResourceChange) => void>();
   private types: ResourceType[] = [];
 
-  constructor(private readonly state: () => SimNodeState) {}
+  constructor(
+    private readonly state: () => SimNodeState,
+    private readonly view: () => NodeView = () => ({
+      address: "",
+      peers: [{ address: "", state: state() }],
+    }),
+  ) {}
 
   /** Known type (by full type name) with its definition. */
   type(name: string): ResourceType | undefined {
@@ -672,6 +860,7 @@ export class ResourceStore {
   refresh(): void {
     const s = this.state();
     const minor = minorOf(s.version);
+    const view = this.view();
     this.types = typesFor(minor);
     const seen = new Set<string>();
     const now = new Date();
@@ -680,7 +869,7 @@ export class ResourceStore {
       nanos: (now.getTime() % 1000) * 1e6,
     };
     for (const t of this.types) {
-      for (const item of t.items(s, minor)) {
+      for (const item of t.items(s, minor, view)) {
         const key = `${t.namespace}/${t.type}/${item.id}`;
         seen.add(key);
         const fingerprint = `${Buffer.from(item.proto).toString("base64")}|${item.yaml}`;

@@ -217,6 +217,8 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
     impls.push(impl);
     publics.push(new PublicNode(impl, mroot));
   }
+  // Cluster-wide resources (discovery Members) need every node: rebuild once all exist.
+  for (const i of impls) i.touch();
   const routerCert = pki.issueServer(LOCAL_SANS);
   const impersonator = pki.issueClient({ roles: ["os:impersonator"] });
   const baseTls = {
