@@ -27,7 +27,7 @@ try {
     `${node}: applied=${applied.applied} mode=${applied.mode} reboot needed=${applied.rebootRequired}`,
   );
 
-  // A patch that breaks the schema never reaches the node.
+  // A patch Talos would refuse (a string where a list belongs) is refused before the node is touched.
   await patchMachineConfig(client, { node, patches: ["machine:\n  certSANs: not-a-list\n"] }).catch(
     (error: unknown) => {
       if (!(error instanceof ConfigPatchError)) throw error;

@@ -82,7 +82,7 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
   "patch-apply-config.ts": (out) => {
     expect(out).toMatch(/^\+\s+- api\.cluster\.example$/m);
     expect(out).toContain("10.5.0.2: applied=true mode=no-reboot reboot needed=false");
-    expect(out).toMatch(/^refused \(CONFIG_INVALID\): /m);
+    expect(out).toMatch(/^refused \(CONFIG_BAD_PATCH\): .*machine\.certSANs/m);
   },
   "resolve-hardware.ts": (out) => {
     expect(out).toMatch(/^schematic [0-9a-f]{64}$/m);
