@@ -34,7 +34,16 @@ function programs(): Program[] {
       ...(v === NEWEST ? {} : { modfile: join(machinery, "versions", `v${v}.mod`) }),
     })),
     { name: "schematic", dir: join(here, "schematic") },
+    { name: "talosctl", dir: join(here, "talosctl") },
   ];
+}
+
+/** The built binary of a program run as a command (talosctl), built first when its sources changed. */
+export function programBinary(name: string): string {
+  const p = programs().find((q) => q.name === name);
+  if (!p) throw new Error(`no program named ${name}`);
+  if (!existsSync(binaryPath(p))) buildOracles();
+  return binaryPath(p);
 }
 
 function sourceHash(p: Program): string {
