@@ -47,29 +47,96 @@ const list = (value: string, previous: string[] | undefined) => [
     .filter(Boolean),
 ];
 
-/** Adds --talosconfig, --context, -e, -n, --insecure, --cert-fingerprint and -o to a command. */
-export function withGlobalFlags(cmd: Command): Command {
-  return cmd
-    .option("--talosconfig <path>", "talosconfig file (default: $TALOSCONFIG, ~/.talos/config)")
-    .option("--context <name>", "talosconfig context to use")
-    .option("-e, --endpoints <list>", "endpoints to connect to (comma separated)", list)
-    .option("-n, --nodes <list>", "nodes to run the command on (comma separated)", list)
-    .option("-i, --insecure", "maintenance mode: connect to the nodes without a client certificate")
-    .option(
+/** The global flags, as new options (an Option belongs to one command). */
+function globalOptions(): Option[] {
+  return [
+    new Option("--talosconfig <path>", "talosconfig file (default: $TALOSCONFIG, ~/.talos/config)"),
+    new Option("--context <name>", "talosconfig context to use"),
+    new Option("-e, --endpoints <list>", "endpoints to connect to (comma separated)").argParser(
+      list,
+    ),
+    new Option("-n, --nodes <list>", "nodes to run the command on (comma separated)").argParser(
+      list,
+    ),
+    new Option(
+      "-i, --insecure",
+      "maintenance mode: connect to the nodes without a client certificate",
+    ),
+    new Option(
       "--cert-fingerprint <list>",
       "with --insecure: accepted server certificate SPKI fingerprints",
-      list,
-    )
-    .addOption(
-      new Option("-o, --output <format>", "output format")
-        .choices([...OUTPUT_FORMATS])
-        .default("table"),
-    );
+    ).argParser(list),
+    new Option("-o, --output <format>", "output format")
+      .choices([...OUTPUT_FORMATS])
+      .default("table"),
+  ];
 }
 
-/** Reads the global flags of a command (its own and its parents'). */
+/** The global flags whose values are lists: given before and after the command, they add up. */
+const LIST_FLAGS = new Set(["endpoints", "nodes", "certFingerprint"]);
+
+/** Adds --talosconfig, --context, -e, -n, --insecure, --cert-fingerprint and -o to a command. */
+export function withGlobalFlags(cmd: Command): Command {
+  for (const option of globalOptions()) cmd.addOption(option);
+  return cmd;
+}
+
+/**
+ * Accepts the global flags before or after any command, as talosctl's
+ * persistent flags are (`taloskit --talosconfig F -n N version` and
+ * `taloskit version --talosconfig F -n N`): `root` and every command with
+ * subcommands take them and stop reading options at the subcommand's name, and
+ * leaves that lack them take them hidden (a leaf's own option of the same name,
+ * such as `sim --nodes`, keeps its meaning, and `-o` is only where a command has
+ * an output). Before the command runs, the values given before it are handed
+ * down to it: the one nearest the command wins, and lists add up.
+ */
+export function acceptGlobalFlags(root: Command): Command {
+  const visit = (cmd: Command, depth: number) => {
+    const group = cmd.commands.length > 0;
+    if (group) cmd.enablePositionalOptions();
+    for (const option of globalOptions()) {
+      const key = option.attributeName();
+      const taken = cmd.options.some(
+        (o) =>
+          o.attributeName() === key ||
+          o.long === option.long ||
+          (option.short !== undefined && o.short === option.short),
+      );
+      if (taken || (!group && key === "output")) continue;
+      if (depth > 0) option.hideHelp();
+      cmd.addOption(option);
+    }
+    for (const sub of cmd.commands) visit(sub, depth + 1);
+  };
+  visit(root, 0);
+  return root.hook("preAction", (_root, action) => inheritGlobalFlags(action));
+}
+
+/** Hands the global flags given on `cmd`'s ancestors down to `cmd` (see {@link acceptGlobalFlags}). */
+function inheritGlobalFlags(cmd: Command): void {
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd.parent; c; c = c.parent) chain.unshift(c);
+  for (const option of globalOptions()) {
+    const key = option.attributeName();
+    if (!cmd.options.some((o) => o.attributeName() === key)) continue;
+    const given = (c: Command) => {
+      const source = c.getOptionValueSource(key);
+      return source !== undefined && source !== "default" && c.getOptionValue(key) !== undefined;
+    };
+    const before = chain.filter(given).map((c) => c.getOptionValue(key) as unknown);
+    if (!before.length) continue;
+    const own = given(cmd) ? [cmd.getOptionValue(key) as unknown] : [];
+    const value = LIST_FLAGS.has(key)
+      ? [...before, ...own].flatMap((v) => v as string[])
+      : [...before, ...own].at(-1);
+    cmd.setOptionValueWithSource(key, value, "cli");
+  }
+}
+
+/** Reads the global flags of a command (given on it or, through {@link acceptGlobalFlags}, before it). */
 export function globalFlags(cmd: Command): GlobalFlags {
-  const o = cmd.optsWithGlobals() as Record<string, unknown>;
+  const o = cmd.opts() as Record<string, unknown>;
   return {
     talosconfig: o.talosconfig as string | undefined,
     context: o.context as string | undefined,

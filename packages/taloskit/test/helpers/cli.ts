@@ -8,6 +8,7 @@ import { type ClusterSimulator, type StartClusterOptions, startCluster } from "@
 import { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { reportFailure } from "../../src/cli/globals.js";
+import { type ProgramIO, runTaloskit } from "../../src/cli/program.js";
 
 /** The output side every command's IO has. */
 interface Output {
@@ -87,6 +88,36 @@ export async function runMain<IO extends Output>(
       },
     });
     return { stdout: r.stdout, stderr, code: process.exitCode ?? 0 };
+  } finally {
+    process.exitCode = before;
+  }
+}
+
+/**
+ * Runs `taloskit <args>` through the binary's own entry (the whole program,
+ * global flags before or after the command, usage errors and failures as the
+ * binary reports them), with in-memory stdout/stderr; `io` replaces more of
+ * the process's IO (an empty environment unless given).
+ */
+export async function runTaloskitMain(
+  args: string[],
+  io: Partial<ProgramIO> = {},
+): Promise<CliResult> {
+  const out = { stdout: "", stderr: "" };
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await runTaloskit(args, {
+      env: {},
+      ...io,
+      stdout: (t) => {
+        out.stdout += t;
+      },
+      stderr: (t) => {
+        out.stderr += t;
+      },
+    });
+    return { ...out, code: process.exitCode ?? 0 };
   } finally {
     process.exitCode = before;
   }

@@ -70,6 +70,10 @@ async function loadTesting(): Promise<TestingModule> {
   }
 }
 
+/** The nodes `taloskit sim` runs by default. */
+export const DEFAULT_SIM_NODES =
+  "cp:v1.14.0:nvidia-hgx-server,worker:v1.13.9:intel-nuc,maintenance:v1.14.0:proxmox-vm";
+
 /** The `sim` command. */
 export function simCommand(io: CommandIO = processIO): Command {
   return new Command("sim")
@@ -77,7 +81,7 @@ export function simCommand(io: CommandIO = processIO): Command {
     .option(
       "--nodes <spec>",
       "nodes as role[:version[:profile]], comma separated",
-      "cp:v1.14.0:nvidia-hgx-server,worker:v1.13.9:intel-nuc,maintenance:v1.14.0:proxmox-vm",
+      DEFAULT_SIM_NODES,
     )
     .option("--talosconfig-out <path>", "where to write the talosconfig", "talosconfig.sim.yaml")
     .option("--once", "start, print, and stop again (for scripts and tests)")
