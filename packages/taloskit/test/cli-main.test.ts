@@ -212,11 +212,10 @@ describe("the README's CLI block", () => {
     };
     let id = "";
     for (const command of commands) {
-      let args = command.map((a) => (a === "<id>" ? id : a));
+      // <id> is the ID `schematic id` printed, <factory-url> the factory `taloskit sim` printed.
+      let args = command.map((a) => (a === "<id>" ? id : a === "<factory-url>" ? factory.url : a));
       if (args[0] === "sim")
         args = [...args, "--once", "--talosconfig-out", join(dir, "sim-out.yaml")];
-      // The simulated factory, as `taloskit sim` prints it (the default is factory.talos.dev).
-      if (args[0] === "upgrade") args = [...args, "--factory", factory.url];
       const r = await runTaloskitMain(args, io);
       expect(
         r.stderr.split("\n").filter((l) => l.startsWith("taloskit:")),
