@@ -40,7 +40,7 @@ import {
   runWithRetry,
 } from "./retry.js";
 import { explainUnavailable, requiredRoles, rpcAddedIn } from "./rpc.js";
-import { Streams } from "./streams.js";
+import { cancelling, leftEarly, Streams } from "./streams.js";
 import { loadTalosconfig, resolveContext, type TalosconfigOptions } from "./talosconfig.js";
 import {
   LEGACY_NODES_KEY,
@@ -436,14 +436,19 @@ export class TalosClient {
         ? (req: unknown, opts?: TalosCallOptions) => {
             if (changesVersion) this.versionCache.delete(opts?.node ?? "");
             const policy = retryable ? this.retryPolicy(procedure, opts) : undefined;
-            return this.guardStream(
+            // connect-es's stream iterators have no return(): a reader leaving early would
+            // leave the HTTP/2 stream open. Each stream has an abort of its own for that.
+            const own = new AbortController();
+            const stream = this.guardStream(
               (o) => fn(req, o) as AsyncIterable<unknown>,
               this.callOptions(opts, false),
               method,
               procedure,
               opts?.node ?? this.label,
               policy,
+              own,
             );
+            return cancelling(stream, () => own.abort(leftEarly()));
           }
         : async (req: unknown, opts?: TalosCallOptions) => {
             if (changesVersion) this.versionCache.delete(opts?.node ?? "");
@@ -483,26 +488,46 @@ export class TalosClient {
     procedure: string,
     node: string | undefined,
     policy: RetryPolicy | undefined,
+    own: AbortController,
   ): AsyncGenerator<T> {
-    const ctx = { procedure, node, signal: options.signal, timeoutMs: options.timeoutMs };
-    let it: AsyncIterator<T> | undefined;
-    const first = await runWithRetry(policy, ctx, async (remainingMs) => {
-      it = open({ ...options, timeoutMs: remainingMs })[Symbol.asyncIterator]();
+    // The call runs on `own` signal, which follows the caller's and also fires
+    // when the reader leaves before the end: that cancels the HTTP/2 stream.
+    const user = options.signal;
+    const follow = () => own.abort(user?.reason);
+    if (user?.aborted) follow();
+    else user?.addEventListener("abort", follow, { once: true });
+    const signal = own.signal;
+    const ctx = { procedure, node, signal, timeoutMs: options.timeoutMs };
+    let over = false;
+    try {
+      let it: AsyncIterator<T> | undefined;
+      const first = await runWithRetry(policy, ctx, async (remainingMs) => {
+        it = open({ ...options, signal, timeoutMs: remainingMs })[Symbol.asyncIterator]();
+        try {
+          return await it.next();
+        } catch (error) {
+          throw await this.explain(error, method, node);
+        }
+      }).catch((error) => {
+        over = true;
+        throw error;
+      });
+      if (first.done || !it) {
+        over = true;
+        return;
+      }
+      const rest = it;
       try {
-        return await it.next();
+        yield first.value;
+        for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+        over = true;
       } catch (error) {
+        over = true;
         throw await this.explain(error, method, node);
       }
-    });
-    if (first.done || !it) return;
-    const rest = it;
-    try {
-      yield first.value;
-      for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
-    } catch (error) {
-      throw await this.explain(error, method, node);
     } finally {
-      await rest.return?.();
+      user?.removeEventListener("abort", follow);
+      if (!over) own.abort(leftEarly());
     }
   }
 }

@@ -18,6 +18,40 @@ import { apiRegistry } from "@taloskit/api/registry";
 import type { TalosCallOptions, TalosClient } from "./client.js";
 import { toTalosError } from "./errors.js";
 
+/** @internal The reason a stream's call is cancelled with when its reader leaves before the end. */
+export function leftEarly(): ConnectError {
+  return new ConnectError("the stream was closed by its reader before its end", Code.Canceled);
+}
+
+/**
+ * @internal An iterator over `gen` whose return() and throw() call `cancel`
+ * first, at once, even while a next() is still waiting: an async generator
+ * would only run its cleanup after that next() settled, which on a quiet
+ * stream may be never.
+ */
+export function cancelling<T>(
+  gen: AsyncGenerator<T>,
+  cancel: () => void,
+): AsyncIterableIterator<T> & AsyncGenerator<T> {
+  const it: AsyncGenerator<T> = {
+    next: (...args: [] | [unknown]) => gen.next(...args),
+    async return(value?: unknown) {
+      cancel();
+      // Settles once a waiting next() has failed with the cancellation.
+      await gen.return(undefined).catch(() => undefined);
+      return { done: true, value: value as undefined };
+    },
+    throw(error: unknown) {
+      cancel();
+      return gen.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
 /** An async iterable of byte chunks that also converts to Node and web streams. */
 export class ByteStream implements AsyncIterable<Uint8Array> {
   private used = false;
@@ -26,10 +60,23 @@ export class ByteStream implements AsyncIterable<Uint8Array> {
     private readonly node: string | undefined,
   ) {}
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    let source: AsyncIterator<Data> | undefined;
+    const chunks = this.chunks((it) => {
+      source = it;
+    });
+    // Leaving early closes the call's own iterator at once (it cancels the call).
+    return cancelling(chunks, () => {
+      source?.return?.().catch(() => undefined);
+    });
+  }
+
+  private async *chunks(opened: (it: AsyncIterator<Data>) => void): AsyncGenerator<Uint8Array> {
     if (this.used) throw new Error("a ByteStream can be read once");
     this.used = true;
-    for await (const data of this.source) {
+    const it = this.source[Symbol.asyncIterator]();
+    opened(it);
+    for await (const data of { [Symbol.asyncIterator]: () => it }) {
       // With deprecated `nodes` metadata apid reports per-node errors in-band.
       const err = data.metadata?.error;
       if (err) {
@@ -94,6 +141,15 @@ export interface DecodedEvent {
   event: MachineEvent;
 }
 
+/**
+ * Whether an event is the "hello" machined sends first on every Events stream
+ * to say the stream has started: it carries an ID of its own but a payload
+ * with no type URL and no bytes. Every real event names its payload type.
+ */
+export function isHelloEvent(event: MachineEvent): boolean {
+  return !event.data?.typeUrl && !event.data?.value.length;
+}
+
 /** Decodes an event's Any payload (type URL `talos/runtime/<type>`). */
 export function decodeEvent(event: MachineEvent): DecodedEvent {
   const url = event.data?.typeUrl ?? "";
@@ -154,13 +210,24 @@ export class Streams {
     return new ByteStream(this.client.machine.etcdSnapshot({}, options), options?.node);
   }
 
-  /** Machine events with decoded payloads; the empty first event is skipped. */
+  /**
+   * Machine events with decoded payloads. The "hello" each node sends first (a
+   * fresh ID and a payload with neither type nor bytes) is skipped; a node's
+   * failure reported in-band (deprecated `nodes` metadata) is thrown.
+   */
   async *events(
     request: Init<EventsRequest> = {},
     options?: TalosCallOptions,
   ): AsyncGenerator<DecodedEvent> {
     for await (const event of this.client.machine.events(request, options)) {
-      if (!event.data && !event.id) continue;
+      const err = event.metadata?.error;
+      if (err) {
+        const code = (event.metadata?.status?.code ?? Code.Unknown) as Code;
+        throw toTalosError(new ConnectError(err, code), {
+          node: event.metadata?.hostname || options?.node,
+        });
+      }
+      if (isHelloEvent(event)) continue;
       yield decodeEvent(event);
     }
   }

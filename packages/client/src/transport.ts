@@ -253,6 +253,15 @@ class WideWindowSessionManager extends Http2SessionManager {
   override async request(
     ...args: Parameters<Http2SessionManager["request"]>
   ): Promise<ClientHttp2Stream> {
+    const headers = args[2];
+    const nodes = headers.nodes;
+    // connect-es hands over a fetch Headers, which joins the values of a repeated
+    // name with ", ": apid (grpc-go) would read "a, b" as one node. Each node
+    // becomes a header field of its own again (node names hold no commas: the
+    // interceptor refuses those).
+    if (typeof nodes === "string" && nodes.includes(",")) {
+      args[2] = { ...headers, nodes: nodes.split(",").map((n) => n.trim()) };
+    }
     const stream = await super.request(...args);
     const session = stream.session;
     if (session && !this.widened.has(session)) {
@@ -474,7 +483,17 @@ export function talosInterceptor(endpoint: string): Interceptor {
     req.header.delete("nodes");
     req.header.set("runtime", "Talos");
     if (node) req.header.set("node", node);
-    else if (legacy?.length) for (const n of legacy) req.header.append("nodes", n);
+    else if (legacy?.length) {
+      const bad = legacy.find((n) => !n.trim() || n.includes(","));
+      if (bad !== undefined) {
+        throw new TalosError(
+          "INVALID_ARGUMENT",
+          `legacyNodes: ${JSON.stringify(bad)} is not a node name (empty, or holds a comma)`,
+        );
+      }
+      // One value per node; the session manager sends each as a header field of its own.
+      for (const n of legacy) req.header.append("nodes", n.trim());
+    }
     const ctx = {
       node: node ?? req.contextValues.get(NODE_LABEL_KEY),
       endpoint,

@@ -20,8 +20,11 @@ export interface TestServer {
   endpoint: string;
   port: number;
   server: Http2SecureServer;
-  /** Headers of every request received, in order. */
-  requests: { path: string; headers: IncomingHttpHeaders }[];
+  /**
+   * Headers of every request received, in order; `rawHeaders` as they came on
+   * the wire (name, value, name, value...), repeated names not joined.
+   */
+  requests: { path: string; headers: IncomingHttpHeaders; rawHeaders: string[] }[];
   close(): Promise<void>;
 }
 
@@ -59,9 +62,11 @@ export async function startGrpcServer(opts: {
     rejectUnauthorized: opts.requestCert ?? Boolean(opts.ca),
     allowHTTP1: false,
   });
-  server.on("stream", (stream, headers) => {
+  server.on("stream", (stream, headers, ...rest: unknown[]) => {
     const path = String(headers[":path"]);
-    requests.push({ path, headers });
+    // node:http2 passes the raw header list after the flags.
+    const rawHeaders = Array.isArray(rest[1]) ? rest[1].map(String) : [];
+    requests.push({ path, headers, rawHeaders });
     const chunks: Buffer[] = [];
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", async () => {

@@ -24,10 +24,12 @@ import {
   lineDiff,
   rebootPaths,
 } from "./config-apply.js";
+import { adminKubeconfig, etcdSnapshot } from "./artifacts.js";
 import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
 import { type ResourceChange, ResourceStore } from "./resources.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
+import { ServerStreamWatch } from "./stream-watch.js";
 import { tarGz } from "./tar.js";
 import { durationMs, sleep, timestamp, WakeQueue } from "./util.js";
 import { minorOf, rpcAvailable } from "./version.js";
@@ -176,6 +178,8 @@ export class SimNodeImpl {
   bytesSent = 0;
   /** Calls addressed to this node per RPC ("/pkg.Service/Method"), refused ones included. */
   readonly calls = new Map<string, number>();
+  /** Server streams open on this node, per RPC (for tests of stream cancellation). */
+  readonly serverStreams = new ServerStreamWatch();
   private server?: grpc.Server;
   private port = 0;
   private readonly tls: NodeTls;
@@ -468,6 +472,7 @@ export class SimNodeImpl {
         };
       } else if (kind === "server_streaming") {
         out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          this.serverStreams.track(call, methodPath(m));
           const entry = {
             kill: (e: StatusError) => {
               this.active.delete(entry);
@@ -705,23 +710,34 @@ export class SimNodeImpl {
         if (files.length === 0)
           throw status(S.NOT_FOUND, `lstat ${req.rootPath}: no such file or directory`);
         const base = root.slice(0, root.lastIndexOf("/") + 1);
-        const tgz = tarGz(
-          files.map(([p, d]) => ({
+        // Like Talos's archiver, each directory comes before what it holds.
+        const dirs = new Set<string>();
+        for (const [p] of files)
+          for (let at = p.indexOf("/", base.length); at > 0; at = p.indexOf("/", at + 1))
+            dirs.add(p.slice(base.length, at));
+        const tgz = tarGz([
+          ...[...dirs].sort().map((name) => ({ name, data: new Uint8Array(), dir: true })),
+          ...files.map(([p, d]) => ({
             name: p.slice(base.length),
             data: typeof d === "string" ? Buffer.from(d) : d,
           })),
-        );
+        ]);
         await dataStream(tgz, send, 32 * 1024);
       }) as ServerStreamImpl,
       [`${M}Kubeconfig`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
         requireCp();
-        const kc = `apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: https://${this.address}:6443\ncontexts:\n- name: admin@sim\n  context:\n    cluster: sim\n    user: admin@sim\ncurrent-context: admin@sim\nusers:\n- name: admin@sim\n  user: {}\n`;
+        const kc = adminKubeconfig({
+          cluster: "sim",
+          server: `https://${this.address}:6443`,
+          caPem: this.tls.caPem ?? "",
+          certPem: this.tls.certPem,
+          keyPem: this.tls.keyPem,
+        });
         await dataStream(tarGz([{ name: "kubeconfig", data: Buffer.from(kc) }]), send);
       }) as ServerStreamImpl,
       [`${M}EtcdSnapshot`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
         requireCp();
-        const snap = Buffer.alloc(256 * 1024, 0x5a);
-        await dataStream(snap, send, 64 * 1024);
+        await dataStream(etcdSnapshot(), send, 64 * 1024);
       }) as ServerStreamImpl,
       [`${M}EtcdMemberList`]: () => {
         requireCp();
@@ -966,7 +982,12 @@ export class SimNodeImpl {
     const match = (e: StoredEvent) => !req.withActorId || e.actorId === req.withActorId;
     const toMsg = (e: StoredEvent) => ({ id: e.id, actorId: e.actorId, data: e.data });
     try {
-      await send({});
+      // As machined does: a "hello" first, with a fresh ID, the caller's actor ID and an empty Any.
+      await send({
+        id: newEventId(),
+        actorId: req.withActorId,
+        data: { typeUrl: "", value: new Uint8Array() },
+      });
       let backlog: StoredEvent[] = [];
       if (req.tailId) {
         const i = this.events.findIndex((e) => e.id === req.tailId);

@@ -31,6 +31,13 @@ export interface SimNode {
   readonly down: boolean;
   /** How many calls of an RPC ("machine.MachineService/Reboot") were addressed to the node, refused ones included. */
   calls(procedure: string): number;
+  /** Server streams of an RPC ("machine.MachineService/Logs"), or of all, open on the node now. */
+  openStreams(procedure?: string): number;
+  /**
+   * Resolves once at most `atMost` (default 0) server streams of an RPC (or of all) are open
+   * on the node: ended, failed or cancelled by the client. Rejects after `timeoutMs`.
+   */
+  streamsClosed(procedure: string | undefined, timeoutMs: number, atMost?: number): Promise<void>;
   /** Client-streaming uploads (EtcdRecover, ImageService.Import) the node received, with checksums. */
   readonly uploads: SimUploads;
   /** Publish state changes to resources and watchers. */
@@ -130,6 +137,8 @@ export interface StartClusterOptions {
   largeFileSize?: number;
 }
 
+const rpcPath = (procedure: string) => (procedure.startsWith("/") ? procedure : `/${procedure}`);
+
 class PublicNode implements SimNode {
   constructor(
     private readonly impl: SimNodeImpl,
@@ -158,6 +167,12 @@ class PublicNode implements SimNode {
   }
   calls(procedure: string) {
     return this.impl.calls.get(procedure.startsWith("/") ? procedure : `/${procedure}`) ?? 0;
+  }
+  openStreams(procedure?: string) {
+    return this.impl.serverStreams.count(procedure && rpcPath(procedure));
+  }
+  streamsClosed(procedure: string | undefined, timeoutMs: number, atMost = 0) {
+    return this.impl.serverStreams.waitOpen(procedure && rpcPath(procedure), atMost, timeoutMs);
   }
   touch() {
     this.impl.touch();
