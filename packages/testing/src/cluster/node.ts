@@ -29,7 +29,6 @@ import { methodPath, type StatusError, serviceDefinition, status, toServiceError
 import { type ResourceChange, ResourceStore } from "./resources.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
-import { ServerStreamWatch } from "./stream-watch.js";
 import { tarGz } from "./tar.js";
 import { durationMs, sleep, timestamp, WakeQueue } from "./util.js";
 import { minorOf, rpcAvailable } from "./version.js";
@@ -178,8 +177,6 @@ export class SimNodeImpl {
   bytesSent = 0;
   /** Calls addressed to this node per RPC ("/pkg.Service/Method"), refused ones included. */
   readonly calls = new Map<string, number>();
-  /** Server streams open on this node, per RPC (for tests of stream cancellation). */
-  readonly serverStreams = new ServerStreamWatch();
   private server?: grpc.Server;
   private port = 0;
   private readonly tls: NodeTls;
@@ -472,7 +469,6 @@ export class SimNodeImpl {
         };
       } else if (kind === "server_streaming") {
         out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          this.serverStreams.track(call, methodPath(m));
           const entry = {
             kill: (e: StatusError) => {
               this.active.delete(entry);
@@ -982,12 +978,7 @@ export class SimNodeImpl {
     const match = (e: StoredEvent) => !req.withActorId || e.actorId === req.withActorId;
     const toMsg = (e: StoredEvent) => ({ id: e.id, actorId: e.actorId, data: e.data });
     try {
-      // As machined does: a "hello" first, with a fresh ID, the caller's actor ID and an empty Any.
-      await send({
-        id: newEventId(),
-        actorId: req.withActorId,
-        data: { typeUrl: "", value: new Uint8Array() },
-      });
+      await send({});
       let backlog: StoredEvent[] = [];
       if (req.tailId) {
         const i = this.events.findIndex((e) => e.id === req.tailId);

@@ -23,6 +23,7 @@ import type {
   UnaryImpl,
 } from "./node.js";
 import { typesFor } from "./resources.js";
+import { inspectImpls } from "./services-inspect.js";
 import { durationMs, sleep, timestamp } from "./util.js";
 import { minorOf } from "./version.js";
 
@@ -286,6 +287,7 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
       throw status(S.FAILED_PRECONDITION, "etcd is not running on this node");
   };
   return {
+    ...inspectImpls(node),
     "/time.TimeService/Time": (() => {
       const now = Date.now();
       return {
