@@ -61,7 +61,14 @@ export {
   rpcAvailability,
   rpcRemovedIn,
 } from "./rpc.js";
-export { type ByteSource, ByteStream, type DecodedEvent, decodeEvent, Streams } from "./streams.js";
+export {
+  type ByteSource,
+  ByteStream,
+  type DecodedEvent,
+  decodeEvent,
+  isHelloEvent,
+  Streams,
+} from "./streams.js";
 export {
   loadTalosconfig,
   parseTalosconfig,

@@ -4,8 +4,8 @@
 import { create } from "@bufbuild/protobuf";
 import { MachineEventSchema } from "@taloskit/api/machine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TalosClient } from "../src/index.js";
-import { isHelloEvent } from "../src/streams.js";
+import { isHelloEvent, type TalosClient } from "../src/index.js";
+
 import { type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
 const NODE = "10.5.0.2";
