@@ -981,8 +981,9 @@ export class SimNodeImpl {
       await send({});
       let backlog: StoredEvent[] = [];
       if (req.tailId) {
-        const i = this.events.findIndex((e) => e.id === req.tailId);
-        backlog = i >= 0 ? this.events.slice(i + 1) : [];
+        // As machined: every event after that ID. IDs sort by time across reboots, so a
+        // tracker resuming from an event of the previous boot gets the whole new boot.
+        backlog = this.events.filter((e) => e.id > req.tailId);
       } else if (req.tailSeconds > 0) {
         const since = Date.now() - req.tailSeconds * 1000;
         backlog = this.events.filter((e) => e.time >= since);
