@@ -17,6 +17,7 @@ import {
   ServiceStateEventSchema,
   TaskEventSchema,
 } from "@taloskit/api/machine";
+import { adminKubeconfig, etcdSnapshot } from "./artifacts.js";
 import {
   ConfigRefused,
   checkSimConfig,
@@ -24,11 +25,11 @@ import {
   lineDiff,
   rebootPaths,
 } from "./config-apply.js";
-import { adminKubeconfig, etcdSnapshot } from "./artifacts.js";
 import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
 import { type ResourceChange, ResourceStore } from "./resources.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
+import { ServerStreamWatch } from "./stream-watch.js";
 import { tarGz } from "./tar.js";
 import { durationMs, sleep, timestamp, WakeQueue } from "./util.js";
 import { minorOf, rpcAvailable } from "./version.js";
@@ -177,11 +178,15 @@ export class SimNodeImpl {
   bytesSent = 0;
   /** Calls addressed to this node per RPC ("/pkg.Service/Method"), refused ones included. */
   readonly calls = new Map<string, number>();
+  /** Server streams open on this node, per RPC (for tests of stream cancellation). */
+  readonly serverStreams = new ServerStreamWatch();
   private server?: grpc.Server;
   private port = 0;
   private readonly tls: NodeTls;
   private readonly events: StoredEvent[] = [];
   private readonly bus = new EventEmitter();
+  /** Emits "up" each time the node comes back from a reboot or a power-on. */
+  private readonly lifecycle = new EventEmitter();
   private readonly active = new Set<{ kill: (e: StatusError) => void }>();
   private down = false;
   /** Wall-clock time (ms) of the current boot: kernel record timestamps count from it. */
@@ -361,7 +366,13 @@ export class SimNodeImpl {
       this.down = false;
       this.resources.refresh();
       this.bootEvents();
+      this.lifecycle.emit("up");
     })();
+  }
+
+  /** Resolves when the node next comes up (after a reboot or power-on); rejects after `timeoutMs`. */
+  async nextBoot(timeoutMs: number): Promise<void> {
+    await once(this.lifecycle, "up", { signal: AbortSignal.timeout(timeoutMs) });
   }
 
   /** End all open streams with Unavailable (used by the unreachable fault). */
@@ -387,6 +398,7 @@ export class SimNodeImpl {
     this.down = false;
     this.resources.refresh();
     this.bootEvents();
+    this.lifecycle.emit("up");
   }
 
   // ---- plumbing ----
@@ -469,6 +481,7 @@ export class SimNodeImpl {
         };
       } else if (kind === "server_streaming") {
         out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          this.serverStreams.track(call, methodPath(m));
           const entry = {
             kill: (e: StatusError) => {
               this.active.delete(entry);
@@ -931,6 +944,8 @@ export class SimNodeImpl {
     });
     const evType = { created: 0, updated: 1, destroyed: 2 } as const;
     try {
+      // As COSI's state server: an empty response once the watch is set up, before any event.
+      await send({ event: [] });
       if (req.id !== undefined) {
         const r = this.resources.get(req.namespace, req.type, req.id);
         if (r) await send({ event: [{ resource: r, eventType: 0 }] });
@@ -978,7 +993,12 @@ export class SimNodeImpl {
     const match = (e: StoredEvent) => !req.withActorId || e.actorId === req.withActorId;
     const toMsg = (e: StoredEvent) => ({ id: e.id, actorId: e.actorId, data: e.data });
     try {
-      await send({});
+      // As machined does: a "hello" first, with a fresh ID, the caller's actor ID and an empty Any.
+      await send({
+        id: newEventId(),
+        actorId: req.withActorId,
+        data: { typeUrl: "", value: new Uint8Array() },
+      });
       let backlog: StoredEvent[] = [];
       if (req.tailId) {
         // As machined: every event after that ID. IDs sort by time across reboots, so a

@@ -42,6 +42,11 @@ export interface SimNode {
   readonly uploads: SimUploads;
   /** Publish state changes to resources and watchers. */
   touch(): void;
+  /**
+   * Resolves when the node next comes up from a reboot or power-on; rejects after
+   * `timeoutMs`. Call it before the reboot so the boot cannot be missed.
+   */
+  nextBoot(timeoutMs: number): Promise<void>;
   /** Reboot the node now (as Reboot does). */
   reboot(): void;
   /** Bring back a node that was left down by the `neverReturn` fault. */
@@ -176,6 +181,9 @@ class PublicNode implements SimNode {
   }
   touch() {
     this.impl.touch();
+  }
+  nextBoot(timeoutMs: number) {
+    return this.impl.nextBoot(timeoutMs);
   }
   reboot() {
     this.impl.reboot("");
