@@ -166,20 +166,21 @@ describe("versions, roles and resources", () => {
     call.on("error", () => undefined);
     const done = new Promise<void>((resolve) => {
       call.on("data", (b: Buffer) => {
+        // The first response is COSI's empty "watch is ready" message (-1 here).
         events.push(fromBinary(State.method.watch.output, b).event[0]?.eventType ?? -1);
-        if (events.length === 1) {
+        if (events.length === 2) {
           const n = sim.node("10.5.0.2");
           n.state.ready = false;
           n.touch();
         }
-        if (events.length === 2) resolve();
+        if (events.length === 3) resolve();
       });
     });
     await done;
     call.cancel();
     sim.node("10.5.0.2").state.ready = true;
     sim.node("10.5.0.2").touch();
-    expect(events).toEqual([0, 1]); // CREATED, then UPDATED
+    expect(events).toEqual([-1, 0, 1]); // ready, CREATED, then UPDATED
   });
 });
 
