@@ -5,6 +5,7 @@
 // nothing, and every problem found before the call leaves the node untouched.
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
 import { type NodeResult, RpcError, type TalosClient } from "@taloskit/client";
+import { parse as parseYaml } from "yaml";
 import type { ConfigDiff } from "./diff.js";
 import { parseConfig, printConfig } from "./documents.js";
 import { ConfigApplyError, type ConfigIssue, ConfigPatchError } from "./errors.js";
@@ -146,7 +147,15 @@ export async function readMachineConfig(
       throw noConfig(options.node, error);
     throw error;
   }
-  const text = res.resource?.spec?.yamlSpec ?? "";
+  // Talos presents the config as its raw text, so yaml_spec holds that text as one YAML string.
+  const yamlSpec = res.resource?.spec?.yamlSpec ?? "";
+  let text = yamlSpec;
+  try {
+    const value: unknown = parseYaml(yamlSpec);
+    if (typeof value === "string") text = value;
+  } catch {
+    // Not YAML of a string: older simulators and tools sent the text itself.
+  }
   if (!res.resource || !text.trim()) throw noConfig(options.node);
   return { text, version: res.resource.metadata?.version ?? "" };
 }

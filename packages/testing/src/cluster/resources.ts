@@ -577,19 +577,20 @@ export const resourceTypes: ResourceType[] = [
     sensitive: true,
     items(s) {
       const out: ResourceItem[] = [];
-      // The spec of a machine config is the config document text itself.
+      // The spec of a machine config is the config text itself: yaml_spec holds it as one
+      // YAML string (Talos marshals the spec as the raw text), so every document survives.
       if (s.config)
         out.push({
           id: "v1alpha1",
           proto: new TextEncoder().encode(s.config),
-          yaml: s.config,
+          yaml: stringify(s.config),
           annotations: { "talos.dev/yaml-spec": "1" },
         });
       if (s.stagedConfig) {
         out.push({
           id: "staged",
           proto: new TextEncoder().encode(s.stagedConfig),
-          yaml: s.stagedConfig,
+          yaml: stringify(s.stagedConfig),
           annotations: { "talos.dev/yaml-spec": "1" },
         });
       }
