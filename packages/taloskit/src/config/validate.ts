@@ -2,7 +2,13 @@
 // decoded as Talos's config loader decodes it (see decoder.ts and the generated model of
 // every supported release), then the semantic checks of Talos's Validate that matter.
 import { Document, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
-import { type DecodeIssue, NodeDecoder, resolveScalar, scalarValue } from "./decoder.js";
+import {
+  type DecodeIssue,
+  NodeDecoder,
+  resolveScalar,
+  scalarValue,
+  structInfo,
+} from "./decoder.js";
 import { parseYamlDocuments } from "./documents.js";
 import { type ConfigIssue, ConfigPatchError } from "./errors.js";
 import { type ConfigVersion, configVersion, kindInfo } from "./versions.js";
@@ -156,7 +162,10 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
   });
   void legacyDoc;
   if (!partial && issues.length === 0 && legacy)
-    issues.push(...legacyChecks(legacy, version, kinds), ...conflicts(legacy, warnings, kinds));
+    issues.push(
+      ...legacyChecks(legacy, version, kinds),
+      ...conflicts(legacy, warnings, kinds, version),
+    );
   return { issues, warnings };
 }
 
@@ -194,10 +203,20 @@ function semantic(kind: string, named: boolean, root: YAMLMap, id: string): Conf
  * A deprecated v1alpha1 field may not be set beside a document that replaces it: Talos
  * refuses the pair (the warnings already carry the replacement names).
  */
-function conflicts(root: YAMLMap, warnings: ConfigIssue[], kinds: Set<string>): ConfigIssue[] {
+function conflicts(
+  root: YAMLMap,
+  warnings: ConfigIssue[],
+  kinds: Set<string>,
+  version: ConfigVersion,
+): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const w of warnings) {
     if (w.document !== "/v1alpha1") continue;
+    // A section replaced by several documents, whose own fields are deprecated one by one
+    // (machine.network), clashes through those fields and not as a whole; a section
+    // replaced by one document (machine.kubelet) clashes as a whole.
+    const replacements = /use (.*) instead/.exec(w.message)?.[1]?.split(" or ") ?? [];
+    if (replacements.length > 1 && deprecatedFieldByField(version, w.path)) continue;
     const names = /use (.*) instead/.exec(w.message)?.[1]?.split(" or ") ?? [];
     const leaf = w.path.split(".").at(-1) ?? "";
     const value = at(root, ...w.path.split("."));
@@ -222,6 +241,20 @@ function conflicts(root: YAMLMap, warnings: ConfigIssue[], kinds: Set<string>): 
       });
   }
   return out;
+}
+
+/** True when the v1alpha1 field at `path` is a struct some of whose own fields are deprecated. */
+function deprecatedFieldByField(version: ConfigVersion, path: string): boolean {
+  let type = "#v1alpha1.Config";
+  for (const key of path.split(".")) {
+    const field = type.startsWith("#")
+      ? structInfo(version, type.slice(1))?.fields.get(key)
+      : undefined;
+    if (!field) return false;
+    type = field.type;
+  }
+  const info = type.startsWith("#") ? structInfo(version, type.slice(1)) : undefined;
+  return [...(info?.fields.values() ?? [])].some((f) => f.deprecated !== undefined);
 }
 
 function nonEmpty(node: Node | undefined): boolean {
