@@ -8,7 +8,11 @@ import {
 } from "@taloskit/api/cosi";
 import { DiskSpecSchema } from "@taloskit/api/resources/block";
 import { MemberSpecSchema } from "@taloskit/api/resources/cluster";
-import { MachineType, MachineTypeSpecSchema } from "@taloskit/api/resources/config";
+import {
+  MachineConfigSpecSchema,
+  MachineType,
+  MachineTypeSpecSchema,
+} from "@taloskit/api/resources/config";
 import {
   MachineType as MachineKind,
   NethelpersFamily,
@@ -578,18 +582,23 @@ export const resourceTypes: ResourceType[] = [
     items(s) {
       const out: ResourceItem[] = [];
       // The spec of a machine config is the config text itself: yaml_spec holds it as one
-      // YAML string (Talos marshals the spec as the raw text), so every document survives.
+      // YAML string (Talos marshals the spec as the raw text), so every document survives;
+      // proto_spec is a MachineConfigSpec holding the same text.
       if (s.config)
         out.push({
           id: "v1alpha1",
-          proto: new TextEncoder().encode(s.config),
+          proto: enc(MachineConfigSpecSchema, {
+            yamlMarshalled: new TextEncoder().encode(s.config),
+          }),
           yaml: stringify(s.config),
           annotations: { "talos.dev/yaml-spec": "1" },
         });
       if (s.stagedConfig) {
         out.push({
           id: "staged",
-          proto: new TextEncoder().encode(s.stagedConfig),
+          proto: enc(MachineConfigSpecSchema, {
+            yamlMarshalled: new TextEncoder().encode(s.stagedConfig),
+          }),
           yaml: stringify(s.stagedConfig),
           annotations: { "talos.dev/yaml-spec": "1" },
         });
