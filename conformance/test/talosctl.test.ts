@@ -150,6 +150,9 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
     expect(nodes).toEqual([CP1, W1]);
     expect(out.match(/\tTag:\s+v1\.14\.1/g)).toHaveLength(3);
     expect(out).toContain("Enabled:     RBAC");
+    // -e overrides the talosconfig's endpoints; the apid-like router proxies by node.
+    const viaFlag = await ok(["version", "-e", sim.endpoint, "-n", W2]);
+    expect(viaFlag).toMatch(/\tNODE:\s+10\.5\.0\.5\n/);
   });
 
   // talosctl get <alias>: the table NODE NAMESPACE TYPE ID VERSION, resolved through
@@ -345,6 +348,8 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
 
   it("health: the server-side checks pass on a healthy cluster", async () => {
     // talosctl health (server-side, through ClusterService.HealthCheck) with the cluster's nodes.
+    // --server=false runs the checks in talosctl itself, which go on to the Kubernetes API
+    // (nodes, pods) that a simulator of Talos alone does not serve.
     const r = await talosctl(
       [
         "health",
