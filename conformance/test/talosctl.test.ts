@@ -60,7 +60,7 @@ interface Run {
 }
 
 /** talosctl's environment: a home of its own, so nothing of the user's is read or written. */
-const env = () => ({ ...process.env, HOME: dir, TALOSCONFIG: talosconfig });
+const env = () => ({ ...process.env, HOME: dir });
 
 /** Runs talosctl with the cluster's talosconfig and waits for it to end. */
 function talosctl(args: string[], opts: { insecure?: boolean; timeoutMs?: number } = {}) {
