@@ -9,7 +9,8 @@
 //   s string  b bool  a any  y bytes  d duration  i<bits> u<bits> f<bits>
 //   [<t> list  {<t> map (string keys)  #<Struct> struct  T:<Go>[=<under>] text decoder
 //   U:<Go>[=<under>] own YAML decoder
-// A field is [name, type, flags?, deprecated?] with flags "p" pointer, "i" inline.
+// A field is [name, type, flags?, deprecated?] with flags "p" pointer, "i" inline,
+// "r" replaced whole by a patch (merge:"replace").
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeOracles, machinery, ORACLE_VERSIONS } from "../conformance/oracles.js";
@@ -34,6 +35,7 @@ interface FieldModel {
   inline?: boolean;
   pointer?: boolean;
   deprecated?: string;
+  merge?: string;
   type: TypeModel;
 }
 interface KindsModel {
@@ -87,7 +89,7 @@ function typeCode(t: TypeModel): string {
 type FieldOut = [string, string] | [string, string, string] | [string, string, string, string];
 
 function fieldOut(f: FieldModel): FieldOut {
-  const flags = `${f.pointer ? "p" : ""}${f.inline ? "i" : ""}`;
+  const flags = `${f.pointer ? "p" : ""}${f.inline ? "i" : ""}${f.merge === "replace" ? "r" : ""}`;
   const name = f.inline ? "" : f.name;
   if (f.deprecated) return [name, typeCode(f.type), flags, f.deprecated];
   if (flags) return [name, typeCode(f.type), flags];
@@ -135,7 +137,7 @@ export async function generate(): Promise<Map<string, string>> {
     "/** Talos minors whose config model taloskit carries. */",
     `export const MODEL_VERSIONS = ${JSON.stringify(ORACLE_VERSIONS)} as const;`,
     "",
-    "/** A field: [yaml name (empty when inline), type code, flags (p pointer, i inline), deprecated replacement]. */",
+    "/** A field: [yaml name (empty when inline), type code, flags (p pointer, i inline, r replaced whole by a patch), deprecated replacement]. */",
     "export type ModelField = readonly [string, string, string?, string?];",
     "",
     "/** One version: its machinery release, document kinds [kind, apiVersion, struct, named] and struct table. */",

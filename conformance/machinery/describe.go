@@ -45,13 +45,15 @@ type typeModel struct {
 }
 
 type fieldModel struct {
-	Name       string     `json:"name"`
-	GoName     string     `json:"goName"`
-	Inline     bool       `json:"inline,omitempty"`
-	Omitempty  bool       `json:"omitempty,omitempty"`
-	Pointer    bool       `json:"pointer,omitempty"`
-	Deprecated string     `json:"deprecated,omitempty"`
-	Type       *typeModel `json:"type"`
+	Name       string `json:"name"`
+	GoName     string `json:"goName"`
+	Inline     bool   `json:"inline,omitempty"`
+	Omitempty  bool   `json:"omitempty,omitempty"`
+	Pointer    bool   `json:"pointer,omitempty"`
+	Deprecated string `json:"deprecated,omitempty"`
+	// Merge is the field's merge tag ("replace": a patch replaces the value whole).
+	Merge string     `json:"merge,omitempty"`
+	Type  *typeModel `json:"type"`
 }
 
 type structModel struct {
@@ -202,6 +204,7 @@ func (d *describer) structDef(t reflect.Type) {
 		}
 
 		fm.Pointer = f.Type.Kind() == reflect.Pointer
+		fm.Merge = f.Tag.Get("merge")
 		fm.Deprecated = d.deprecated[name+"."+f.Name]
 		fm.Type = d.model(f.Type)
 		def.Fields = append(def.Fields, fm)

@@ -110,6 +110,8 @@ export interface GoField {
   type: string;
   pointer: boolean;
   inline: boolean;
+  /** A patch replaces the value whole instead of merging into it (Go tag merge:"replace"). */
+  replace: boolean;
 }
 
 /** The fields of a model struct in a Talos minor, in Go order; undefined when unknown. */
@@ -121,6 +123,7 @@ export function goFields(version: ModelVersion, struct: string): readonly GoFiel
     type,
     pointer: flags?.includes("p") === true,
     inline: flags?.includes("i") === true,
+    replace: flags?.includes("r") === true,
   }));
 }
 

@@ -25,6 +25,8 @@ interface Cursor {
   /** Model type code of the value here, when known; `pointer` when Go holds it by pointer. */
   type?: string;
   pointer?: boolean;
+  /** The field is replaced whole by a patch (Go tag merge:"replace"). */
+  replace?: boolean;
 }
 
 /** The type of field `key` in a value of type `type` (struct fields, inline ones too, or map values). */
@@ -32,13 +34,14 @@ function fieldType(
   version: ModelVersion,
   type: string,
   key: string,
-): { type: string; pointer: boolean } | undefined {
+): { type: string; pointer: boolean; replace?: boolean } | undefined {
   const t = underlying(type);
   if (t.startsWith("{")) return { type: t.slice(1), pointer: false };
   if (t === "a") return { type: "a", pointer: false };
   if (!t.startsWith("#")) return undefined;
   for (const f of goFields(version, t.slice(1)) ?? []) {
-    if (!f.inline && f.name === key) return { type: f.type, pointer: f.pointer };
+    if (!f.inline && f.name === key)
+      return { type: f.type, pointer: f.pointer, replace: f.replace };
     if (f.inline) {
       const inner = fieldType(version, f.type, key);
       if (inner) return inner;
@@ -55,6 +58,7 @@ function child(c: Cursor, key: string): Cursor {
     shown: c.shown ? `${c.shown}.${key}` : key,
     type: f?.type,
     pointer: f?.pointer,
+    replace: f?.replace,
   };
 }
 
@@ -66,6 +70,7 @@ function item(c: Cursor, label: string): Cursor {
     shown: `${c.shown}[${label}]`,
     type: t?.startsWith("[") ? t.slice(1) : t === "a" ? "a" : undefined,
     pointer: false,
+    replace: false,
   };
 }
 
@@ -394,7 +399,7 @@ function copy(node: Node): Node {
 export function mergeNode(base: unknown, patch: Node, c: Cursor): unknown {
   if (isNullNode(patch)) return base;
   const rule = ruleFor(c.kind, c.rulePath);
-  if (rule?.type === "replace") return keepComments(base, copy(patch));
+  if (rule?.type === "replace" || c.replace) return keepComments(base, copy(patch));
   if (isMap(base) && isMap(patch)) {
     for (const pair of patch.items as Pair[]) {
       const key = keyOf(pair);
