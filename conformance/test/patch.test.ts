@@ -12,6 +12,7 @@ import { ConfigPatchError } from "../../packages/taloskit/src/config/errors.js";
 import { patchConfig } from "../../packages/taloskit/src/config/patch.js";
 import { rewriteJson6902 } from "../../packages/taloskit/src/config/rewrite.js";
 import { closeOracles, machinery, type OracleVersion } from "../oracles.js";
+import { RUNS, SEED_PARAMETERS } from "./settings.js";
 
 afterAll(closeOracles);
 
@@ -24,7 +25,6 @@ const yaml = createRequire(new URL("../../packages/taloskit/package.json", impor
 };
 const { parseAllDocuments, stringify } = yaml;
 
-const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 10000);
 /** Share of each family's runs per Talos minor: most on 1.14 and 1.12. */
 const SHARE: Record<OracleVersion, number> = {
   "1.14": 0.35,
@@ -35,7 +35,6 @@ const SHARE: Record<OracleVersion, number> = {
 };
 const VERSIONS = Object.keys(SHARE) as OracleVersion[];
 const runsOf = (v: OracleVersion) => Math.max(1, Math.round(RUNS * SHARE[v]));
-const SEED = process.env.CONFORMANCE_SEED ? Number(process.env.CONFORMANCE_SEED) : undefined;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -416,7 +415,7 @@ async function check(
 ) {
   const out = await fc.check(property, {
     numRuns,
-    ...(SEED === undefined ? {} : { seed: SEED }),
+    ...SEED_PARAMETERS,
     endOnFailure: false,
   });
   if (out.failed) {

@@ -39,12 +39,11 @@ import {
   schematicId,
 } from "../../packages/factory/src/index.js";
 import { closeOracles, type OracleResponse, schematicOracle } from "../oracles.js";
+import { RUNS, SEED_PARAMETERS } from "./settings.js";
 
 afterAll(closeOracles);
 
-const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 10000);
 /** Replays a run: fast-check prints the seed of a failing one. */
-const SEED = process.env.CONFORMANCE_SEED ? Number(process.env.CONFORMANCE_SEED) : undefined;
 const repoRoot = new URL("../..", import.meta.url).pathname;
 const sharedDir = join(repoRoot, "..", "shared");
 
@@ -726,7 +725,7 @@ describe("schematics agree with the Image Factory's own code", () => {
           throw new Error(report);
         }
       }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      { numRuns: RUNS, ...SEED_PARAMETERS },
     );
   });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as YamlLib from "../../packages/taloskit/node_modules/yaml/dist/index.js";
 import { validateConfig } from "../../packages/taloskit/src/config/validate.js";
 import { closeOracles, machinery, ORACLE_VERSIONS, type OracleVersion } from "../oracles.js";
+import { RUNS, SEED_PARAMETERS } from "./settings.js";
 
 // yaml is a dependency of the taloskit package, not of the repository root.
 const { isMap, parseAllDocuments, parseDocument, stringify } = createRequire(
@@ -20,7 +21,6 @@ const { isMap, parseAllDocuments, parseDocument, stringify } = createRequire(
 afterAll(closeOracles);
 
 const root = new URL("../..", import.meta.url).pathname;
-const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 10000);
 
 function ours(
   text: string,
@@ -305,7 +305,7 @@ describe("config validation agrees with Talos", () => {
         role: fc.constantFrom("controlplane" as const, "worker" as const),
         muts: fc.array(mutation, { minLength: 1, maxLength: 3 }),
       }),
-      { numRuns: RUNS, seed: Number(process.env.CONFORMANCE_SEED ?? 42) },
+      { numRuns: RUNS, ...SEED_PARAMETERS },
     );
     const diffs: string[] = [];
     const seen = new Set<string>();
