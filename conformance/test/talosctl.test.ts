@@ -15,7 +15,7 @@ import { programBinary } from "../oracles.js";
 // The YAML reader of the simulator package (a dependency of it, not of the repository root).
 const { parseAllDocuments } = createRequire(
   new URL("../../packages/testing/package.json", import.meta.url),
-)("yaml") as typeof import("yaml");
+)("yaml") as { parseAllDocuments(text: string): { toJSON(): unknown }[] };
 
 const VERSION = "v1.14.1";
 const CP1 = "10.5.0.2";
