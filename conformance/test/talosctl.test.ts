@@ -166,6 +166,9 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
     ["pcidevices", "hardware", "PCIDevice", CP1],
     ["services", "runtime", "Service", W1],
     ["machineconfig", "config", "MachineConfig", CP1],
+    ["links", "network", "LinkStatus", W1],
+    ["routes", "network", "RouteStatus", CP1],
+    ["volumestatus", "runtime", "VolumeStatus", CP1],
   ];
 
   it.each(resources)("get %s: table, yaml and json", async (alias, namespace, type, node) => {
@@ -187,24 +190,21 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
     );
   });
 
-  // Resource types a Talos 1.14 node serves that the simulator does not register yet
-  // (LinkStatus, RouteStatus, VolumeStatus): talosctl gets the simulator's NotFound.
-  // Kept here so the gap is measured, not hidden: once the simulator serves one, this
-  // fails, and the type moves to the list above.
-  const notYetServed: [alias: string, node: string][] = [
-    ["links", W1],
-    ["routes", CP1],
-    ["volumestatus", CP1],
-  ];
-
-  it.each(notYetServed)(
-    "get %s: not yet served by the simulator (known gap)",
-    async (alias, node) => {
-      const r = await talosctl(["get", alias, "-n", node]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`resource "${alias}" is not registered`);
-    },
-  );
+  it("get links, routes and volumestatus -o yaml: the node's link, its routes, its partitions", async () => {
+    const links = yamlStream(await ok(["get", "links", "-n", W1, "-o", "yaml"]));
+    const eth = links.find((d) => (d.metadata as { id: string }).id === "enp1s0")?.spec as
+      | Record<string, unknown>
+      | undefined;
+    expect(eth).toMatchObject({ type: "ether", operationalState: "up", linkState: true });
+    expect(String(eth?.hardwareAddr)).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    const routes = yamlStream(await ok(["get", "routes", "-n", CP1, "-o", "yaml"]));
+    const ids = routes.map((d) => String((d.metadata as { id: string }).id));
+    expect(ids).toContain("inet4/10.5.0.1//1024");
+    expect(ids).toContain("inet4//10.5.0.0/24/1024");
+    const vols = yamlStream(await ok(["get", "volumestatus", "-n", CP1, "-o", "yaml"]));
+    const state = vols.find((d) => (d.metadata as { id: string }).id === "STATE")?.spec;
+    expect(state).toMatchObject({ phase: "ready", type: "partition", filesystem: "xfs" });
+  });
 
   it("get members: every configured node is a member, with its role and OS", async () => {
     const docs = yamlStream(await ok(["get", "members", "-n", CP1, "-o", "yaml"]));

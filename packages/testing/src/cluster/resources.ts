@@ -39,6 +39,12 @@ import {
 } from "@taloskit/api/resources/runtime";
 import { ServiceSpecSchema } from "@taloskit/api/resources/v1alpha1";
 import { stringify } from "yaml";
+import {
+  linkStatuses,
+  PRIMARY_LINK,
+  routeStatuses,
+  volumeStatuses,
+} from "./resources-net-block.js";
 import type { MachineStage, SimNodeState } from "./state.js";
 import { minorOf } from "./version.js";
 
@@ -89,7 +95,7 @@ function nodeIdentity(hostname: string): string {
 }
 
 /** The first network link of the node: Talos names it after the PCI slot (enp1s0 here). */
-const LINK = { name: "enp1s0", index: 2 };
+const LINK = PRIMARY_LINK;
 
 function enc<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array {
   return toBinary(schema, create(schema, init));
@@ -747,6 +753,34 @@ resourceTypes.push(
         },
       ];
     },
+  },
+);
+
+/** Link and route statuses (network) and volume statuses (block, runtime namespace). */
+resourceTypes.push(
+  {
+    type: "LinkStatuses.net.talos.dev",
+    namespace: "network",
+    displayType: "LinkStatus",
+    aliases: ["link", "links"],
+    sensitive: false,
+    items: (s, _minor, view) => linkStatuses(s, view.address),
+  },
+  {
+    type: "RouteStatuses.net.talos.dev",
+    namespace: "network",
+    displayType: "RouteStatus",
+    aliases: ["route", "routes"],
+    sensitive: false,
+    items: (_s, _minor, view) => routeStatuses(view.address),
+  },
+  {
+    type: "VolumeStatuses.block.talos.dev",
+    namespace: "runtime",
+    displayType: "VolumeStatus",
+    aliases: [],
+    sensitive: false,
+    items: (s) => volumeStatuses(s),
   },
 );
 
