@@ -5,17 +5,12 @@
 // real node; the comment on each names the upstream behaviour it mirrors.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { type ClusterSimulator, startCluster } from "../../packages/testing/src/index.js";
 import { programBinary } from "../oracles.js";
-
-// The YAML reader of the simulator package (a dependency of it, not of the repository root).
-const { parseAllDocuments } = createRequire(
-  new URL("../../packages/testing/package.json", import.meta.url),
-)("yaml") as { parseAllDocuments(text: string): { toJSON(): unknown }[] };
 
 const VERSION = "v1.14.1";
 const CP1 = "10.5.0.2";
