@@ -35,6 +35,7 @@ function programs(): Program[] {
     })),
     { name: "schematic", dir: join(here, "schematic") },
     { name: "talosctl", dir: join(here, "talosctl") },
+    { name: "apid", dir: join(here, "apid") },
   ];
 }
 
