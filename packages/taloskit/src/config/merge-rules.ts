@@ -3,10 +3,11 @@
 // for "any item of a list", e.g. `machine.network.interfaces[].vlans`.
 import { MODEL_BY_VERSION, MODEL_DEFS } from "./generated/model.js";
 
-/** How a field is merged when it differs from the default rules. */
+/**
+ * How a field is merged when it differs from the default rules. Fields that a patch
+ * replaces whole are not listed here: the model carries Talos's merge:"replace" tags.
+ */
 export type MergeRule =
-  /** The patch value replaces the base value whole (lists and objects alike). */
-  | { type: "replace" }
   /** A list whose items are matched by key; matches merge, new items append. */
   | {
       type: "keyed";
@@ -22,24 +23,7 @@ function byField(field: string): MergeRule {
   };
 }
 
-const REPLACE: MergeRule = { type: "replace" };
-
 const RULES: Record<string, MergeRule> = {
-  "v1alpha1:cluster.network.podSubnets": REPLACE,
-  "v1alpha1:cluster.network.serviceSubnets": REPLACE,
-  "v1alpha1:cluster.apiServer.auditPolicy": REPLACE,
-  "KubeNetworkConfig:podSubnets": REPLACE,
-  "KubeNetworkConfig:serviceSubnets": REPLACE,
-  "KubeAuditPolicyConfig:configuration": REPLACE,
-  "KubeAuthenticationConfig:configuration": REPLACE,
-  "KubeCredentialProviderConfig:configuration": REPLACE,
-  "KubeStaticPodConfig:pod": REPLACE,
-  "CRIBaseRuntimeSpecConfig:overrides": REPLACE,
-  "BGPInstanceConfig:advertise": REPLACE,
-  "BGPInstanceConfig:importRoutes": REPLACE,
-  "BGPInstanceConfig:neighbors": REPLACE,
-  "NetworkRuleConfig:ingress": REPLACE,
-  "NetworkRuleConfig:portSelector.ports": REPLACE,
   "v1alpha1:machine.network.interfaces": {
     type: "keyed",
     match: (base, patch) => {
@@ -125,6 +109,29 @@ export function goFields(version: ModelVersion, struct: string): readonly GoFiel
     inline: flags?.includes("i") === true,
     replace: flags?.includes("r") === true,
   }));
+}
+
+/**
+ * True when Talos replaces the field at `path` (below the struct `struct`) whole in a
+ * merge, as its Go tag merge:"replace" says, instead of merging into it.
+ */
+export function replacedWhole(
+  version: ModelVersion,
+  struct: string,
+  path: readonly string[],
+): boolean {
+  let type = `#${struct}`;
+  let replace = false;
+  for (const key of path) {
+    const t = underlying(type);
+    const f = t.startsWith("#")
+      ? goFields(version, t.slice(1))?.find((x) => !x.inline && x.name === key)
+      : undefined;
+    if (!f) return false;
+    type = f.type;
+    replace = f.replace;
+  }
+  return replace;
 }
 
 /** What a type code is underneath its name: `T:x=#y` and `U:x=[z` give `#y` and `[z`. */

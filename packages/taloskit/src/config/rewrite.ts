@@ -5,9 +5,12 @@
 import { stringify } from "yaml";
 import { LEGACY_KIND, parseConfig } from "./documents.js";
 import { ConfigPatchError } from "./errors.js";
+import { MODEL_VERSIONS } from "./generated/model.js";
 import { applyJsonPatch, type JsonPatchOperation } from "./jsonpatch.js";
-import { deepEqual, ruleFor } from "./merge-rules.js";
+import { deepEqual, replacedWhole, ruleFor } from "./merge-rules.js";
 import { type ConfigPatch, loadPatch, strategicPatch } from "./patch.js";
+
+const NEWEST_MODEL = MODEL_VERSIONS[MODEL_VERSIONS.length - 1] ?? "1.14";
 
 type Plain = Record<string, unknown>;
 
@@ -67,7 +70,8 @@ function diffMaps(before: Plain, after: Plain, path: string[], del: Plain, set: 
       // a zero value merged after the delete keeps a map key and is a no-op on a field
       set[key] = a;
     };
-    if (rule?.type === "replace") {
+    // The v1alpha1 fields Talos replaces whole are the same in every release the model has.
+    if (replacedWhole(NEWEST_MODEL, "v1alpha1.Config", here)) {
       // the patch value replaces the base whole, unless it is empty
       if (isEmpty(a)) replaceWhole();
       else set[key] = a;

@@ -399,7 +399,7 @@ function copy(node: Node): Node {
 export function mergeNode(base: unknown, patch: Node, c: Cursor): unknown {
   if (isNullNode(patch)) return base;
   const rule = ruleFor(c.kind, c.rulePath);
-  if (rule?.type === "replace" || c.replace) return keepComments(base, copy(patch));
+  if (c.replace) return keepComments(base, copy(patch));
   if (isMap(base) && isMap(patch)) {
     for (const pair of patch.items as Pair[]) {
       const key = keyOf(pair);
