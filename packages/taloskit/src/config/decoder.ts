@@ -318,8 +318,11 @@ export class NodeDecoder {
     }
     if (type === "d") {
       if (r.t === "str" && isGoDuration(text)) return;
-      if (r.t === "int" && r.v === 0n && !this.truncatesFloats) return;
-      if (r.t === "float" && Number.isInteger(r.v) && !this.truncatesFloats) return;
+      // Up to 1.12 a duration is text only; 1.13 also takes the integer 0, and 1.14 the
+      // integer 0 or any integral float (a non-zero integer stays an error).
+      const minor = Number(this.version.split(".")[1]);
+      if (minor >= 13 && r.t === "int" && r.v === 0n) return;
+      if (minor >= 14 && r.t === "float" && Number.isInteger(r.v)) return;
       bad();
       return;
     }

@@ -289,7 +289,7 @@ function intValue(node: Node | undefined): bigint | undefined {
 }
 
 /** Talos's checks of the v1alpha1 document (metal mode, local validation). */
-function legacyChecks(root: YAMLMap, version: ConfigVersion, _kinds: Set<string>): ConfigIssue[] {
+function legacyChecks(root: YAMLMap, version: ConfigVersion, kinds: Set<string>): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const add = (path: string, rule: string, message: string) =>
     out.push({ document: "/v1alpha1", path, rule, message });
@@ -345,6 +345,18 @@ function legacyChecks(root: YAMLMap, version: ConfigVersion, _kinds: Set<string>
         "machine.network.kubespan.mtu",
         "range",
         `kubespan link MTU must be at least ${KUBESPAN_MIN_MTU}`,
+      );
+  }
+  // Up to 1.13 KubeSpan needs cluster discovery (1.13 reads KubeSpan from its own document
+  // when there is one; that document's content is not looked at here).
+  const discovery = truthy(at(root, "cluster", "discovery", "enabled"));
+  const legacyKubeSpan = version !== "1.13" || !kinds.has("KubeSpanConfig");
+  if (version !== "1.14" && legacyKubeSpan && kubespan && isMap(kubespan)) {
+    if (truthy(get(kubespan, "enabled")) && !discovery)
+      add(
+        "cluster.discovery",
+        "required",
+        ".cluster.discovery should be enabled when .machine.network.kubespan is enabled",
       );
   }
   const persist = at(root, "persist");

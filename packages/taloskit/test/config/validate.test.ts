@@ -230,8 +230,10 @@ describe("YAML values as Talos's decoder reads them", () => {
   it("KubeSpan needs a link MTU of at least 1280 (a float is cut to its integer part on 1.12)", () => {
     const ks = (mtu: string) =>
       withMachine(`  network:\n    kubespan:\n      enabled: true\n      mtu: ${mtu}\n`);
+    // (Talos 1.12 also asks for cluster discovery beside an enabled KubeSpan)
     expect(validateConfig(ks("1.5"), "1.12").issues).toEqual([
       expect.objectContaining({ path: "machine.network.kubespan.mtu", rule: "range" }),
+      expect.objectContaining({ path: "cluster.discovery", rule: "required" }),
     ]);
     const doc = "apiVersion: v1alpha1\nkind: KubeSpanConfig\nmtu: 0\n";
     expect(validateConfig(doc, "1.14").issues).toEqual([
@@ -262,5 +264,38 @@ describe("document kinds", () => {
     const patch = "apiVersion: v1alpha1\nkind: SideroLinkConfig\n$patch: delete\n";
     expect(validateConfig(patch, "1.14", { partial: true }).issues).toEqual([]);
     expect(validateConfig(patch, "1.14").valid).toBe(false);
+  });
+});
+
+describe("release-specific rules the conformance run found", () => {
+  // What each release's loader answered for machine.time.bootTimeout (checked with the oracles)
+  const duration = (value: string) => withMachine(`  time:\n    bootTimeout: ${value}\n`);
+  const accepted = (value: string, v: string) => validateConfig(duration(value), v).valid;
+
+  it("durations: text only up to 1.12, the integer 0 from 1.13, integral floats on 1.14", () => {
+    for (const v of ["1.10", "1.11", "1.12"]) {
+      expect(accepted("1s", v)).toBe(true);
+      expect(accepted("0", v)).toBe(false);
+      expect(accepted("2.0", v)).toBe(false);
+    }
+    expect(accepted("0", "1.13")).toBe(true);
+    expect(accepted("0x0", "1.13")).toBe(true);
+    expect(accepted("2.0", "1.13")).toBe(false);
+    expect(accepted("2.0", "1.14")).toBe(true);
+    expect(accepted("1e3", "1.14")).toBe(true);
+    expect(accepted("2.5", "1.14")).toBe(false);
+    expect(accepted("2", "1.14")).toBe(false);
+  });
+
+  it("KubeSpan needs cluster discovery up to 1.13", () => {
+    const text = withMachine("  network:\n    kubespan:\n      enabled: true\n");
+    for (const v of ["1.10", "1.12", "1.13"])
+      expect(validateConfig(text, v).issues).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: "cluster.discovery" })]),
+      );
+    const withDiscovery = text.replace("cluster:\n", "cluster:\n  discovery:\n    enabled: true\n");
+    expect(
+      validateConfig(withDiscovery, "1.12").issues.filter((i) => i.path === "cluster.discovery"),
+    ).toEqual([]);
   });
 });
