@@ -3,7 +3,16 @@
 // (YAML 1.2 core resolution, plus the YAML 1.1 boolean words for bool fields), range
 // checks by bit size, Go durations, and lenient acceptance of self-decoding types whose
 // rules we cannot see.
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Scalar,
+  type YAMLMap,
+} from "yaml";
 import type { ConfigIssue } from "./errors.js";
 import { MODEL_BY_VERSION, MODEL_DEFS, type ModelField } from "./generated/model.js";
 
@@ -233,6 +242,18 @@ export class NodeDecoder {
     this.issues.push({ path, rule, message });
   }
 
+  /** A mapping's entries as [key text, value]; a key that is not a scalar is an issue. */
+  private *entries(node: YAMLMap, path: string): Generator<[string, Node]> {
+    for (const pair of node.items) {
+      const key = this.deref(pair.key as Node);
+      if (!key || !isScalar(key)) {
+        this.fail(path, "type", "a mapping key must be a scalar");
+        continue;
+      }
+      yield [scalarText(key), pair.value as Node];
+    }
+  }
+
   private deref(node: Node | null | undefined): Node | null {
     let n: unknown = node ?? null;
     for (let i = 0; i < 64 && isAlias(n); i++) n = n.resolve(this.doc) ?? null;
@@ -282,14 +303,8 @@ export class NodeDecoder {
         this.typeError(path, node, type);
         return;
       }
-      for (const pair of node.items) {
-        const key = this.deref(pair.key as Node);
-        if (!key || !isScalar(key)) {
-          this.fail(path, "type", "a mapping key must be a scalar");
-          continue;
-        }
-        const k = scalarText(key);
-        this.value(pair.value as Node, type.slice(1), path ? `${path}.${k}` : k);
+      for (const [k, value] of this.entries(node, path)) {
+        this.value(value, type.slice(1), path ? `${path}.${k}` : k);
       }
       return;
     }
@@ -420,24 +435,18 @@ export class NodeDecoder {
       return;
     }
     if (this.isDelete(node) && path !== "") return;
-    for (const pair of node.items) {
-      const key = this.deref(pair.key as Node);
-      if (!key || !isScalar(key)) {
-        this.fail(path, "type", "a mapping key must be a scalar");
-        continue;
-      }
-      const k = scalarText(key);
+    for (const [k, raw] of this.entries(node, path)) {
       const at = path ? `${path}.${k}` : k;
       const field = info.fields.get(k);
       if (!field) {
         if (info.rest !== undefined) {
-          this.value(pair.value as Node, info.rest, at);
+          this.value(raw, info.rest, at);
           continue;
         }
         this.fail(at, "additionalProperties", `unknown field "${k}"`);
         continue;
       }
-      const value = this.deref(pair.value as Node);
+      const value = this.deref(raw);
       if (
         field.deprecated &&
         value !== null &&

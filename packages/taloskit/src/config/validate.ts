@@ -73,7 +73,6 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
     if (r && isMap(r)) kinds.add(text(get(r, "kind")));
   }
   let legacy: YAMLMap | undefined;
-  let legacyDoc: Document | undefined;
   docs.forEach((doc, i) => {
     const root = doc.contents as Node | null;
     const where = `#${i + 1}`;
@@ -155,12 +154,8 @@ function documentsOf(docs: readonly Document[], version: ConfigVersion, partial:
     warnings.push(...dec.warnings.map(tag));
     if (!partial && dec.issues.length === 0)
       issues.push(...semantic(info.kind, info.named, root, id));
-    if (info.kind === "v1alpha1") {
-      legacy = root;
-      legacyDoc = doc;
-    }
+    if (info.kind === "v1alpha1") legacy = root;
   });
-  void legacyDoc;
   if (!partial && issues.length === 0 && legacy)
     issues.push(
       ...legacyChecks(legacy, version, kinds),
