@@ -586,29 +586,18 @@ export const resourceTypes: ResourceType[] = [
     aliases: ["machineconfig", "machineconfigs", "mc"],
     sensitive: true,
     items(s) {
-      const out: ResourceItem[] = [];
       // The spec of a machine config is the config text itself: yaml_spec holds it as one
       // YAML string (Talos marshals the spec as the raw text), so every document survives;
       // proto_spec is a MachineConfigSpec holding the same text.
-      if (s.config)
-        out.push({
-          id: "v1alpha1",
-          proto: enc(MachineConfigSpecSchema, {
-            yamlMarshalled: new TextEncoder().encode(s.config),
-          }),
-          yaml: stringify(s.config),
-          annotations: { "talos.dev/yaml-spec": "1" },
-        });
-      if (s.stagedConfig) {
-        out.push({
-          id: "staged",
-          proto: enc(MachineConfigSpecSchema, {
-            yamlMarshalled: new TextEncoder().encode(s.stagedConfig),
-          }),
-          yaml: stringify(s.stagedConfig),
-          annotations: { "talos.dev/yaml-spec": "1" },
-        });
-      }
+      const item = (id: string, text: string): ResourceItem => ({
+        id,
+        proto: enc(MachineConfigSpecSchema, { yamlMarshalled: new TextEncoder().encode(text) }),
+        yaml: stringify(text),
+        annotations: { "talos.dev/yaml-spec": "1" },
+      });
+      const out: ResourceItem[] = [];
+      if (s.config) out.push(item("v1alpha1", s.config));
+      if (s.stagedConfig) out.push(item("staged", s.stagedConfig));
       return out;
     },
   },
@@ -628,7 +617,7 @@ resourceTypes.push(
         {
           id: "hostname",
           proto: enc(HostnameStatusSpecSchema, spec),
-          yaml: stringify({ hostname: s.hostname, domainname: "" }),
+          yaml: stringify(spec),
         },
       ];
     },
