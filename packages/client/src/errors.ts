@@ -1,76 +1,10 @@
-// One error hierarchy for everything the client can fail at. Every error has a
-// stable `code` for programs, a message for people, the `node` it concerns when
-// there is one, and the underlying `cause`. Messages never contain key,
-// certificate or token material: only names, paths, hosts and codes.
+// What the client can fail at, on the TalosError base of @taloskit/core: each
+// error has the `node` it concerns when there is one and the underlying `cause`.
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/** Stable error codes of @taloskit/client. */
-export type TalosErrorCode =
-  | "TALOSCONFIG_NOT_FOUND"
-  | "TALOSCONFIG_INVALID"
-  | "TALOSCONFIG_UNKNOWN_CONTEXT"
-  | "TALOSCONFIG_NO_ENDPOINTS"
-  | "CREDENTIALS_INVALID"
-  | "CREDENTIALS_EXPIRED"
-  | "TLS_UNTRUSTED_SERVER"
-  | "TLS_HOSTNAME_MISMATCH"
-  | "TLS_CERT_EXPIRED"
-  | "TLS_CLIENT_CERT_REJECTED"
-  | "TLS_FINGERPRINT_MISMATCH"
-  | "ENDPOINT_UNREACHABLE"
-  | "INVALID_ARGUMENT"
-  | "PERMISSION_DENIED"
-  | "UNAUTHENTICATED"
-  | "UNIMPLEMENTED"
-  | "NOT_FOUND"
-  | "ALREADY_EXISTS"
-  | "FAILED_PRECONDITION"
-  | "UNAVAILABLE"
-  | "DEADLINE_EXCEEDED"
-  | "CANCELED"
-  | "RESOURCE_EXHAUSTED"
-  | "RESOURCE_TYPE_UNKNOWN"
-  | "INTERNAL"
-  | "UNKNOWN";
+import { TalosError, type TalosErrorCode, type TalosErrorOptions } from "@taloskit/core";
 
-export interface TalosErrorOptions {
-  node?: string | undefined;
-  cause?: unknown;
-  /** gRPC status code name when the error came from a call (e.g. "permission_denied"). */
-  grpcCode?: string | undefined;
-  /** The RPC, as "package.Service/Method", when the error came from a call. */
-  procedure?: string | undefined;
-}
-
-/**
- * Base class of every error thrown by @taloskit/client and by taloskit. The client's
- * own errors carry a {@link TalosErrorCode}; taloskit's subclasses (config, upgrade,
- * hardware) narrow `code` to their own stable codes, so `instanceof TalosError`
- * catches them all.
- */
-export class TalosError extends Error {
-  override readonly name: string = "TalosError";
-  /** Stable, machine-readable code: a {@link TalosErrorCode}, or a subclass's own code. */
-  readonly code: TalosErrorCode | (string & {});
-  /** The node (as given in the `node` metadata or maintenance endpoint) the error concerns. */
-  readonly node: string | undefined;
-  /** The gRPC status code name, for errors returned by a call. */
-  readonly grpcCode: string | undefined;
-  /** The RPC as "package.Service/Method", for errors returned by a call. */
-  readonly procedure: string | undefined;
-
-  constructor(
-    code: TalosErrorCode | (string & {}),
-    message: string,
-    options: TalosErrorOptions = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.node = options.node;
-    this.grpcCode = options.grpcCode;
-    this.procedure = options.procedure;
-  }
-}
+export { TalosError, type TalosErrorCode, type TalosErrorOptions };
 
 /** The talosconfig could not be found, parsed or used. */
 export class TalosconfigError extends TalosError {
