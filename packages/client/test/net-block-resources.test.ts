@@ -4,9 +4,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TalosClient } from "@taloskit/client";
+import { type ClusterSimulator, startCluster } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TalosClient } from "../../client/src/index.js";
-import { type ClusterSimulator, startCluster } from "../src/index.js";
 
 const CP = "10.5.0.2";
 const WORKER = "10.5.0.3";
