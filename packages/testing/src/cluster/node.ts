@@ -17,6 +17,7 @@ import {
   ServiceStateEventSchema,
   TaskEventSchema,
 } from "@taloskit/api/machine";
+import { atLeastMinor } from "@taloskit/core";
 import { adminKubeconfig, etcdSnapshot } from "./artifacts.js";
 import {
   ConfigRefused,
@@ -27,12 +28,12 @@ import {
 } from "./config-apply.js";
 import { methodPath, type StatusError, serviceDefinition, status, toServiceError } from "./grpc.js";
 import { type ResourceChange, ResourceStore } from "./resources.js";
+import { rpcAvailable, servedInMaintenance } from "./services/availability.js";
 import { EXTRA_SERVICES, extraImpls } from "./services-extra.js";
 import { parseInstallerImage, type SimNodeState } from "./state.js";
 import { ServerStreamWatch } from "./stream-watch.js";
 import { tarGz } from "./tar.js";
 import { durationMs, sleep, timestamp, WakeQueue } from "./util.js";
-import { minorOf, rpcAvailable } from "./version.js";
 
 const { status: S } = grpc;
 
@@ -442,13 +443,8 @@ export class SimNodeImpl {
     const svc = m.parent.typeName;
     if (!rpcAvailable(svc, m.name, this.state.version))
       throw status(S.UNIMPLEMENTED, `unknown service ${svc}`);
-    if (this.state.maintenance && minorOf(this.state.version) <= 12) {
-      // Talos 1.12 and older run a separate maintenance server with a small API subset.
-      const ok =
-        svc === "cosi.resource.State" ||
-        (svc === "machine.MachineService" && m.name === "ApplyConfiguration");
-      if (!ok) throw status(S.UNIMPLEMENTED, "API is not implemented in maintenance mode");
-    }
+    if (this.state.maintenance && !servedInMaintenance(svc, m.name, this.state.version))
+      throw status(S.UNIMPLEMENTED, "API is not implemented in maintenance mode");
     const roles = this.rolesOf(call);
     const allowed = allowedRoles(svc, m.name);
     if (!allowed.some((r) => roles.has(r))) throw status(S.PERMISSION_DENIED, "not authorized");
@@ -1045,18 +1041,16 @@ export class SimNodeImpl {
       if (e instanceof ConfigRefused) throw status(S.INVALID_ARGUMENT, e.message);
       throw e;
     }
-    const minor = minorOf(st.version);
+    const live = atLeastMinor(st.version, "1.14");
     let mode = req.mode;
     if (mode === M.REBOOT) {
       if (st.maintenance) mode = M.NO_REBOOT;
-      else if (minor >= 14)
-        throw status(S.UNIMPLEMENTED, "apply mode REBOOT is not supported anymore");
+      else if (live) throw status(S.UNIMPLEMENTED, "apply mode REBOOT is not supported anymore");
     }
     let details = "Applied configuration without a reboot";
     let why = "";
     // Talos 1.14 applies every change live; older nodes reboot for some v1alpha1 fields.
-    const needReboot =
-      minor < 14 && !st.maintenance && st.config ? rebootPaths(st.config, text) : [];
+    const needReboot = !live && !st.maintenance && st.config ? rebootPaths(st.config, text) : [];
     const immediateError = `this config change can't be applied in immediate mode\ndiff:\n${needReboot.map((p) => `  ${p}`).join("\n")}`;
     switch (mode) {
       case M.AUTO:

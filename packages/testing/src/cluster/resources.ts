@@ -38,6 +38,7 @@ import {
   VersionSpecSchema,
 } from "@taloskit/api/resources/runtime";
 import { ServiceSpecSchema } from "@taloskit/api/resources/v1alpha1";
+import { atLeastMinor } from "@taloskit/core";
 import { stringify } from "yaml";
 import {
   linkStatuses,
@@ -46,7 +47,6 @@ import {
   volumeStatuses,
 } from "./resources-net-block.js";
 import type { MachineStage, SimNodeState } from "./state.js";
-import { minorOf } from "./version.js";
 
 /** One resource item before it is wrapped in COSI metadata. */
 export interface ResourceItem {
@@ -63,9 +63,9 @@ export interface ResourceType {
   displayType: string;
   aliases: string[];
   sensitive: boolean;
-  /** First Talos 1.x minor that has this type. */
-  since?: number;
-  items(s: SimNodeState, minor: number, view: NodeView): ResourceItem[];
+  /** First Talos minor line that has this type, e.g. "1.14". */
+  since?: string;
+  items(s: SimNodeState, version: string, view: NodeView): ResourceItem[];
 }
 
 /** Where a node sits: its own address and the nodes of its cluster (itself included). */
@@ -144,10 +144,10 @@ export const resourceTypes: ResourceType[] = [
     displayType: "SystemInformation",
     aliases: ["systeminformation", "sysinfo"],
     sensitive: false,
-    items(s, minor) {
+    items(s, version) {
       const i = s.profile.system;
       if (!i.manufacturer && !i.productName) return [];
-      const biosVersion = minor >= 14 ? i.biosVersion : "";
+      const biosVersion = atLeastMinor(version, "1.14") ? i.biosVersion : "";
       return [
         {
           id: "systeminformation",
@@ -206,7 +206,7 @@ export const resourceTypes: ResourceType[] = [
     displayType: "CPUCore",
     aliases: ["cpucore", "cpucores"],
     sensitive: false,
-    since: 14,
+    since: "1.14",
     items(s) {
       const c = s.profile.cpu;
       const sockets = Math.max(1, s.profile.processors.length);
@@ -327,9 +327,9 @@ export const resourceTypes: ResourceType[] = [
     displayType: "Disk",
     aliases: ["disk", "disks"],
     sensitive: false,
-    items(s, minor) {
+    items(s, version) {
       return s.profile.disks.map((d) => {
-        const firmwareVersion = minor >= 14 ? "1.0" : "";
+        const firmwareVersion = atLeastMinor(version, "1.14") ? "1.0" : "";
         const common = {
           devPath: `/dev/${d.id}`,
           size: BigInt(d.sizeBytes),
@@ -371,15 +371,14 @@ export const resourceTypes: ResourceType[] = [
     displayType: "Version",
     aliases: ["version", "versions"],
     sensitive: false,
-    items(s, minor) {
+    items(s, version) {
       // VersionSpec has a protobuf form only from 1.14; older nodes send YAML only.
       return [
         {
           id: "version",
-          proto:
-            minor >= 14
-              ? enc(VersionSpecSchema, { version: s.version, name: "Talos" })
-              : new Uint8Array(),
+          proto: atLeastMinor(version, "1.14")
+            ? enc(VersionSpecSchema, { version: s.version, name: "Talos" })
+            : new Uint8Array(),
           yaml: y({ version: s.version, name: "Talos" }),
         },
       ];
@@ -450,7 +449,7 @@ export const resourceTypes: ResourceType[] = [
     displayType: "ImageFactorySchematic",
     aliases: ["imagefactoryschematic", "imagefactoryschematics"],
     sensitive: false,
-    since: 14,
+    since: "1.14",
     items(s) {
       if (!s.schematic) return [];
       const flavor = s.secureBoot ? "secureboot" : "";
@@ -501,7 +500,7 @@ export const resourceTypes: ResourceType[] = [
     displayType: "BootID",
     aliases: ["bootid", "bootids"],
     sensitive: false,
-    since: 14,
+    since: "1.14",
     items(s) {
       return [
         {
@@ -628,7 +627,7 @@ resourceTypes.push(
     displayType: "AddressStatus",
     aliases: ["address", "addresses"],
     sensitive: false,
-    items(_s, _minor, view) {
+    items(_s, _version, view) {
       const lo = {
         id: "lo/127.0.0.1/8",
         ip: Uint8Array.from([127, 0, 0, 1]),
@@ -680,7 +679,7 @@ resourceTypes.push(
     displayType: "Member",
     aliases: [],
     sensitive: false,
-    items(s, _minor, view) {
+    items(s, _version, view) {
       // Discovery lists configured nodes of the cluster; a maintenance node has none.
       if (s.maintenance) return [];
       return view.peers
@@ -753,7 +752,7 @@ resourceTypes.push(
     displayType: "LinkStatus",
     aliases: ["link", "links"],
     sensitive: false,
-    items: (s, _minor, view) => linkStatuses(s, view.address),
+    items: (s, _version, view) => linkStatuses(s, view.address),
   },
   {
     type: "RouteStatuses.net.talos.dev",
@@ -761,7 +760,7 @@ resourceTypes.push(
     displayType: "RouteStatus",
     aliases: ["route", "routes"],
     sensitive: false,
-    items: (_s, _minor, view) => routeStatuses(view.address),
+    items: (_s, _version, view) => routeStatuses(view.address),
   },
   {
     type: "VolumeStatuses.block.talos.dev",
@@ -802,8 +801,8 @@ function allAliases(t: { type: string; displayType: string; aliases: string[] })
 }
 
 /** Types served on a version (meta types included). */
-export function typesFor(minor: number): ResourceType[] {
-  const base = resourceTypes.filter((t) => t.since === undefined || minor >= t.since);
+export function typesFor(version: string): ResourceType[] {
+  const base = resourceTypes.filter((t) => t.since === undefined || atLeastMinor(version, t.since));
   const meta: ResourceType[] = [
     {
       type: RD_TYPE,
@@ -892,9 +891,8 @@ export class ResourceStore {
   /** Rebuild all resources from state, bumping versions of changed ones and notifying watchers. */
   refresh(): void {
     const s = this.state();
-    const minor = minorOf(s.version);
     const view = this.view();
-    this.types = typesFor(minor);
+    this.types = typesFor(s.version);
     const seen = new Set<string>();
     const now = new Date();
     const ts = {
@@ -902,7 +900,7 @@ export class ResourceStore {
       nanos: (now.getTime() % 1000) * 1e6,
     };
     for (const t of this.types) {
-      for (const item of t.items(s, minor, view)) {
+      for (const item of t.items(s, s.version, view)) {
         const key = `${t.namespace}/${t.type}/${item.id}`;
         seen.add(key);
         const fingerprint = `${Buffer.from(item.proto).toString("base64")}|${item.yaml}`;

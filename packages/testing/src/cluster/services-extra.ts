@@ -25,7 +25,6 @@ import type {
 import { typesFor } from "./resources.js";
 import { inspectImpls } from "./services-inspect.js";
 import { durationMs, sleep, timestamp } from "./util.js";
-import { minorOf } from "./version.js";
 
 const { status: S } = grpc;
 
@@ -351,7 +350,7 @@ export function extraImpls(node: SimNodeImpl): Record<string, Impl> {
     }) as UnaryImpl,
 
     "/inspect.InspectService/ControllerRuntimeDependencies": (() => {
-      const edges = typesFor(minorOf(st.version))
+      const edges = typesFor(st.version)
         .filter((t) => t.namespace !== "meta")
         .map((t) => {
           const [kind, family] = t.type.split(".");

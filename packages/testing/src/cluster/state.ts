@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { atLeastMinor } from "@taloskit/core";
 import { type HardwareProfile, type HardwareProfileName, hardwareProfiles } from "./profiles.js";
-import { minorOf } from "./version.js";
 
 /** The empty schematic (vanilla image) ID. */
 export const EMPTY_SCHEMATIC_ID =
@@ -155,7 +155,6 @@ export function defaultConfig(
   version: string,
   ca: ConfigCa,
 ): string {
-  const minor = minorOf(version);
   const v1alpha1 = [
     "version: v1alpha1",
     "debug: false",
@@ -167,9 +166,9 @@ export function defaultConfig(
     `    key: ${role === "controlplane" ? b64(ca.keyPem) : '""'}`,
   ];
   // Before 1.12 the hostname has no document of its own.
-  if (minor < 12) v1alpha1.push("  network:", `    hostname: ${hostname}`);
+  if (!atLeastMinor(version, "1.12")) v1alpha1.push("  network:", `    hostname: ${hostname}`);
   // From 1.14 the install disk is optional and the cluster's identity is KubeClusterConfig.
-  if (minor < 14) {
+  if (!atLeastMinor(version, "1.14")) {
     v1alpha1.push(
       "  install:",
       "    disk: /dev/sda",
@@ -182,10 +181,10 @@ export function defaultConfig(
     v1alpha1.push("cluster:", "  token: simulated.token0000000000");
   }
   const documents = [v1alpha1];
-  if (minor >= 12) {
+  if (atLeastMinor(version, "1.12")) {
     documents.push(["apiVersion: v1alpha1", "kind: HostnameConfig", `hostname: ${hostname}`]);
   }
-  if (minor >= 14) {
+  if (atLeastMinor(version, "1.14")) {
     documents.push([
       "apiVersion: v1alpha1",
       "kind: KubeClusterConfig",

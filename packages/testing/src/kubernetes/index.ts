@@ -6,6 +6,7 @@
 // NotReady while the Talos node of that name is down).
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { minorLine } from "@taloskit/core";
 import { stringify } from "yaml";
 import { createTalosPki, nodeKeyPem } from "../cluster/pki.js";
 
@@ -162,8 +163,12 @@ export async function startKubernetesSimulator(
         }
         const path = url.pathname;
         if (method === "GET" && path === "/version") {
-          const m = /^v?(\d+)\.(\d+)/.exec(state.version);
-          return send(200, { major: m?.[1], minor: m?.[2], gitVersion: state.version });
+          const line = minorLine(state.version);
+          return send(200, {
+            major: line && String(line.major),
+            minor: line && String(line.minor),
+            gitVersion: state.version,
+          });
         }
         if (method === "GET" && path === "/api/v1/nodes") {
           const items = [...nodes.keys()].map(nodeJson);
