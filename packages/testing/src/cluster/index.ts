@@ -18,7 +18,6 @@ export {
   type ProcessorInfo,
   type SystemInfo,
 } from "./profiles.js";
-export type { SimUpload, SimUploads } from "./services-extra.js";
 export {
   type ClusterSimulator,
   type Faults,
@@ -38,3 +37,4 @@ export {
   type SimNodeState,
   type SimService,
 } from "./state.js";
+export type { SimUpload, SimUploads } from "./uploads.js";

@@ -1,40 +1,15 @@
 import type { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders } from "node:http2";
-import { create, type DescService, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { ClusterService } from "@taloskit/api/cluster";
 import { EmptyResponseSchema, EmptySchema } from "@taloskit/api/common";
-import { State } from "@taloskit/api/cosi";
-import { InspectService } from "@taloskit/api/inspect";
-import {
-  DebugService,
-  ImageService,
-  LifecycleService,
-  LVMService,
-  MachineService,
-  MDService,
-} from "@taloskit/api/machine";
-import { StorageService } from "@taloskit/api/storage";
-import { TimeService } from "@taloskit/api/time";
+import { certificateRoles } from "./auth.js";
 import { methodPath, rawServiceDefinition, status, toServiceError } from "./grpc.js";
 import type { SimNodeImpl } from "./node.js";
 import { nodeKeyPem } from "./pki.js";
+import { SERVED_SERVICES } from "./services/availability.js";
 
 const { status: S } = grpc;
-const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-const ROUTED: DescService[] = [
-  MachineService,
-  ImageService,
-  LifecycleService,
-  DebugService,
-  LVMService,
-  MDService,
-  State,
-  ClusterService,
-  InspectService,
-  StorageService,
-  TimeService,
-];
 const identity = (b: Buffer) => b;
 
 /**
@@ -212,7 +187,7 @@ export class Router {
     if (tls) this.tls = { ...this.tls, ...tls };
     if (this.server) this.server.forceShutdown();
     const server = new grpc.Server({ "grpc.max_receive_message_length": 32 * 1024 * 1024 });
-    for (const svc of ROUTED) {
+    for (const svc of SERVED_SERVICES) {
       const impl: grpc.UntypedServiceImplementation = {};
       for (const m of svc.methods) impl[m.name] = this.handler(methodPath(m), m.methodKind);
       server.addService(rawServiceDefinition(svc), impl);
@@ -265,19 +240,6 @@ export class Router {
     return c;
   }
 
-  /** Check the caller's certificate like apid does and return its roles. */
-  private callerRoles(call: RoutedCall): string[] {
-    const cert = call.getAuthContext().sslPeerCertificate;
-    const eku = (cert as { ext_key_usage?: string[] } | undefined)?.ext_key_usage ?? [];
-    if (!cert || eku.length !== 1 || eku[0] !== OID_CLIENT_AUTH)
-      throw status(
-        S.UNAUTHENTICATED,
-        "client certificate must have exactly the clientAuth extended key usage",
-      );
-    const o = cert.subject?.O;
-    return Array.isArray(o) ? o : o ? [o] : [];
-  }
-
   /** The node client for one target, counting the call on that node. */
   private dial(target: string, path: string): grpc.Client {
     const n = this.nodes().find((x) => x.address === target);
@@ -294,7 +256,7 @@ export class Router {
 
   /** How apid's director routes the call: one node (`node`, or the local one) or several (`nodes`). */
   private plan(call: RoutedCall): Plan {
-    const roles = this.callerRoles(call);
+    const roles = certificateRoles(call.getAuthContext().sslPeerCertificate);
     const path = call.getPath();
     const node = call.metadata.get("node").map(String);
     const nodes = call.metadata.get("nodes").map(String);

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { stringify } from "yaml";
-import { noFaults, SimNodeImpl } from "./node.js";
+import { noFaults } from "./faults.js";
+import { SimNodeImpl } from "./node.js";
 import {
   type CertAndKey,
   createMaintenanceCert,
@@ -9,8 +10,8 @@ import {
   type TalosPki,
 } from "./pki.js";
 import { Router } from "./router.js";
-import { type SimUploads, uploadsOf } from "./services-extra.js";
 import { initialState, type SimNodeOptions, type SimNodeState } from "./state.js";
+import type { SimUploads } from "./uploads.js";
 
 export type { SimNodeOptions } from "./state.js";
 
@@ -168,7 +169,7 @@ class PublicNode implements SimNode {
     return this.impl.isDown;
   }
   get uploads() {
-    return uploadsOf(this.impl);
+    return this.impl.uploads;
   }
   calls(procedure: string) {
     return this.impl.calls.get(procedure.startsWith("/") ? procedure : `/${procedure}`) ?? 0;
@@ -235,7 +236,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
         rebootDelayMs: () => rebootDelay,
       });
     }
-    impl.peers = () => impls;
+    impl.joinCluster(() => impls);
     await impl.start();
     impls.push(impl);
     publics.push(new PublicNode(impl, mroot));
@@ -271,7 +272,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
     unreachable: (a, on = true) => {
       const n = find(a);
       n.faults.unreachable = on;
-      if (on) void n.stopStreams();
+      if (on) n.stopStreams();
     },
     dropStreams: (a, afterBytes) => {
       find(a).faults.dropStreamsAfterBytes = afterBytes;

@@ -1,7 +1,37 @@
-// Which RPCs a node of a given Talos version serves: services added in later
-// minors are unknown to older nodes, and up to 1.12 a node in maintenance runs
-// a separate server with only a small part of the API.
+// The services a node serves, and which of their RPCs a node of a given Talos
+// version has: services added in later minors are unknown to older nodes, and
+// up to 1.12 a node in maintenance runs a separate server with only a small
+// part of the API.
+import type { DescService } from "@bufbuild/protobuf";
+import { ClusterService } from "@taloskit/api/cluster";
+import { State } from "@taloskit/api/cosi";
+import { InspectService } from "@taloskit/api/inspect";
+import {
+  DebugService,
+  ImageService,
+  LifecycleService,
+  LVMService,
+  MachineService,
+  MDService,
+} from "@taloskit/api/machine";
+import { StorageService } from "@taloskit/api/storage";
+import { TimeService } from "@taloskit/api/time";
 import { atLeastMinor } from "@taloskit/core";
+
+/** The services of a node (the router serves the same ones). */
+export const SERVED_SERVICES: DescService[] = [
+  MachineService,
+  ImageService,
+  LifecycleService,
+  State,
+  TimeService,
+  StorageService,
+  InspectService,
+  ClusterService,
+  DebugService,
+  LVMService,
+  MDService,
+];
 
 /** Services that exist only from a given minor line on. */
 const SINCE: Record<string, string> = {

@@ -6,8 +6,9 @@
 // system containers are their own pod, List reports the root itself as ".".
 import { createHash } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { status } from "./grpc.js";
-import type { CallContext, Impl, Send, ServerStreamImpl, SimNodeImpl, UnaryImpl } from "./node.js";
+import { status } from "../grpc.js";
+import type { CallContext, Impls, Send, ServerStreamImpl, UnaryImpl } from "../handlers.js";
+import type { SimNodeState } from "../state.js";
 
 const { status: S } = grpc;
 const M = "/machine.MachineService/";
@@ -15,6 +16,11 @@ const M = "/machine.MachineService/";
 const DRIVER_CRI = 1;
 /** Go's os.ModeDir, as FileInfo.mode carries it. */
 const MODE_DIR = 0x80000000;
+
+/** What these calls read of a node. */
+export interface MachineInspectHost {
+  readonly state: SimNodeState;
+}
 
 interface SimContainer {
   namespace: string;
@@ -33,7 +39,7 @@ interface SimContainer {
 const hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** The containers of a namespace as machined's inspectors list them. */
-function containersOf(node: SimNodeImpl, namespace: string, driver: number): SimContainer[] {
+function containersOf(node: MachineInspectHost, namespace: string, driver: number): SimContainer[] {
   const st = node.state;
   if (namespace === "k8s.io" || driver === DRIVER_CRI) {
     // One pod per container that the node keeps CRI logs for (`<ns>/<pod>:<container>`).
@@ -97,7 +103,7 @@ function containersOf(node: SimNodeImpl, namespace: string, driver: number): Sim
 }
 
 /** A small directory tree of the node's files (plus the synthetic ones Read serves). */
-function fileTree(node: SimNodeImpl): Map<string, { size: number; dir: boolean }> {
+function fileTree(node: MachineInspectHost): Map<string, { size: number; dir: boolean }> {
   const st = node.state;
   const tree = new Map<string, { size: number; dir: boolean }>([["/", { size: 4096, dir: true }]]);
   const files: [string, number][] = [...st.files].map(([p, d]) => [
@@ -122,7 +128,7 @@ function depthBelow(root: string, path: string): number {
 }
 
 /** Implementations of Containers, Stats, Processes, Mounts and List. */
-export function inspectImpls(node: SimNodeImpl): Record<string, Impl> {
+export function machineInspectImpls(node: MachineInspectHost): Impls {
   const st = node.state;
   return {
     [`${M}Containers`]: ((req: { namespace: string; driver: number }) => ({

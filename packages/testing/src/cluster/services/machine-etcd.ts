@@ -1,0 +1,104 @@
+// MachineService calls only a control plane running etcd serves: the etcd
+// member list, status, snapshot and recovery upload, and the admin kubeconfig.
+import * as grpc from "@grpc/grpc-js";
+import { adminKubeconfig, etcdSnapshot } from "../artifacts.js";
+import type { NodeFaults } from "../faults.js";
+import { status } from "../grpc.js";
+import type { CallContext, ClientStreamImpl, Impls, Send, ServerStreamImpl } from "../handlers.js";
+import type { NodeTls } from "../machine.js";
+import type { SimNodeState } from "../state.js";
+import { tarGz } from "../tar.js";
+import type { UploadLog } from "../uploads.js";
+import { requireEtcd, sendData } from "./shared.js";
+
+const { status: S } = grpc;
+const M = "/machine.MachineService/";
+
+/** What the control-plane calls read of a node. */
+export interface EtcdHost {
+  readonly address: string;
+  readonly state: SimNodeState;
+  readonly tls: NodeTls;
+  readonly faults: Pick<NodeFaults, "etcdUnhealthy">;
+  readonly uploads: UploadLog;
+  /** The nodes of the cluster, this one included: etcd members are theirs. */
+  peers(): { readonly state: SimNodeState }[];
+}
+
+function etcdMembers(node: EtcdHost) {
+  return node
+    .peers()
+    .map((n) => n.state.etcd)
+    .filter((e): e is NonNullable<typeof e> => e !== undefined)
+    .map((e) => ({
+      id: e.id,
+      hostname: e.hostname,
+      peerUrls: e.peerUrls,
+      clientUrls: e.clientUrls,
+      isLearner: e.isLearner,
+    }));
+}
+
+/** Kubeconfig, EtcdSnapshot, EtcdMemberList, EtcdStatus and EtcdRecover. */
+export function etcdImpls(node: EtcdHost): Impls {
+  const st = node.state;
+  return {
+    [`${M}Kubeconfig`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
+      requireEtcd(st);
+      const kc = adminKubeconfig({
+        cluster: "sim",
+        server: `https://${node.address}:6443`,
+        caPem: node.tls.caPem ?? "",
+        certPem: node.tls.certPem,
+        keyPem: node.tls.keyPem,
+      });
+      await sendData(tarGz([{ name: "kubeconfig", data: Buffer.from(kc) }]), send);
+    }) as ServerStreamImpl,
+    [`${M}EtcdSnapshot`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
+      requireEtcd(st);
+      await sendData(etcdSnapshot(), send, 64 * 1024);
+    }) as ServerStreamImpl,
+    [`${M}EtcdMemberList`]: () => {
+      requireEtcd(st);
+      return { messages: [{ members: etcdMembers(node), legacyMembers: [] }] };
+    },
+    [`${M}EtcdStatus`]: () => {
+      requireEtcd(st);
+      const e = st.etcd;
+      if (!e) throw status(S.FAILED_PRECONDITION, "etcd is not running on this node");
+      if (node.faults.etcdUnhealthy || !e.healthy)
+        throw status(S.UNAVAILABLE, "etcdserver: no leader");
+      return {
+        messages: [
+          {
+            memberStatus: {
+              memberId: e.id,
+              protocolVersion: "3.6.0",
+              storageVersion: "3.6.0",
+              dbSize: e.dbSize,
+              dbSizeInUse: e.dbSize / 2n,
+              leader: etcdMembers(node)[0]?.id ?? e.id,
+              raftIndex: 1234n,
+              raftTerm: 2n,
+              raftAppliedIndex: 1234n,
+              errors: [],
+              isLearner: e.isLearner,
+            },
+          },
+        ],
+      };
+    },
+    [`${M}EtcdRecover`]: (async (reqs: AsyncIterable<{ bytes: Uint8Array }>, ctx: CallContext) => {
+      requireEtcd(st);
+      const got = await node.uploads.receive(
+        ctx.signal,
+        (async function* () {
+          for await (const d of reqs) yield d.bytes;
+        })(),
+      );
+      if (got.bytes === 0) throw status(S.INVALID_ARGUMENT, "the etcd snapshot is empty");
+      node.uploads.complete({ rpc: "EtcdRecover", ...got });
+      return { messages: [{}] };
+    }) as ClientStreamImpl,
+  };
+}
