@@ -1,6 +1,58 @@
 // Talos cluster simulator, PKI and hardware profiles.
-export * from "./cluster/index.js";
+export {
+  type CertAndKey,
+  type ClusterSimulator,
+  type CpuInfo,
+  createTalosPki,
+  type DiskInfo,
+  EMPTY_SCHEMATIC_ID,
+  type Faults,
+  type HardwareProfile,
+  type HardwareProfileName,
+  hardwareProfiles,
+  type IssueClientOptions,
+  type IssueServerOptions,
+  type MachineStage,
+  type MemoryModuleInfo,
+  nodeKeyPem,
+  type PciDeviceInfo,
+  type ProcessorInfo,
+  parseInstallerImage,
+  type SimClientConnection,
+  type SimClientOptions,
+  type SimEtcdMember,
+  type SimExtension,
+  type SimNode,
+  type SimNodeOptions,
+  type SimNodeState,
+  type SimService,
+  type SimUpload,
+  type SimUploads,
+  type StartClusterOptions,
+  type SystemInfo,
+  spkiFingerprint,
+  startCluster,
+  type TalosPki,
+} from "./cluster/index.js";
 // Image Factory simulator (msw handlers and a node:http server).
-export * from "./factory/index.js";
+export {
+  createFactorySimulator,
+  DEFAULT_SIM_VERSIONS,
+  type FactoryServer,
+  type FactorySimOptions,
+  FactorySimulator,
+  factoryMswHandlers,
+  type RecordedRequest,
+  SIM_COSIGN_KEY,
+  SIM_SIGNING_CERT,
+  startFactoryServer,
+  syntheticBytes,
+} from "./factory/index.js";
 // Kubernetes API simulator (nodes, pods, cordon, evictions) over HTTPS.
-export * from "./kubernetes/index.js";
+export {
+  type KubernetesSimOptions,
+  type KubernetesSimulator,
+  type KubeSimNode,
+  type KubeSimPod,
+  startKubernetesSimulator,
+} from "./kubernetes/index.js";

@@ -13,32 +13,50 @@ export interface VolumesHost {
   readonly state: Pick<SimNodeState, "maintenance">;
 }
 
+/** The removal of something the node lacks: the caller is checked, then the request, then NotFound. */
+function removal<R>(
+  st: VolumesHost["state"],
+  missing: (req: R) => string | undefined,
+  notFound: (req: R) => string,
+): UnaryImpl {
+  return ((req: R, ctx: CallContext) => {
+    requireAdminUnlessMaintenance(st, ctx);
+    const why = missing(req);
+    if (why) throw status(S.INVALID_ARGUMENT, why);
+    throw status(S.NOT_FOUND, notFound(req));
+  }) as UnaryImpl;
+}
+
+const q = JSON.stringify;
+
 /** The LVM removals and MD's Destroy. */
 export function volumeImpls({ state: st }: VolumesHost): Impls {
   return {
-    "/machine.LVMService/LogicalVolumeRemove": ((
-      req: { volumeGroup: string; logicalVolume: string },
-      ctx: CallContext,
-    ) => {
-      requireAdminUnlessMaintenance(st, ctx);
-      if (!req.volumeGroup || !req.logicalVolume)
-        throw status(S.INVALID_ARGUMENT, "volume group and logical volume are required");
-      throw status(S.NOT_FOUND, `volume group ${JSON.stringify(req.volumeGroup)} not found`);
-    }) as UnaryImpl,
-    "/machine.LVMService/VolumeGroupRemove": ((req: { volumeGroup: string }, ctx: CallContext) => {
-      requireAdminUnlessMaintenance(st, ctx);
-      if (!req.volumeGroup) throw status(S.INVALID_ARGUMENT, "volume group is required");
-      throw status(S.NOT_FOUND, `volume group ${JSON.stringify(req.volumeGroup)} not found`);
-    }) as UnaryImpl,
-    "/machine.LVMService/PhysicalVolumeRemove": ((req: { device: string }, ctx: CallContext) => {
-      requireAdminUnlessMaintenance(st, ctx);
-      if (!req.device) throw status(S.INVALID_ARGUMENT, "device is required");
-      throw status(S.NOT_FOUND, `physical volume ${JSON.stringify(req.device)} not found`);
-    }) as UnaryImpl,
-    "/machine.MDService/Destroy": ((req: { device: string }, ctx: CallContext) => {
-      requireAdminUnlessMaintenance(st, ctx);
-      if (!req.device) throw status(S.INVALID_ARGUMENT, "device is required");
-      throw status(S.NOT_FOUND, `md array ${JSON.stringify(req.device)} not found`);
-    }) as UnaryImpl,
+    "/machine.LVMService/LogicalVolumeRemove": removal<{
+      volumeGroup: string;
+      logicalVolume: string;
+    }>(
+      st,
+      (r) =>
+        !r.volumeGroup || !r.logicalVolume
+          ? "volume group and logical volume are required"
+          : undefined,
+      (r) => `volume group ${q(r.volumeGroup)} not found`,
+    ),
+    "/machine.LVMService/VolumeGroupRemove": removal<{ volumeGroup: string }>(
+      st,
+      (r) => (r.volumeGroup ? undefined : "volume group is required"),
+      (r) => `volume group ${q(r.volumeGroup)} not found`,
+    ),
+    "/machine.LVMService/PhysicalVolumeRemove": removal<{ device: string }>(
+      st,
+      (r) => (r.device ? undefined : "device is required"),
+      (r) => `physical volume ${q(r.device)} not found`,
+    ),
+    "/machine.MDService/Destroy": removal<{ device: string }>(
+      st,
+      (r) => (r.device ? undefined : "device is required"),
+      (r) => `md array ${q(r.device)} not found`,
+    ),
   };
 }
