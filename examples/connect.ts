@@ -10,7 +10,7 @@ import { TalosClient } from "@taloskit/client";
 const client = await TalosClient.fromTalosconfig();
 try {
   for (const node of client.nodes) {
-    const reply = await client.machine.version({}, { node, timeoutMs: 10_000 });
+    const reply = await client.at(node).machine.version({}, { timeoutMs: 10_000 });
     const info = reply.messages[0];
     console.log(
       `${node}: Talos ${info?.version?.tag} (${info?.version?.arch}, ${info?.platform?.name})`,

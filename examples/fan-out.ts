@@ -12,7 +12,7 @@ const nodes = process.env.NODES?.split(",") ?? client.nodes;
 try {
   const results = await client.onNodes(
     nodes,
-    (node, signal) => client.machine.memory({}, { node, signal, timeoutMs: 5_000 }),
+    (node, signal) => client.at(node).machine.memory({}, { signal, timeoutMs: 5_000 }),
     { concurrency: 8 },
   );
   for (const result of results) {

@@ -1,7 +1,7 @@
 // Use the simulators in your own tests: a Talos cluster over real gRPC and mutual TLS,
 // and an Image Factory over real HTTP, both on loopback and gone when the test ends.
 // Your code under test talks to them exactly as it would to real machines.
-import { TalosClient } from "@taloskit/client";
+import { TalosClient, talosContext } from "@taloskit/client";
 import { FactoryClient, schematic } from "@taloskit/factory";
 import { type ClusterSimulator, startCluster, startFactoryServer } from "@taloskit/testing";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 test("each node reports its own version and hardware", async () => {
-  const reply = await client.machine.version({}, { node: "10.5.0.3" });
+  const reply = await client.at("10.5.0.3").machine.version({});
   expect(reply.messages[0]?.version?.tag).toBe("v1.13.2");
   const devices = await client.resources.list("pcidevices", { node: "10.5.0.2" });
   expect(devices.some((d) => JSON.stringify(d.spec).includes("NVIDIA"))).toBe(true);
@@ -36,7 +36,7 @@ test("faults make failure paths testable", async () => {
   cluster.faults.unreachable("10.5.0.3");
   try {
     await expect(
-      client.machine.version({}, { node: "10.5.0.3", retry: false }),
+      client.at("10.5.0.3").machine.version({}, { contextValues: talosContext({ retry: false }) }),
     ).rejects.toMatchObject({ node: "10.5.0.3" });
   } finally {
     cluster.faults.unreachable("10.5.0.3", false);

@@ -16,6 +16,7 @@ import {
   RpcError,
   TalosClient,
   TalosError,
+  talosContext,
   UnimplementedError,
 } from "../../packages/client/src/index.js";
 import { createTalosPki, type TalosPki } from "../../packages/testing/src/index.js";
@@ -152,7 +153,7 @@ describe("unary calls", () => {
   it("Version with a node per call: node metadata goes out single, the hostname comes back", async () => {
     for (const node of [NODE, "10.5.0.3"]) {
       const from = server.mark();
-      const resp = await client.machine.version({}, { node });
+      const resp = await client.at(node).machine.version({});
       expect(resp.messages).toHaveLength(1);
       expect(resp.messages[0]?.metadata?.hostname).toBe(node);
       expect(resp.messages[0]?.version?.tag).toBe(VERSION);
@@ -164,7 +165,7 @@ describe("unary calls", () => {
 
   it("the node of the call wins over a node header given by hand: grpc-go sees one value", async () => {
     const from = server.mark();
-    await client.machine.hostname({}, { node: NODE, headers: { node: "10.9.9.9" } });
+    await client.at(NODE).machine.hostname({}, { headers: { node: "10.9.9.9" } });
     expect((await server.call(`${M}Hostname`, from)).node).toEqual([NODE]);
   });
 
@@ -172,10 +173,10 @@ describe("unary calls", () => {
     const nodes = ["10.5.0.2", "10.5.0.3", "10.5.0.4", "denied"];
     const results = await client.onNodes(nodes, async (node, signal) => {
       if (node === "denied") {
-        await client.machine.serviceRestart({ id: "denied" }, { node, signal });
+        await client.at(node).machine.serviceRestart({ id: "denied" }, { signal });
         return "";
       }
-      const r = await client.machine.hostname({}, { node, signal });
+      const r = await client.at(node).machine.hostname({}, { signal });
       return `${r.messages[0]?.metadata?.hostname}=${r.messages[0]?.hostname}`;
     });
     expect(results.map((r) => r.node)).toEqual(nodes);
@@ -203,7 +204,7 @@ describe("typed errors from grpc-go status codes", () => {
   }
 
   it("PermissionDenied becomes PermissionDeniedError with the roles the call needs", async () => {
-    const err = await failure(client.machine.serviceRestart({ id: "denied" }, { node: NODE }));
+    const err = await failure(client.at(NODE).machine.serviceRestart({ id: "denied" }));
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err.code).toBe("PERMISSION_DENIED");
     expect(err.grpcCode).toBe("permission_denied");
@@ -216,20 +217,18 @@ describe("typed errors from grpc-go status codes", () => {
 
   it("Unimplemented from a handler and from grpc-go itself become UnimplementedError with the node's version", async () => {
     const byHandler = await failure(
-      client.machine.serviceRestart({ id: "unimplemented" }, { node: NODE }),
+      client.at(NODE).machine.serviceRestart({ id: "unimplemented" }),
     );
     expect(byHandler).toBeInstanceOf(UnimplementedError);
     expect(byHandler.code).toBe("UNIMPLEMENTED");
     expect((byHandler as UnimplementedError).nodeVersion).toBe(VERSION);
     expect(byHandler.message).toContain(VERSION);
     // The generated Unimplemented server's own answer.
-    const byStub = await failure(
-      client.machine.dmesg({}, { node: NODE })[Symbol.asyncIterator]().next(),
-    );
+    const byStub = await failure(client.at(NODE).machine.dmesg({})[Symbol.asyncIterator]().next());
     expect(byStub).toBeInstanceOf(UnimplementedError);
     expect(String((byStub.cause as Error | undefined)?.message)).toContain("not implemented");
     // A service grpc-go has not registered at all.
-    const unknown = await failure(client.time.time({}, { node: NODE }));
+    const unknown = await failure(client.at(NODE).time.time({}));
     expect(unknown).toBeInstanceOf(UnimplementedError);
     expect(unknown.procedure).toBe("time.TimeService/Time");
     expect(String((unknown.cause as Error | undefined)?.message)).toContain(
@@ -238,11 +237,11 @@ describe("typed errors from grpc-go status codes", () => {
   });
 
   it("InvalidArgument and NotFound keep their codes and the server's message", async () => {
-    const invalid = await failure(client.machine.serviceRestart({ id: "invalid" }, { node: NODE }));
+    const invalid = await failure(client.at(NODE).machine.serviceRestart({ id: "invalid" }));
     expect(invalid).toBeInstanceOf(RpcError);
     expect(invalid.code).toBe("INVALID_ARGUMENT");
     expect(invalid.message).toContain('service "invalid" not found');
-    const missing = await failure(client.machine.serviceRestart({ id: "nope" }, { node: NODE }));
+    const missing = await failure(client.at(NODE).machine.serviceRestart({ id: "nope" }));
     expect(missing.code).toBe("NOT_FOUND");
     expect(missing.node).toBe(NODE);
   });
@@ -348,7 +347,7 @@ describe("server streams", () => {
   it("Events: the hello goes out first on the wire, and the client skips it", async () => {
     // On the wire: the hello machined sends first, then the events.
     const raw: string[] = [];
-    for await (const ev of client.machine.events({ tailEvents: 2 }, { node: NODE })) {
+    for await (const ev of client.at(NODE).machine.events({ tailEvents: 2 })) {
       raw.push(ev.data?.typeUrl || `hello:${ev.id}`);
       if (raw.length === 3) break;
     }
@@ -384,7 +383,10 @@ describe("legacy nodes metadata", () => {
   it("reaches grpc-go as one value per node, and each node answers", async () => {
     const nodes = ["10.5.0.2", "10.5.0.3", "10.5.0.4"];
     const from = server.mark();
-    const resp = await client.machine.version({}, { legacyNodes: nodes });
+    const resp = await client.machine.version(
+      {},
+      { contextValues: talosContext({ legacyNodes: nodes }) },
+    );
     const seen = await server.call(`${M}Version`, from);
     expect(seen.nodes).toEqual(nodes);
     expect(seen.node ?? []).toEqual([]);
@@ -404,10 +406,13 @@ describe("legacy nodes metadata", () => {
 describe("deadlines", () => {
   it("timeoutMs reaches grpc-go as the call's deadline, and expiry is DEADLINE_EXCEEDED", async () => {
     const from = server.mark();
-    const err = await client.machine.memory({}, { node: NODE, timeoutMs: 300 }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await client
+      .at(NODE)
+      .machine.memory({}, { timeoutMs: 300 })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(TalosError);
     expect((err as TalosError).code).toBe("DEADLINE_EXCEEDED");
     expect((err as TalosError).node).toBe(NODE);
@@ -428,7 +433,7 @@ describe("deadlines", () => {
     const short = connect({ defaultTimeoutMs: 400 });
     try {
       const from = server.mark();
-      await expect(short.machine.memory({}, { node: NODE })).rejects.toMatchObject({
+      await expect(short.at(NODE).machine.memory({})).rejects.toMatchObject({
         code: "DEADLINE_EXCEEDED",
       });
       const ended = await server.waitFor(
@@ -446,7 +451,7 @@ describe("deadlines", () => {
   it("an aborted signal cancels the call on the server, as CANCELED", async () => {
     const from = server.mark();
     const controller = new AbortController();
-    const call = client.machine.memory({}, { node: NODE, signal: controller.signal });
+    const call = client.at(NODE).machine.memory({}, { signal: controller.signal });
     // Abort once the server has the call in hand.
     await server.call(`${M}Memory`, from);
     controller.abort();

@@ -61,7 +61,7 @@ const cases: [string, () => Promise<void>][] = [
     async () => {
       const results = await client.onNodes(
         nodes,
-        (node, signal) => client.machine.version({}, { node, signal }),
+        (node, signal) => client.at(node).machine.version({}, { signal }),
         { concurrency: CONCURRENCY },
       );
       const failed = results.find((r) => "error" in r);
@@ -81,7 +81,7 @@ const cases: [string, () => Promise<void>][] = [
     "taloskit sequential",
     async () => {
       const results: unknown[] = [];
-      for (const node of nodes) results.push(await client.machine.version({}, { node }));
+      for (const node of nodes) results.push(await client.at(node).machine.version({}));
       expectVersions(results);
     },
   ],

@@ -67,19 +67,16 @@ const imageOf = () => `${new URL(factory.url).host}/metal-installer/${SCHEMATIC}
 
 async function bareUpgrade(node: string): Promise<void> {
   const image = imageOf();
-  for await (const _ of client.image.pull({ containerd, imageRef: image }, { node })) {
+  for await (const _ of client.at(node).image.pull({ containerd, imageRef: image })) {
     // drain the progress stream
   }
-  for await (const _ of client.lifecycle.upgrade(
-    { containerd, source: { imageName: image } },
-    { node },
-  )) {
+  for await (const _ of client.at(node).lifecycle.upgrade({ containerd, source: { imageName: image } })) {
     // drain the installer output
   }
-  await client.machine.reboot({}, { node });
+  await client.at(node).machine.reboot({});
   for (;;) {
     try {
-      const v = await client.machine.version({}, { node, timeoutMs: 5_000 });
+      const v = await client.at(node).machine.version({}, { timeoutMs: 5_000 });
       if (v.messages[0]?.version?.tag === TO) return;
     } catch {
       // down while it reboots
@@ -89,27 +86,24 @@ async function bareUpgrade(node: string): Promise<void> {
 }
 
 async function barePlanRead(node: string): Promise<void> {
-  await client.machine.version({}, { node });
+  await client.at(node).machine.version({});
 }
 
 /** The reads planning makes for one node, as bare calls with no decoding or logic. */
 async function barePlanReads(node: string): Promise<void> {
   const get = (namespace: string, type: string, id: string) =>
-    client.cosi.get({ namespace, type, id }, { node });
+    client.at(node).cosi.get({ namespace, type, id });
   const list = async () => {
-    for await (const _ of client.cosi.list(
-      { namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" },
-      { node },
-    )) {
+    for await (const _ of client.at(node).cosi.list({ namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" })) {
       // drain
     }
   };
-  await client.machine.version({}, { node });
+  await client.at(node).machine.version({});
   await Promise.all([
     list(),
     get("runtime", "PlatformMetadatas.talos.dev", "platformmetadata"),
     get("runtime", "SecurityStates.talos.dev", "securitystate"),
-    client.machine.hostname({}, { node }),
+    client.at(node).machine.hostname({}),
     get("config", "MachineTypes.config.talos.dev", "machine-type"),
     client.streams.read("/proc/sys/kernel/random/boot_id", { node }).text(),
     get("runtime", "MachineStatuses.runtime.talos.dev", "machine"),

@@ -65,7 +65,7 @@ try {
   }
   const talos = TalosClient.connect(JSON.parse(line));
   const versions = await talos.onNodes(["10.5.0.2", "10.5.0.3"], (node, signal) =>
-    talos.machine.version({}, { node, signal }),
+    talos.at(node).machine.version({}, { signal }),
   );
   for (const result of versions) {
     check(

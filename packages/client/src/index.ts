@@ -3,10 +3,16 @@ export {
   type ConnectOptions,
   type FromTalosconfigOptions,
   type MaintenanceOptions,
-  type TalosCallOptions,
+  type NodeClient,
   TalosClient,
-  type TalosServiceClient,
 } from "./client.js";
+export {
+  LEGACY_NODES_KEY,
+  NODE_KEY,
+  RETRY_KEY,
+  type TalosContext,
+  talosContext,
+} from "./context.js";
 export {
   certificateRoles,
   decodePemField,
@@ -16,6 +22,7 @@ export {
   prepareCredentials,
   spkiFingerprint,
 } from "./credentials.js";
+export { type Endpoint, normalizeEndpoint } from "./endpoint.js";
 export {
   ConnectionError,
   CredentialsError,
@@ -28,12 +35,12 @@ export {
   UnimplementedError,
 } from "./errors.js";
 export { legacyResults, type NodeResult, type OnNodesOptions, runOnNodes } from "./fanout.js";
+export type { NodeState, ResourceDefinition } from "./node-state.js";
 export {
   decodeResource,
   definitionOf,
   matchDefinition,
   RESOURCE_DEFINITION_TYPE,
-  type ResourceDefinition,
   type ResourceMetadata,
   type ResourceOptions,
   Resources,
@@ -44,7 +51,6 @@ export {
   type TalosResource,
 } from "./resources.js";
 export {
-  backoffDelay,
   DEFAULT_RETRY,
   isRetryable,
   isTransient,
@@ -52,7 +58,7 @@ export {
   type RetryOptions,
   type RetryPolicy,
   type RetrySetting,
-} from "./retry.js";
+} from "./retry-policy.js";
 export {
   explainUnavailable,
   isRpcAvailable,
@@ -61,6 +67,8 @@ export {
   rpcAvailability,
   rpcRemovedIn,
 } from "./rpc.js";
+export type { NodeScope, TalosCallOptions, TalosServices } from "./services.js";
+export type { TransportSettings } from "./session.js";
 export {
   type ByteSource,
   ByteStream,
@@ -79,4 +87,5 @@ export {
   type TalosconfigOptions,
   talosconfigPaths,
 } from "./talosconfig.js";
-export { buildTlsOptions, normalizeEndpoint, type TlsSettings } from "./transport.js";
+export type { TlsSettings } from "./tls.js";
+export { createTalosTransport, TalosTransport, type TalosTransportOptions } from "./transport.js";

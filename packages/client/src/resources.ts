@@ -4,6 +4,7 @@
 // read from yaml_spec instead, and the resource says so.
 import { type DescMessage, fromBinary, type Message, toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type Resource,
   ResourceDefinitionSpec_Sensitivity,
@@ -11,26 +12,19 @@ import {
   type ResourceEvent,
 } from "@taloskit/api/cosi";
 import { apiRegistry } from "@taloskit/api/registry";
+import { minorLine } from "@taloskit/core";
 import { parse as parseYaml } from "yaml";
-import type { TalosCallOptions, TalosClient } from "./client.js";
 import { ResourceTypeError } from "./errors.js";
 import { KNOWN_CHANGES } from "./known-changes.data.js";
-import { parseMinor } from "./rpc.js";
+import type { ResourceDefinition } from "./node-state.js";
+import { callOptionsOf, type NodeScope, type TalosCallOptions } from "./services.js";
+
+export type { ResourceDefinition };
 
 /** The COSI type of resource definitions, in namespace "meta". */
 export const RESOURCE_DEFINITION_TYPE = "ResourceDefinitions.meta.cosi.dev";
 /** The Talos version whose schema the generated API follows. */
 export const SCHEMA_VERSION = "v1.14";
-
-/** A resource type as the node defines it. */
-export interface ResourceDefinition {
-  /** Full type, e.g. "PCIDevices.hardware.talos.dev". */
-  type: string;
-  displayType: string;
-  defaultNamespace: string;
-  aliases: string[];
-  sensitive: boolean;
-}
 
 /** Resource metadata in plain form. */
 export interface ResourceMetadata {
@@ -141,9 +135,9 @@ export function specSchemaFor(type: string): DescMessage | undefined {
  * version is one we have no schema data for (then nothing is known to be safe).
  */
 export function schemaChanges(schema: DescMessage, version: string): string[] | undefined {
-  const minor = parseMinor(version);
+  const minor = minorLine(version);
   if (!minor) return undefined;
-  const key = `v${minor[0]}.${minor[1]}`;
+  const key = `v${minor.major}.${minor.minor}`;
   if (key === SCHEMA_VERSION) return [];
   const table = KNOWN_CHANGES[key];
   if (!table) return undefined;
@@ -240,33 +234,11 @@ const EVENT_TYPES = ["created", "updated", "destroyed", "bootstrapped", "errored
 
 /** get, list and watch COSI resources with talosctl-style type names. */
 export class Resources {
-  private readonly definitions = new Map<string, Promise<ResourceDefinition[]>>();
+  constructor(private readonly scope: NodeScope) {}
 
-  constructor(private readonly client: TalosClient) {}
-
-  /** Every resource definition a node knows (cached per node). */
-  definitionsOf(options: TalosCallOptions = {}): Promise<ResourceDefinition[]> {
-    const key = options.node ?? "";
-    let cached = this.definitions.get(key);
-    if (!cached) {
-      cached = this.fetchDefinitions(options);
-      cached.catch(() => this.definitions.delete(key));
-      this.definitions.set(key, cached);
-    }
-    return cached;
-  }
-
-  private async fetchDefinitions(options: TalosCallOptions): Promise<ResourceDefinition[]> {
-    const out: ResourceDefinition[] = [];
-    for await (const msg of this.client.cosi.list(
-      { namespace: "meta", type: RESOURCE_DEFINITION_TYPE },
-      { timeoutMs: 30_000, ...options },
-    )) {
-      const res = msg.resource;
-      if (!res) continue;
-      out.push(definitionOf(res));
-    }
-    return out;
+  /** Every resource definition a node knows (kept with the node's state). */
+  definitionsOf(options: Pick<TalosCallOptions, "node"> = {}): Promise<ResourceDefinition[]> {
+    return this.scope.nodeState(options.node).resourceDefinitions();
   }
 
   /**
@@ -288,11 +260,13 @@ export class Resources {
   async get(type: string, id: string, options: ResourceOptions = {}): Promise<TalosResource> {
     const def = await this.resolveType(type, options);
     const [res, version] = await Promise.all([
-      this.client.cosi.get(
-        { namespace: options.namespace ?? def.defaultNamespace, type: def.type, id },
-        options,
-      ),
-      this.client.nodeVersion(options.node),
+      this.scope
+        .services(options.node)
+        .cosi.get(
+          { namespace: options.namespace ?? def.defaultNamespace, type: def.type, id },
+          callOptionsOf(options),
+        ),
+      this.scope.nodeState(options.node).talosVersion(),
     ]);
     if (!res.resource) {
       throw new ResourceTypeError("NOT_FOUND", `${def.type} "${id}" not found`, {
@@ -305,52 +279,84 @@ export class Resources {
   /** Lists the resources of a type. */
   async list(type: string, options: ResourceOptions = {}): Promise<TalosResource[]> {
     const def = await this.resolveType(type, options);
-    const version = await this.client.nodeVersion(options.node);
+    const version = await this.scope.nodeState(options.node).talosVersion();
     const out: TalosResource[] = [];
-    for await (const msg of this.client.cosi.list(
-      { namespace: options.namespace ?? def.defaultNamespace, type: def.type },
-      { timeoutMs: 60_000, ...options },
-    )) {
+    for await (const msg of this.scope
+      .services(options.node)
+      .cosi.list(
+        { namespace: options.namespace ?? def.defaultNamespace, type: def.type },
+        callOptionsOf(options, { timeoutMs: 60_000 }),
+      )) {
       if (msg.resource) out.push(decodeResource(msg.resource, options.node, version));
     }
     return out;
   }
 
-  /** Watches a type (or one resource with `id`); starts with the current contents by default. */
+  /**
+   * Watches a type (or one resource with `id`); starts with the current
+   * contents by default. Leaving the loop ends the watch on the node.
+   */
   async *watch(
     type: string,
     options: ResourceOptions & { id?: string; bootstrap?: boolean; tailEvents?: number } = {},
   ): AsyncGenerator<ResourceWatchEvent> {
     const def = await this.resolveType(type, options);
-    const version = await this.client.nodeVersion(options.node);
-    const { id, bootstrap, tailEvents, namespace, ...call } = options;
-    const stream = this.client.cosi.watch(
-      {
-        namespace: namespace ?? def.defaultNamespace,
-        type: def.type,
-        id,
-        apiVersion: 1,
-        options: { bootstrapContents: bootstrap ?? true, tailEvents: tailEvents ?? 0 },
-      },
-      call,
-    );
-    for await (const msg of stream) {
-      for (const ev of msg.event) yield this.watchEvent(ev, options.node, version);
+    const version = await this.scope.nodeState(options.node).talosVersion();
+    const own = ownSignal(options.signal);
+    try {
+      const stream = this.scope.services(options.node).cosi.watch(
+        {
+          namespace: options.namespace ?? def.defaultNamespace,
+          type: def.type,
+          id: options.id,
+          apiVersion: 1,
+          options: {
+            bootstrapContents: options.bootstrap ?? true,
+            tailEvents: options.tailEvents ?? 0,
+          },
+        },
+        callOptionsOf({ ...options, signal: own.signal }),
+      );
+      for await (const msg of stream) {
+        for (const ev of msg.event) yield watchEvent(ev, options.node, version);
+      }
+    } finally {
+      own.release();
     }
   }
+}
 
-  private watchEvent(
-    ev: ResourceEvent,
-    node: string | undefined,
-    version: string | undefined,
-  ): ResourceWatchEvent {
-    return {
-      type: EVENT_TYPES[ev.eventType] ?? "noop",
-      resource: ev.resource ? decodeResource(ev.resource, node, version) : undefined,
-      old: ev.old ? decodeResource(ev.old, node, version) : undefined,
-      error: ev.error,
-    };
-  }
+/**
+ * A signal of a call's own that follows the caller's, for streams the reader
+ * may leave before their end: `release()` cancels the call then (connect-es's
+ * stream iterators cannot), and stops following the caller's signal.
+ */
+export function ownSignal(caller: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const follow = () => controller.abort(caller?.reason);
+  if (caller?.aborted) follow();
+  else caller?.addEventListener("abort", follow, { once: true });
+  return {
+    signal: controller.signal,
+    release: () => {
+      caller?.removeEventListener("abort", follow);
+      // Canceled, so that the node sees RST_STREAM CANCEL rather than an internal error.
+      controller.abort(new ConnectError("the stream was closed by its reader", Code.Canceled));
+    },
+  };
+}
+
+function watchEvent(
+  ev: ResourceEvent,
+  node: string | undefined,
+  version: string | undefined,
+): ResourceWatchEvent {
+  return {
+    type: EVENT_TYPES[ev.eventType] ?? "noop",
+    resource: ev.resource ? decodeResource(ev.resource, node, version) : undefined,
+    old: ev.old ? decodeResource(ev.old, node, version) : undefined,
+    error: ev.error,
+  };
 }
 
 /** Reads a ResourceDefinition resource (proto_spec first, yaml_spec otherwise). */

@@ -1,263 +1,121 @@
-// Retries with exponential backoff and full jitter, for calls that are safe to
-// repeat: read-only calls, and only after transient failures (the node or the
-// endpoint could not be reached). Calls that change a node are never repeated,
-// whatever the caller asks, and a stream is never restarted once data arrived.
-import { setTimeout as sleep } from "node:timers/promises";
-import type { DescMethod } from "@bufbuild/protobuf";
-import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { ConnectionError, TalosError } from "./errors.js";
+// Retries as an interceptor: a read-only call that failed because its node or
+// endpoint could not be reached is sent again, with backoff, within the call's
+// deadline. Calls that change a node are never repeated, and a stream is only
+// opened again while none of its messages has arrived.
+import type { Interceptor, StreamRequest, StreamResponse, UnaryRequest } from "@connectrpc/connect";
+import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
+import { retry } from "@taloskit/core";
+import { NODE_KEY, RETRY_KEY } from "./context.js";
+import { recorded, TalosError } from "./errors.js";
+import {
+  isRetryable,
+  isTransient,
+  type RetryPolicy,
+  type RetrySetting,
+  resolveRetry,
+} from "./retry-policy.js";
 
-/** How a call is retried. */
-export interface RetryOptions {
-  /** Attempts in total, the first one included (default 4; 1 means no retry). */
-  attempts?: number | undefined;
-  /** Backoff before the second attempt, doubled for each further one (default 200 ms). */
-  baseDelayMs?: number | undefined;
-  /** Upper bound of one backoff sleep (default 5 s). */
-  maxDelayMs?: number | undefined;
-  /** Called before each backoff sleep, e.g. to log or count retries. */
-  onRetry?: ((info: RetryInfo) => void) | undefined;
-}
-
-/** `false` turns retries off; an object overrides the defaults field by field. */
-export type RetrySetting = false | RetryOptions;
-
-/** What onRetry is told before each backoff sleep. */
-export interface RetryInfo {
-  /** The attempt that just failed (1 for the first). */
-  attempt: number;
-  /** How long the client sleeps before the next attempt. */
-  delayMs: number;
-  /** Why the attempt failed. */
-  error: TalosError;
-  /** The RPC, as "package.Service/Method". */
-  procedure: string;
-  /** The target node, when the call named one. */
-  node: string | undefined;
-}
-
-/** A complete retry policy (every field set). */
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  onRetry?: ((info: RetryInfo) => void) | undefined;
-}
-
-/** Defaults: four attempts over about a second and a half at most, each sleep at most 5 s. */
-export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
-  attempts: 4,
-  baseDelayMs: 200,
-  maxDelayMs: 5_000,
-});
-
-/**
- * RPCs that only read, so that running one twice is harmless. Kept as an
- * explicit list: a method missing here is treated as one that changes things.
- */
-const READ_ONLY = new Set([
-  "machine.MachineService/Containers",
-  "machine.MachineService/Copy",
-  "machine.MachineService/CPUFreqStats",
-  "machine.MachineService/CPUInfo",
-  "machine.MachineService/DiskStats",
-  "machine.MachineService/DiskUsage",
-  "machine.MachineService/Dmesg",
-  "machine.MachineService/EtcdAlarmList",
-  "machine.MachineService/EtcdMemberList",
-  "machine.MachineService/EtcdSnapshot",
-  "machine.MachineService/EtcdStatus",
-  "machine.MachineService/Events",
-  "machine.MachineService/Hostname",
-  "machine.MachineService/ImageList",
-  "machine.MachineService/Kubeconfig",
-  "machine.MachineService/List",
-  "machine.MachineService/LoadAvg",
-  "machine.MachineService/Logs",
-  "machine.MachineService/LogsContainers",
-  "machine.MachineService/Memory",
-  "machine.MachineService/Mounts",
-  "machine.MachineService/Netstat",
-  "machine.MachineService/NetworkDeviceStats",
-  "machine.MachineService/Processes",
-  "machine.MachineService/Read",
-  "machine.MachineService/ServiceList",
-  "machine.MachineService/Stats",
-  "machine.MachineService/SystemStat",
-  "machine.MachineService/Version",
-  "machine.ImageService/List",
-  "machine.ImageService/Verify",
-  "storage.StorageService/Disks",
-  "machine.StorageService/Statfs",
-  "time.TimeService/Time",
-  "time.TimeService/TimeCheck",
-  "inspect.InspectService/ControllerRuntimeDependencies",
-  "cluster.ClusterService/HealthCheck",
-  "cosi.resource.State/Get",
-  "cosi.resource.State/List",
-  "cosi.resource.State/Watch",
-]);
-
-/**
- * Whether a method may be retried: it only reads (listed above, or declared
- * free of side effects in its descriptor) and the client sends a single
- * request (unary or server streaming), so the request can be sent again.
- */
-export function isRetryable(method: DescMethod): boolean {
-  if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") return false;
-  if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) return true;
-  return READ_ONLY.has(`${method.parent.typeName}/${method.name}`);
-}
-
-/** Whether a failure is transient: the node or endpoint could not be reached, or went away. */
-export function isTransient(error: unknown): boolean {
-  if (!(error instanceof TalosError)) return false;
-  if (error instanceof ConnectionError) return error.code === "ENDPOINT_UNREACHABLE";
-  return error.code === "UNAVAILABLE";
-}
-
-/** Checks and completes retry options; a bad value gives an INVALID_ARGUMENT error naming it. */
-export function resolveRetry(
-  base: RetrySetting | undefined,
-  override: RetrySetting | undefined,
-  where: string,
-): RetryPolicy | undefined {
-  if (override === false || (override === undefined && base === false)) return undefined;
-  const merged: RetryOptions = {
-    ...DEFAULT_RETRY,
-    ...(base || {}),
-    ...(override || {}),
+/** Retries read-only calls after transient failures; `base` is the client's setting. */
+export function retryInterceptor(base: RetrySetting | undefined): Interceptor {
+  // Checked here so that a bad setting fails at connect, not at the first call.
+  const clientPolicy = resolveRetry(base, undefined, "connect");
+  return (next) => async (req) => {
+    if (!isRetryable(req.method)) return next(req);
+    const procedure = `${req.method.parent.typeName}/${req.method.name}`;
+    const override = req.contextValues.get(RETRY_KEY);
+    const policy = override === undefined ? clientPolicy : resolveRetry(base, override, procedure);
+    if (!policy) return next(req);
+    const timeout = parseTimeout(req.header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER).timeoutMs;
+    const deadline = timeout === undefined ? undefined : Date.now() + timeout;
+    const call = { procedure, node: req.contextValues.get(NODE_KEY), policy, timeout, deadline };
+    if (!req.stream) {
+      return retry((n) => next(n === 1 ? req : withTimeLeft(req, deadline)), loopOf(call, req));
+    }
+    // A server stream's one request is kept so that it can be sent again.
+    const sent: unknown[] = [];
+    for await (const m of req.message) sent.push(m);
+    const open = async (n: number) => {
+      const attempt = { ...(n === 1 ? req : withTimeLeft(req, deadline)), message: replay(sent) };
+      const res = (await next(attempt as StreamRequest)) as StreamResponse;
+      const it = res.message[Symbol.asyncIterator]();
+      return { ...res, message: prepend(await it.next(), it) };
+    };
+    return retry(open, loopOf(call, req));
   };
-  const policy: RetryPolicy = {
-    attempts: merged.attempts ?? DEFAULT_RETRY.attempts,
-    baseDelayMs: merged.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
-    maxDelayMs: merged.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
-    onRetry: merged.onRetry,
-  };
-  const check = (name: keyof RetryOptions, value: number, min: number) => {
-    if (!Number.isFinite(value) || value < min || (name === "attempts" && !Number.isInteger(value)))
-      throw new TalosError(
-        "INVALID_ARGUMENT",
-        `${where}: retry.${name} must be ${name === "attempts" ? "an integer" : "a number"} of at least ${min}, got ${String(value)}`,
-      );
-  };
-  check("attempts", policy.attempts, 1);
-  check("baseDelayMs", policy.baseDelayMs, 0);
-  check("maxDelayMs", policy.maxDelayMs, 0);
-  if (policy.onRetry !== undefined && typeof policy.onRetry !== "function")
-    throw new TalosError("INVALID_ARGUMENT", `${where}: retry.onRetry must be a function`);
-  return policy;
 }
 
-/**
- * The sleep before the attempt after `attempt` (1-based): full jitter, a
- * uniform draw between 0 and min(maxDelayMs, baseDelayMs * 2^(attempt-1)),
- * so that many clients retrying at once spread out instead of hitting a
- * recovering node together.
- */
-export function backoffDelay(
-  attempt: number,
-  policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">,
-  random: () => number = Math.random,
-): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * cap);
-}
-
-/** Where a retried call runs and how long it may take in total. */
-export interface RetryContext {
+interface RetriedCall {
   procedure: string;
   node: string | undefined;
-  signal?: AbortSignal | undefined;
-  /** Budget of all attempts and sleeps together, from the first attempt on. */
-  timeoutMs?: number | undefined;
+  policy: RetryPolicy;
+  timeout: number | undefined;
+  deadline: number | undefined;
 }
 
-function abortError(ctx: RetryContext, attempt: number, last: TalosError): TalosError {
-  const where = ctx.node ? ` on node ${ctx.node}` : "";
-  const reason = ctx.signal?.reason;
-  const why = reason instanceof Error ? `: ${reason.message}` : "";
-  return new TalosError(
-    "CANCELED",
-    `${ctx.procedure}${where} was aborted while waiting to retry after attempt ${attempt} failed (${last.message})${why}`,
-    { node: ctx.node, procedure: ctx.procedure, cause: reason ?? last },
-  );
-}
-
-function deadlineError(ctx: RetryContext, attempt: number, last: TalosError): TalosError {
-  const where = ctx.node ? ` on node ${ctx.node}` : "";
-  return new TalosError(
-    "DEADLINE_EXCEEDED",
-    `${ctx.procedure}${where} timed out after ${ctx.timeoutMs} ms and ${attempt} attempt${attempt === 1 ? "" : "s"}; the last one failed: ${last.message}`,
-    { node: ctx.node, procedure: ctx.procedure, cause: last },
-  );
-}
-
-/**
- * Runs `attempt` until it succeeds, fails for good, or the policy, the
- * timeout or the signal say stop. `attempt` gets the time left of the
- * timeout (undefined without one) and must throw TalosErrors.
- *
- * The first attempt runs without any wrapping of its own: a call that
- * succeeds (or that has no policy) costs no more than the attempt itself.
- */
-export function runWithRetry<T>(
-  policy: RetryPolicy | undefined,
-  ctx: RetryContext,
-  attempt: (remainingMs: number | undefined, n: number) => Promise<T>,
-): Promise<T> {
-  const deadline = ctx.timeoutMs !== undefined ? Date.now() + ctx.timeoutMs : undefined;
-  let first: Promise<T>;
-  try {
-    first = attempt(remainingOf(deadline), 1);
-  } catch (error) {
-    first = Promise.reject(error);
-  }
-  if (!policy) return first;
-  return first.catch((error: unknown) => retryAfter(error, 1, policy, ctx, deadline, attempt));
-}
-
-function remainingOf(deadline: number | undefined): number | undefined {
-  return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
-}
-
-/** After attempt `failed` threw `error`: gives up, or sleeps and tries again until one succeeds. */
-async function retryAfter<T>(
-  error: unknown,
-  failed: number,
-  policy: RetryPolicy,
-  ctx: RetryContext,
-  deadline: number | undefined,
-  attempt: (remainingMs: number | undefined, n: number) => Promise<T>,
-): Promise<T> {
-  for (let n = failed; ; n++) {
-    if (n > failed) {
-      try {
-        return await attempt(remainingOf(deadline), n);
-      } catch (caught) {
-        error = caught;
+function loopOf(call: RetriedCall, req: UnaryRequest | StreamRequest) {
+  const signal = req.signal;
+  const where = call.node ? ` on node ${call.node}` : "";
+  const expired = (n: number, last: TalosError) =>
+    new TalosError(
+      "DEADLINE_EXCEEDED",
+      `${call.procedure}${where} timed out after ${call.timeout} ms and ${n} attempt${n === 1 ? "" : "s"}; the last one failed: ${last.message}`,
+      { node: call.node, procedure: call.procedure, cause: last },
+    );
+  return {
+    policy: call.policy,
+    signal,
+    deadline: call.deadline,
+    shouldRetry: (error: unknown) => error instanceof TalosError && isTransient(error),
+    normalize: (error: unknown) => error as TalosError,
+    onRetry: (attempt: number, delayMs: number, error: TalosError) =>
+      call.policy.onRetry?.({
+        attempt,
+        delayMs,
+        error,
+        procedure: call.procedure,
+        node: call.node,
+      }),
+    expired: (n: number, last: TalosError) => recorded(req.contextValues, expired(n, last)),
+    exhausted: (n: number, last: TalosError) => {
+      if (n > 1) last.message += ` (gave up after ${n} attempts)`;
+      return last;
+    },
+    // The call's signal also fires at its deadline: say which one stopped it.
+    aborted: (n: number, last: TalosError) => {
+      if (call.deadline !== undefined && Date.now() >= call.deadline) {
+        return recorded(req.contextValues, expired(n, last));
       }
-    }
-    const err = error instanceof TalosError ? error : undefined;
-    if (!err || !isTransient(err) || ctx.signal?.aborted) throw error;
-    if (n >= policy.attempts) {
-      if (n > 1) err.message += ` (gave up after ${n} attempts)`;
-      throw err;
-    }
-    const delayMs = backoffDelay(n, policy);
-    // No point sleeping past the deadline: the next attempt could not run.
-    if (deadline !== undefined && Date.now() + delayMs >= deadline)
-      throw deadlineError(ctx, n, err);
-    policy.onRetry?.({
-      attempt: n,
-      delayMs,
-      error: err,
-      procedure: ctx.procedure,
-      node: ctx.node,
-    });
-    // The sleep rejects only when the signal fires.
-    await sleep(delayMs, undefined, { signal: ctx.signal }).catch(() => {
-      throw abortError(ctx, n, err);
-    });
-  }
+      const reason = signal.reason;
+      const why = reason instanceof Error ? `: ${reason.message}` : "";
+      return recorded(
+        req.contextValues,
+        new TalosError(
+          "CANCELED",
+          `${call.procedure}${where} was aborted while waiting to retry after attempt ${n} failed (${last.message})${why}`,
+          { node: call.node, procedure: call.procedure, cause: reason ?? last },
+        ),
+      );
+    },
+  };
+}
+
+/** The request of a later attempt, telling the server the time left of the call's deadline. */
+function withTimeLeft<R extends UnaryRequest | StreamRequest>(
+  req: R,
+  deadline: number | undefined,
+): R {
+  if (deadline === undefined) return req;
+  const header = new Headers(req.header);
+  header.set("grpc-timeout", `${Math.max(1, deadline - Date.now())}m`);
+  return { ...req, header };
+}
+
+async function* replay<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
 }

@@ -4,7 +4,7 @@
 import { Readable } from "node:stream";
 import type { Message } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
 import type { ContainerDriver, ContainerdNamespace, Data } from "@taloskit/api/common";
 import type {
   DmesgRequest,
@@ -15,21 +15,16 @@ import type {
   MachineEvent,
 } from "@taloskit/api/machine";
 import { apiRegistry } from "@taloskit/api/registry";
-import type { TalosCallOptions, TalosClient } from "./client.js";
-import { toTalosError } from "./errors.js";
-
-/** @internal The reason a stream's call is cancelled with when its reader leaves before the end. */
-export function leftEarly(): ConnectError {
-  return new ConnectError("the stream was closed by its reader before its end", Code.Canceled);
-}
+import { TalosError, toTalosError } from "./errors.js";
+import { ownSignal } from "./resources.js";
+import { callOptionsOf, type NodeScope, type TalosCallOptions } from "./services.js";
 
 /**
- * @internal An iterator over `gen` whose return() and throw() call `cancel`
- * first, at once, even while a next() is still waiting: an async generator
- * would only run its cleanup after that next() settled, which on a quiet
- * stream may be never.
+ * An iterator over `gen` whose return() and throw() call `cancel` first, at
+ * once, even while a next() is still waiting: an async generator would only
+ * run its cleanup after that next() settled, which on a quiet stream may be never.
  */
-export function cancelling<T>(
+function cancelling<T>(
   gen: AsyncGenerator<T>,
   cancel: () => void,
 ): AsyncIterableIterator<T> & AsyncGenerator<T> {
@@ -55,28 +50,28 @@ export function cancelling<T>(
 /** An async iterable of byte chunks that also converts to Node and web streams. */
 export class ByteStream implements AsyncIterable<Uint8Array> {
   private used = false;
+  /**
+   * @param open starts the call on a signal of the stream's own, which fires
+   *   when the reader leaves before the end (and follows `signal`).
+   */
   constructor(
-    private readonly source: AsyncIterable<Data>,
+    private readonly open: (signal: AbortSignal) => AsyncIterable<Data>,
+    private readonly signal: AbortSignal | undefined,
     private readonly node: string | undefined,
   ) {}
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    let source: AsyncIterator<Data> | undefined;
-    const chunks = this.chunks((it) => {
-      source = it;
-    });
-    // Leaving early closes the call's own iterator at once (it cancels the call).
-    return cancelling(chunks, () => {
-      source?.return?.().catch(() => undefined);
-    });
+    const own = ownSignal(this.signal);
+    // Leaving early cancels the call at once.
+    return cancelling(this.chunks(own.signal), own.release);
   }
 
-  private async *chunks(opened: (it: AsyncIterator<Data>) => void): AsyncGenerator<Uint8Array> {
-    if (this.used) throw new Error("a ByteStream can be read once");
+  private async *chunks(signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    if (this.used) {
+      throw new TalosError("FAILED_PRECONDITION", "a ByteStream can be read once");
+    }
     this.used = true;
-    const it = this.source[Symbol.asyncIterator]();
-    opened(it);
-    for await (const data of { [Symbol.asyncIterator]: () => it }) {
+    for await (const data of this.open(signal)) {
       // With deprecated `nodes` metadata apid reports per-node errors in-band.
       const err = data.metadata?.error;
       if (err) {
@@ -178,73 +173,99 @@ async function* chunked(source: ByteSource, size = 1024 * 1024): AsyncGenerator<
 
 /** The streaming calls of the machine API with convenient shapes. */
 export class Streams {
-  constructor(private readonly client: TalosClient) {}
+  constructor(private readonly scope: NodeScope) {}
+
+  private bytes(
+    options: TalosCallOptions | undefined,
+    call: (
+      machine: ReturnType<NodeScope["services"]>["machine"],
+      o: CallOptions,
+    ) => AsyncIterable<Data>,
+  ): ByteStream {
+    const opts = options ?? {};
+    const machine = this.scope.services(opts.node).machine;
+    return new ByteStream(
+      (signal) => call(machine, callOptionsOf({ ...opts, signal })),
+      opts.signal,
+      opts.node,
+    );
+  }
 
   /** Service or container logs (`follow` keeps the stream open). */
   logs(request: Init<LogsRequest>, options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.logs(request, options), options?.node);
+    return this.bytes(options, (m, o) => m.logs(request, o));
   }
 
   /** Kernel messages. */
   dmesg(request: Init<DmesgRequest> = {}, options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.dmesg(request, options), options?.node);
+    return this.bytes(options, (m, o) => m.dmesg(request, o));
   }
 
   /** A file's contents. */
   read(path: string, options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.read({ path }, options), options?.node);
+    return this.bytes(options, (m, o) => m.read({ path }, o));
   }
 
   /** A tar.gz archive of a directory. */
   copy(rootPath: string, options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.copy({ rootPath }, options), options?.node);
+    return this.bytes(options, (m, o) => m.copy({ rootPath }, o));
   }
 
   /** A tar.gz archive holding the admin kubeconfig. */
   kubeconfig(options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.kubeconfig({}, options), options?.node);
+    return this.bytes(options, (m, o) => m.kubeconfig({}, o));
   }
 
   /** An etcd snapshot (control-plane nodes). */
   etcdSnapshot(options?: TalosCallOptions): ByteStream {
-    return new ByteStream(this.client.machine.etcdSnapshot({}, options), options?.node);
+    return this.bytes(options, (m, o) => m.etcdSnapshot({}, o));
   }
 
   /**
    * Machine events with decoded payloads. The "hello" each node sends first (a
    * fresh ID and a payload with neither type nor bytes) is skipped; a node's
-   * failure reported in-band (deprecated `nodes` metadata) is thrown.
+   * failure reported in-band (deprecated `nodes` metadata) is thrown. Leaving
+   * the loop ends the stream on the node.
    */
   async *events(
     request: Init<EventsRequest> = {},
-    options?: TalosCallOptions,
+    options: TalosCallOptions = {},
   ): AsyncGenerator<DecodedEvent> {
-    for await (const event of this.client.machine.events(request, options)) {
-      const err = event.metadata?.error;
-      if (err) {
-        const code = (event.metadata?.status?.code ?? Code.Unknown) as Code;
-        throw toTalosError(new ConnectError(err, code), {
-          node: event.metadata?.hostname || options?.node,
-        });
+    const own = ownSignal(options.signal);
+    try {
+      const machine = this.scope.services(options.node).machine;
+      for await (const event of machine.events(
+        request,
+        callOptionsOf({ ...options, signal: own.signal }),
+      )) {
+        const err = event.metadata?.error;
+        if (err) {
+          const code = (event.metadata?.status?.code ?? Code.Unknown) as Code;
+          throw toTalosError(new ConnectError(err, code), {
+            node: event.metadata?.hostname || options.node,
+          });
+        }
+        if (isHelloEvent(event)) continue;
+        yield decodeEvent(event);
       }
-      if (isHelloEvent(event)) continue;
-      yield decodeEvent(event);
+    } finally {
+      own.release();
     }
   }
 
   /** Uploads an etcd snapshot to recover from (client streaming). */
-  etcdRecover(snapshot: ByteSource, options?: TalosCallOptions): Promise<EtcdRecoverResponse> {
+  etcdRecover(snapshot: ByteSource, options: TalosCallOptions = {}): Promise<EtcdRecoverResponse> {
     const messages = (async function* () {
       for await (const bytes of chunked(snapshot)) yield { bytes };
     })();
-    return this.client.machine.etcdRecover(messages, options);
+    return this.scope.services(options.node).machine.etcdRecover(messages, callOptionsOf(options));
   }
 
   /** Imports an image tarball into a containerd instance (client streaming). */
   importImage(
     tarball: ByteSource,
     containerd: { driver?: ContainerDriver; namespace?: ContainerdNamespace },
-    options?: TalosCallOptions,
+    options: TalosCallOptions = {},
   ): Promise<ImageServiceImportResponse> {
     const messages = (async function* () {
       yield { request: { case: "containerd" as const, value: containerd } };
@@ -252,6 +273,6 @@ export class Streams {
         yield { request: { case: "imageChunk" as const, value: { bytes } } };
       }
     })();
-    return this.client.image.import(messages, options);
+    return this.scope.services(options.node).image.import(messages, callOptionsOf(options));
   }
 }

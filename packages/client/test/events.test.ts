@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe("the hello event", () => {
   it("the simulated node sends it first, shaped as machined's", async () => {
-    for await (const ev of admin.machine.events({ tailEvents: -1, withActorId: "" }, cp)) {
+    for await (const ev of admin.at(NODE).machine.events({ tailEvents: -1, withActorId: "" })) {
       expect(ev.id).not.toBe("");
       expect(ev.data).toBeDefined();
       expect(ev.data?.typeUrl).toBe("");
@@ -38,7 +38,7 @@ describe("the hello event", () => {
 
   it("streams.events skips it and yields the node's events from the first", async () => {
     const raw: string[] = [];
-    for await (const ev of admin.machine.events({ tailEvents: 2 }, cp)) {
+    for await (const ev of admin.at(NODE).machine.events({ tailEvents: 2 })) {
       raw.push(ev.data?.typeUrl ?? "");
       if (raw.length === 3) break;
     }

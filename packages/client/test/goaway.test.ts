@@ -23,12 +23,12 @@ afterAll(async () => {
 
 it("reconnects after the router restarts under an idle connection", async () => {
   for (let round = 0; round < 8; round++) {
-    const reply = await client.machine.version({}, { node: "10.5.0.2" });
+    const reply = await client.at("10.5.0.2").machine.version({});
     expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");
     await sim.faults.clear(); // restarts the router: idle sessions get GOAWAY
     await new Promise((r) => setTimeout(r, round % 4 === 0 ? 0 : 10 * round));
   }
-  const reply = await client.machine.version({}, { node: "10.5.0.2" });
+  const reply = await client.at("10.5.0.2").machine.version({});
   expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");
   expect(uncaught).toEqual([]);
 });

@@ -3,7 +3,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { MachineEventSchema, VersionResponseSchema } from "@taloskit/api/machine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { legacyResults, normalizePrivateKey, TalosClient } from "../src/index.js";
+import { legacyResults, normalizePrivateKey, TalosClient, talosContext } from "../src/index.js";
 import { startGrpcServer, type TestServer } from "./helpers/grpc-server.js";
 import { createTalosPki, type TalosPki } from "./helpers/pki.js";
 
@@ -81,7 +81,10 @@ function wireValues(raw: string[], name: string): string[] {
 describe("deprecated nodes metadata", () => {
   it("sends one header field per node, never a comma-joined value", async () => {
     const before = server.requests.length;
-    const res = await client.machine.version({}, { legacyNodes: ["10.5.0.2", "10.5.0.3"] });
+    const res = await client.machine.version(
+      {},
+      { contextValues: talosContext({ legacyNodes: ["10.5.0.2", "10.5.0.3"] }) },
+    );
     const req = server.requests[before];
     expect(req?.path).toBe("/machine.MachineService/Version");
     expect(wireValues(req?.rawHeaders ?? [], "nodes")).toEqual(["10.5.0.2", "10.5.0.3"]);
@@ -92,7 +95,10 @@ describe("deprecated nodes metadata", () => {
 
   it("a single node is one field, and streams send them the same way", async () => {
     const before = server.requests.length;
-    await client.machine.version({}, { legacyNodes: ["10.5.0.2"] });
+    await client.machine.version(
+      {},
+      { contextValues: talosContext({ legacyNodes: ["10.5.0.2"] }) },
+    );
     expect(wireValues(server.requests[before]?.rawHeaders ?? [], "nodes")).toEqual(["10.5.0.2"]);
     const events = client.streams.events({}, { legacyNodes: ["10.5.0.2", "10.5.0.3", "cp-1"] });
     await expect(events.next()).rejects.toMatchObject({ code: "UNAVAILABLE", node: "10.5.0.3" });
@@ -103,7 +109,10 @@ describe("deprecated nodes metadata", () => {
 
   it("refuses a node name that holds a comma (it would be two nodes on the wire)", async () => {
     await expect(
-      client.machine.version({}, { legacyNodes: ["10.5.0.2,10.5.0.3"] }),
+      client.machine.version(
+        {},
+        { contextValues: talosContext({ legacyNodes: ["10.5.0.2,10.5.0.3"] }) },
+      ),
     ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });

@@ -6,9 +6,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { State } from "@taloskit/api/cosi";
 import { ImageService, MachineService } from "@taloskit/api/machine";
+import { backoffDelay } from "@taloskit/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  backoffDelay,
   ConnectionError,
   DEFAULT_RETRY,
   isRetryable,
@@ -17,6 +17,7 @@ import {
   RpcError,
   TalosClient,
   TalosError,
+  talosContext,
 } from "../src/index.js";
 import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
@@ -110,8 +111,9 @@ describe("retry policy", () => {
     expect(err).toBeInstanceOf(TalosError);
     expect(err.code).toBe("INVALID_ARGUMENT");
     expect(err.message).toMatch(/retry\.attempts/);
-    const perCall = await client.machine
-      .version({}, { node: CP, retry: { maxDelayMs: -1 } })
+    const perCall = await client
+      .at(CP)
+      .machine.version({}, { contextValues: talosContext({ retry: { maxDelayMs: -1 } }) })
       .catch((e) => e);
     expect(perCall.code).toBe("INVALID_ARGUMENT");
     expect(perCall.message).toMatch(/machine\.MachineService\/Version: retry\.maxDelayMs/);
@@ -123,20 +125,21 @@ describe("retries against the simulator", () => {
     sim.faults.unreachable(WORKER, true);
     const seen: RetryInfo[] = [];
     const { result, error, calls } = await counted(WORKER, "machine.MachineService/Version", () =>
-      client.machine.version(
+      client.at(WORKER).machine.version(
         {},
         {
-          node: WORKER,
-          retry: {
-            attempts: 5,
-            baseDelayMs: 1,
-            maxDelayMs: 5,
-            onRetry: (info) => {
-              seen.push(info);
-              // Back before the third attempt.
-              if (info.attempt === 2) sim.faults.unreachable(WORKER, false);
+          contextValues: talosContext({
+            retry: {
+              attempts: 5,
+              baseDelayMs: 1,
+              maxDelayMs: 5,
+              onRetry: (info) => {
+                seen.push(info);
+                // Back before the third attempt.
+                if (info.attempt === 2) sim.faults.unreachable(WORKER, false);
+              },
             },
-          },
+          }),
         },
       ),
     );
@@ -165,7 +168,7 @@ describe("retries against the simulator", () => {
     });
     try {
       const { result, calls } = await counted(WORKER, "machine.MachineService/Hostname", () =>
-        local.machine.hostname({}, { node: WORKER }),
+        local.at(WORKER).machine.hostname({}),
       );
       expect(result?.messages[0]?.hostname).toBeTruthy();
       expect(calls).toBe(2);
@@ -181,26 +184,35 @@ describe("retries against the simulator", () => {
       throw new Error("a mutating call must not be retried");
     };
     const reboot = await counted(WORKER, "machine.MachineService/Reboot", () =>
-      client.machine.reboot({}, { node: WORKER, retry: { attempts: 5, baseDelayMs: 1, onRetry } }),
+      client
+        .at(WORKER)
+        .machine.reboot(
+          {},
+          { contextValues: talosContext({ retry: { attempts: 5, baseDelayMs: 1, onRetry } }) },
+        ),
     );
     expect(reboot.calls).toBe(1);
     expect((reboot.error as TalosError).code).toBe("UNAVAILABLE");
     expect((reboot.error as TalosError).node).toBe(WORKER);
 
     const apply = await counted(WORKER, "machine.MachineService/ApplyConfiguration", () =>
-      client.machine.applyConfiguration(
-        { data: new TextEncoder().encode("version: v1alpha1\n") },
-        { node: WORKER, retry: { attempts: 5, baseDelayMs: 1, onRetry } },
-      ),
+      client
+        .at(WORKER)
+        .machine.applyConfiguration(
+          { data: new TextEncoder().encode("version: v1alpha1\n") },
+          { contextValues: talosContext({ retry: { attempts: 5, baseDelayMs: 1, onRetry } }) },
+        ),
     );
     expect(apply.calls).toBe(1);
     expect((apply.error as TalosError).code).toBe("UNAVAILABLE");
 
     const pull = await counted(WORKER, "machine.ImageService/Pull", async () => {
-      for await (const _ of client.image.pull(
-        { imageRef: "ghcr.io/siderolabs/installer:v1.14.1" },
-        { node: WORKER, retry: { attempts: 5, baseDelayMs: 1, onRetry } },
-      ));
+      for await (const _ of client
+        .at(WORKER)
+        .image.pull(
+          { imageRef: "ghcr.io/siderolabs/installer:v1.14.1" },
+          { contextValues: talosContext({ retry: { attempts: 5, baseDelayMs: 1, onRetry } }) },
+        ));
     });
     expect(pull.calls).toBe(1);
     expect((pull.error as TalosError).code).toBe("UNAVAILABLE");
@@ -209,9 +221,11 @@ describe("retries against the simulator", () => {
   it("attempts exhausted: the typed Unavailable error names the node and the attempts", async () => {
     sim.faults.unreachable(WORKER, true);
     const { error, calls } = await counted(WORKER, "machine.MachineService/ServiceList", () =>
-      client.machine.serviceList(
+      client.at(WORKER).machine.serviceList(
         {},
-        { node: WORKER, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } },
+        {
+          contextValues: talosContext({ retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } }),
+        },
       ),
     );
     expect(calls).toBe(3);
@@ -227,7 +241,7 @@ describe("retries against the simulator", () => {
   it("retry: false sends a read-only call once", async () => {
     sim.faults.unreachable(WORKER, true);
     const { error, calls } = await counted(WORKER, "machine.MachineService/Memory", () =>
-      client.machine.memory({}, { node: WORKER, retry: false }),
+      client.at(WORKER).machine.memory({}, { contextValues: talosContext({ retry: false }) }),
     );
     expect(calls).toBe(1);
     expect((error as TalosError).code).toBe("UNAVAILABLE");
@@ -241,18 +255,19 @@ describe("retries against the simulator", () => {
     // the abort cuts the sleep.
     const draw = vi.spyOn(Math, "random").mockReturnValue(0.99);
     const { error, calls } = await counted(WORKER, "machine.MachineService/Version", () =>
-      client.machine.version(
+      client.at(WORKER).machine.version(
         {},
         {
-          node: WORKER,
           signal: ac.signal,
           timeoutMs: 3_600_000,
-          retry: {
-            attempts: 3,
-            baseDelayMs: 600_000,
-            maxDelayMs: 600_000,
-            onRetry: () => setTimeout(() => ac.abort(new Error("operator gave up")), 0),
-          },
+          contextValues: talosContext({
+            retry: {
+              attempts: 3,
+              baseDelayMs: 600_000,
+              maxDelayMs: 600_000,
+              onRetry: () => setTimeout(() => ac.abort(new Error("operator gave up")), 0),
+            },
+          }),
         },
       ),
     ).finally(() => draw.mockRestore());
@@ -269,12 +284,13 @@ describe("retries against the simulator", () => {
     // Full jitter draws the delay from [0, cap): pin the draw near the cap (594 s), past the deadline.
     const draw = vi.spyOn(Math, "random").mockReturnValue(0.99);
     const { error, calls } = await counted(WORKER, "machine.MachineService/Version", () =>
-      client.machine.version(
+      client.at(WORKER).machine.version(
         {},
         {
-          node: WORKER,
           timeoutMs: 30_000,
-          retry: { attempts: 3, baseDelayMs: 600_000, maxDelayMs: 600_000 },
+          contextValues: talosContext({
+            retry: { attempts: 3, baseDelayMs: 600_000, maxDelayMs: 600_000 },
+          }),
         },
       ),
     ).finally(() => draw.mockRestore());
@@ -290,15 +306,16 @@ describe("retries against the simulator", () => {
     sim.faults.unreachable(WORKER, true);
     const { result, calls } = await counted(WORKER, "cosi.resource.State/List", async () => {
       const ids: string[] = [];
-      for await (const msg of client.cosi.list(
+      for await (const msg of client.at(WORKER).cosi.list(
         { namespace: "runtime", type: "MachineStatuses.runtime.talos.dev" },
         {
-          node: WORKER,
-          retry: {
-            baseDelayMs: 1,
-            maxDelayMs: 2,
-            onRetry: () => sim.faults.unreachable(WORKER, false),
-          },
+          contextValues: talosContext({
+            retry: {
+              baseDelayMs: 1,
+              maxDelayMs: 2,
+              onRetry: () => sim.faults.unreachable(WORKER, false),
+            },
+          }),
         },
       ))
         ids.push(msg.resource?.metadata?.id ?? "");
@@ -313,9 +330,13 @@ describe("retries against the simulator", () => {
     let retried = false;
     let received = 0;
     const { error, calls } = await counted(CP, "machine.MachineService/Read", async () => {
-      for await (const msg of client.machine.read(
+      for await (const msg of client.at(CP).machine.read(
         { path: "/sim/large" },
-        { node: CP, retry: { baseDelayMs: 1, onRetry: () => (retried = true) } },
+        {
+          contextValues: talosContext({
+            retry: { baseDelayMs: 1, onRetry: () => (retried = true) },
+          }),
+        },
       ))
         received += msg.bytes.length;
     });
@@ -339,17 +360,19 @@ describe("retries against the simulator", () => {
     const local = await TalosClient.fromTalosconfig({ path: dead });
     const retries: number[] = [];
     try {
-      const err = await local.machine
-        .version(
+      const err = await local
+        .at(CP)
+        .machine.version(
           {},
           {
-            node: CP,
-            retry: {
-              attempts: 2,
-              baseDelayMs: 1,
-              maxDelayMs: 1,
-              onRetry: (i) => retries.push(i.attempt),
-            },
+            contextValues: talosContext({
+              retry: {
+                attempts: 2,
+                baseDelayMs: 1,
+                maxDelayMs: 1,
+                onRetry: (i) => retries.push(i.attempt),
+              },
+            }),
           },
         )
         .catch((e) => e);

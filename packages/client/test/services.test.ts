@@ -5,7 +5,7 @@ import { DependencyEdgeType } from "@taloskit/api/inspect";
 import type { DebugContainerRunRequest } from "@taloskit/api/machine";
 import { Disk_DiskType } from "@taloskit/api/storage";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PermissionDeniedError, TalosClient, TalosError } from "../src/index.js";
+import { PermissionDeniedError, TalosClient, TalosError, talosContext } from "../src/index.js";
 import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
 
 const CP = "10.5.0.2";
@@ -52,18 +52,22 @@ const failure = (p: Promise<unknown>) =>
 
 describe("time", () => {
   it("Time and TimeCheck report the server and both clocks", async () => {
-    const t = (await reader.time.time({}, { node: WORKER })).messages[0];
+    const t = (await reader.at(WORKER).time.time({})).messages[0];
     expect(t?.server).toBe("time.cloudflare.com");
     expect(t?.localtime?.seconds).toBeGreaterThan(0n);
     expect(t?.remotetime?.seconds).toBeGreaterThan(0n);
-    const c = (await reader.time.timeCheck({ server: "pool.ntp.org" }, { node: WORKER }))
-      .messages[0];
+    const c = (await reader.at(WORKER).time.timeCheck({ server: "pool.ntp.org" })).messages[0];
     expect(c?.server).toBe("pool.ntp.org");
   });
 
   it("an unknown time server fails with a typed error naming it", async () => {
     const err = await failure(
-      admin.time.timeCheck({ server: "ntp.invalid" }, { node: CP, retry: false }),
+      admin
+        .at(CP)
+        .time.timeCheck(
+          { server: "ntp.invalid" },
+          { contextValues: talosContext({ retry: false }) },
+        ),
     );
     expect(err).toBeInstanceOf(TalosError);
     expect(err.code).toBe("INTERNAL");
@@ -74,36 +78,35 @@ describe("time", () => {
 
 describe("storage", () => {
   it("Disks lists the machine's disks, the install disk marked", async () => {
-    const disks = (await reader.storage.disks({}, { node: CP })).messages[0]?.disks ?? [];
+    const disks = (await reader.at(CP).storage.disks({})).messages[0]?.disks ?? [];
     expect(disks.map((d) => d.deviceName)).toEqual(["/dev/nvme0n1"]);
     expect(disks[0]).toMatchObject({ type: Disk_DiskType.NVME, systemDisk: true });
     expect(disks[0]?.size).toBeGreaterThan(1_000_000_000_000n);
-    const vm = (await reader.storage.disks({}, { node: WORKER })).messages[0]?.disks ?? [];
+    const vm = (await reader.at(WORKER).storage.disks({})).messages[0]?.disks ?? [];
     expect(vm[0]).toMatchObject({ name: "sda", type: Disk_DiskType.HDD });
   });
 
   it("BlockDeviceWipe: admin only on a configured node, refuses the disk in use, names unknown disks", async () => {
     const denied = await failure(
-      reader.storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }, { node: WORKER }),
+      reader.at(WORKER).storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }),
     );
     expect(denied).toBeInstanceOf(PermissionDeniedError);
     expect((denied as PermissionDeniedError).requiredRoles).toEqual(["os:admin"]);
     const inUse = await failure(
-      admin.storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }, { node: WORKER }),
+      admin.at(WORKER).storage.blockDeviceWipe({ devices: [{ device: "/dev/sda" }] }),
     );
     expect(inUse.code).toBe("FAILED_PRECONDITION");
     expect(inUse.message).toMatch(/\/dev\/sda.*in use/);
     const unknown = await failure(
-      admin.storage.blockDeviceWipe({ devices: [{ device: "/dev/sdz" }] }, { node: WORKER }),
+      admin.at(WORKER).storage.blockDeviceWipe({ devices: [{ device: "/dev/sdz" }] }),
     );
     expect(unknown.code).toBe("NOT_FOUND");
     expect(unknown.message).toMatch(/\/dev\/sdz/);
-    const none = await failure(admin.storage.blockDeviceWipe({ devices: [] }, { node: WORKER }));
+    const none = await failure(admin.at(WORKER).storage.blockDeviceWipe({ devices: [] }));
     expect(none.code).toBe("INVALID_ARGUMENT");
-    await admin.storage.blockDeviceWipe(
-      { devices: [{ device: "/dev/sda", skipVolumeCheck: true }] },
-      { node: WORKER },
-    );
+    await admin
+      .at(WORKER)
+      .storage.blockDeviceWipe({ devices: [{ device: "/dev/sda", skipVolumeCheck: true }] });
   });
 
   it("BlockDeviceWipe and Disks work in maintenance mode with the reader role", async () => {
@@ -122,8 +125,7 @@ describe("storage", () => {
 describe("inspect", () => {
   it("ControllerRuntimeDependencies names the controllers and the resources they produce", async () => {
     const edges =
-      (await reader.inspect.controllerRuntimeDependencies({}, { node: CP })).messages[0]?.edges ??
-      [];
+      (await reader.at(CP).inspect.controllerRuntimeDependencies({})).messages[0]?.edges ?? [];
     const pci = edges.find((e) => e.resourceType === "PCIDevices.hardware.talos.dev");
     expect(pci).toMatchObject({
       edgeType: DependencyEdgeType.OUTPUT_EXCLUSIVE,
@@ -144,7 +146,7 @@ describe("cluster health", () => {
 
   it("a healthy cluster passes every check, reported step by step", async () => {
     const messages: string[] = [];
-    for await (const p of reader.cluster.healthCheck({ waitTimeout: seconds(30) }, { node: CP }))
+    for await (const p of reader.at(CP).cluster.healthCheck({ waitTimeout: seconds(30) }))
       messages.push(p.message);
     expect(messages[0]).toBe(`discovered nodes: ["${CP}","${WORKER}","${OLD}"]`);
     for (const check of ["etcd to be healthy", "apid to be ready", "all nodes memory sizes"])
@@ -157,13 +159,10 @@ describe("cluster health", () => {
     const messages: string[] = [];
     const err = await failure(
       (async () => {
-        for await (const p of admin.cluster.healthCheck(
-          {
-            waitTimeout: seconds(0.05),
-            clusterInfo: { controlPlaneNodes: [CP], workerNodes: [WORKER] },
-          },
-          { node: CP },
-        ))
+        for await (const p of admin.at(CP).cluster.healthCheck({
+          waitTimeout: seconds(0.05),
+          clusterInfo: { controlPlaneNodes: [CP], workerNodes: [WORKER] },
+        }))
           messages.push(p.message);
       })(),
     );
@@ -178,10 +177,7 @@ describe("cluster health", () => {
     sim.faults.etcdUnhealthy(CP, true);
     const err = await failure(
       (async () => {
-        for await (const _ of admin.cluster.healthCheck(
-          { waitTimeout: seconds(0.05) },
-          { node: CP },
-        ));
+        for await (const _ of admin.at(CP).cluster.healthCheck({ waitTimeout: seconds(0.05) }));
       })(),
     );
     expect(err.code).toBe("DEADLINE_EXCEEDED");
@@ -191,7 +187,7 @@ describe("cluster health", () => {
   it("waits for a node that comes back within the wait timeout", async () => {
     sim.faults.unreachable(WORKER, true);
     const messages: string[] = [];
-    for await (const p of admin.cluster.healthCheck({ waitTimeout: seconds(60) }, { node: CP })) {
+    for await (const p of admin.at(CP).cluster.healthCheck({ waitTimeout: seconds(60) })) {
       messages.push(p.message);
       if (p.message.startsWith("waiting for apid to be ready: 10.5.0.3"))
         sim.faults.unreachable(WORKER, false);
@@ -203,7 +199,7 @@ describe("cluster health", () => {
   it("runs on control-plane nodes only", async () => {
     const err = await failure(
       (async () => {
-        for await (const _ of admin.cluster.healthCheck({}, { node: WORKER }));
+        for await (const _ of admin.at(WORKER).cluster.healthCheck({}));
       })(),
     );
     expect(err.code).toBe("FAILED_PRECONDITION");
@@ -214,18 +210,17 @@ describe("cluster health", () => {
 describe("debug containers", () => {
   const IMAGE = "ghcr.io/siderolabs/debug-tools:v1";
   beforeAll(async () => {
-    for await (const _ of admin.image.pull({ imageRef: IMAGE }, { node: WORKER }));
+    for await (const _ of admin.at(WORKER).image.pull({ imageRef: IMAGE }));
   });
 
   type Req = Omit<DebugContainerRunRequest, "$typeName">;
   async function run(requests: Req[], client = admin, node = WORKER) {
     let stdout = "";
     let exitCode: number | undefined;
-    for await (const r of client.debug.containerRun(
+    for await (const r of client.at(node).debug.containerRun(
       (async function* () {
         yield* requests;
       })(),
-      { node },
     )) {
       if (r.resp.case === "stdoutData") stdout += Buffer.from(r.resp.value).toString();
       if (r.resp.case === "exitCode") exitCode = r.resp.value;
@@ -273,19 +268,19 @@ describe("debug containers", () => {
 
 describe("LVM and MD", () => {
   it("removals name what does not exist, check their arguments and need os:admin", async () => {
-    const vg = await failure(admin.lvm.volumeGroupRemove({ volumeGroup: "vg0" }, { node: CP }));
+    const vg = await failure(admin.at(CP).lvm.volumeGroupRemove({ volumeGroup: "vg0" }));
     expect(vg.code).toBe("NOT_FOUND");
     expect(vg.message).toMatch(/volume group "vg0"/);
     const lv = await failure(
-      admin.lvm.logicalVolumeRemove({ volumeGroup: "vg0", logicalVolume: "" }, { node: CP }),
+      admin.at(CP).lvm.logicalVolumeRemove({ volumeGroup: "vg0", logicalVolume: "" }),
     );
     expect(lv.code).toBe("INVALID_ARGUMENT");
-    const pv = await failure(admin.lvm.physicalVolumeRemove({ device: "/dev/sdb" }, { node: CP }));
+    const pv = await failure(admin.at(CP).lvm.physicalVolumeRemove({ device: "/dev/sdb" }));
     expect(pv.message).toMatch(/\/dev\/sdb/);
-    const md = await failure(admin.md.destroy({ device: "/dev/md0" }, { node: CP }));
+    const md = await failure(admin.at(CP).md.destroy({ device: "/dev/md0" }));
     expect(md.code).toBe("NOT_FOUND");
     expect(md.message).toMatch(/\/dev\/md0/);
-    const denied = await failure(reader.md.destroy({ device: "/dev/md0" }, { node: CP }));
+    const denied = await failure(reader.at(CP).md.destroy({ device: "/dev/md0" }));
     expect(denied).toBeInstanceOf(PermissionDeniedError);
     expect(denied.message).toMatch(
       /MDService\/Destroy on node 10\.5\.0\.2 was denied: it needs role os:admin/,
@@ -293,7 +288,7 @@ describe("LVM and MD", () => {
   });
 
   it("are Unimplemented on Talos 1.13, with the reason", async () => {
-    const err = await failure(admin.md.destroy({ device: "/dev/md0" }, { node: OLD }));
+    const err = await failure(admin.at(OLD).md.destroy({ device: "/dev/md0" }));
     expect(err.code).toBe("UNIMPLEMENTED");
     expect(err.message).toMatch(/Talos v1\.13\.9.*added in Talos v1\.14/);
   });

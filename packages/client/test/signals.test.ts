@@ -25,7 +25,7 @@ it("lets many concurrent calls share one signal without Node's leak warning", as
   try {
     const signal = new AbortController().signal;
     await Promise.all([
-      ...Array.from({ length: 30 }, () => client.machine.version({}, { node: NODE, signal })),
+      ...Array.from({ length: 30 }, () => client.at(NODE).machine.version({}, { signal })),
       ...Array.from({ length: 10 }, () =>
         client.resources.list("Versions.runtime.talos.dev", { node: NODE, signal }),
       ),

@@ -38,15 +38,17 @@ afterAll(async () => {
 describe("service families", () => {
   const cp = { node: "10.5.0.2" };
   it("machine, time, storage, cluster, inspect, image, cosi", async () => {
-    expect((await admin.machine.version({}, cp)).messages[0]?.version?.tag).toBe("v1.14.0");
-    expect((await admin.machine.hostname({}, cp)).messages[0]?.hostname).toBeTruthy();
+    expect((await admin.at("10.5.0.2").machine.version({})).messages[0]?.version?.tag).toBe(
+      "v1.14.0",
+    );
+    expect((await admin.at("10.5.0.2").machine.hostname({})).messages[0]?.hostname).toBeTruthy();
     const settled = await Promise.allSettled([
-      admin.time.time({}, cp),
-      admin.storage.disks({}, cp),
-      admin.inspect.controllerRuntimeDependencies({}, cp),
-      admin.image.list({}, cp)[Symbol.asyncIterator]().next(),
-      admin.cluster.healthCheck({}, cp)[Symbol.asyncIterator]().next(),
-      admin.machine.serviceList({}, cp),
+      admin.at("10.5.0.2").time.time({}),
+      admin.at("10.5.0.2").storage.disks({}),
+      admin.at("10.5.0.2").inspect.controllerRuntimeDependencies({}),
+      admin.at("10.5.0.2").image.list({})[Symbol.asyncIterator]().next(),
+      admin.at("10.5.0.2").cluster.healthCheck({})[Symbol.asyncIterator]().next(),
+      admin.at("10.5.0.2").machine.serviceList({}),
     ]);
     // The simulator does not serve every family yet: each call must reach the
     // node and come back as a value or as the node's own typed answer.
@@ -62,8 +64,9 @@ describe("service families", () => {
   });
 
   it("lvm and md: available on v1.14, Unimplemented with the reason on v1.13", async () => {
-    const err = await admin.lvm
-      .volumeGroupRemove({ volumeGroup: "vg0" }, { node: "10.5.0.3" })
+    const err = await admin
+      .at("10.5.0.3")
+      .lvm.volumeGroupRemove({ volumeGroup: "vg0" })
       .catch((e) => e);
     expect(err.code).toBe("UNIMPLEMENTED");
     expect(err.message).toMatch(/Talos v1\.13\.9.*added in Talos v1\.14/);
@@ -98,7 +101,7 @@ describe("fan-out", () => {
     try {
       const results = await admin.onNodes(
         ["10.5.0.2", "10.5.0.3", "10.9.9.9"],
-        (node, signal) => admin.machine.version({}, { node, signal }),
+        (node, signal) => admin.at(node).machine.version({}, { signal }),
         { concurrency: 2 },
       );
       expect(results.map((r) => r.node)).toEqual(["10.5.0.2", "10.5.0.3", "10.9.9.9"]);
@@ -148,7 +151,7 @@ describe("streams", () => {
     sim.faults.dropStreams("10.5.0.2", null);
     expect(err.code).toBe("UNAVAILABLE");
     expect(err.node).toBe("10.5.0.2");
-    expect((await admin.machine.version({}, cp)).messages).toHaveLength(1);
+    expect((await admin.at("10.5.0.2").machine.version({})).messages).toHaveLength(1);
   });
 });
 

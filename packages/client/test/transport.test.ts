@@ -130,10 +130,9 @@ describe("keys", () => {
 describe("calls over mTLS", () => {
   it("sends runtime: Talos and node, never proxyfrom or talos-role", async () => {
     const client = connect();
-    const res = await client.machine.version(
-      {},
-      { node: "10.5.0.3", headers: { proxyfrom: "x", "talos-role": "os:admin" } },
-    );
+    const res = await client
+      .at("10.5.0.3")
+      .machine.version({}, { headers: { proxyfrom: "x", "talos-role": "os:admin" } });
     expect(res.messages[0]?.version?.tag).toBe("v1.13.9");
     const h = server.requests.at(-1)?.headers ?? {};
     expect(h.runtime).toBe("Talos");
@@ -147,10 +146,9 @@ describe("calls over mTLS", () => {
     const client = connect();
     let header: Headers | undefined;
     let trailer: Headers | undefined;
-    await client.machine.version(
+    await client.at("10.5.0.3").machine.version(
       {},
       {
-        node: "10.5.0.3",
         headers: { "x-request-id": "abc" },
         onHeader: (h) => {
           header = h;
@@ -171,7 +169,7 @@ describe("calls over mTLS", () => {
     let sessions = 0;
     const count = () => sessions++;
     server.server.on("session", count);
-    await Promise.all(Array.from({ length: 20 }, () => client.machine.version({}, { node: "n" })));
+    await Promise.all(Array.from({ length: 20 }, () => client.at("n").machine.version({})));
     await client.machine.version({}, {});
     server.server.off("session", count);
     expect(sessions).toBe(1);
@@ -180,7 +178,10 @@ describe("calls over mTLS", () => {
 
   it("explains PermissionDenied with the role the call needs", async () => {
     const client = connect();
-    const err = await client.machine.reboot({}, { node: "10.5.0.2" }).catch((e) => e);
+    const err = await client
+      .at("10.5.0.2")
+      .machine.reboot({})
+      .catch((e) => e);
     expect(err).toBeInstanceOf(PermissionDeniedError);
     expect(err.node).toBe("10.5.0.2");
     expect(err.message).toContain("os:admin or os:operator");
@@ -191,8 +192,9 @@ describe("calls over mTLS", () => {
 
   it("explains Unimplemented with the node's Talos version", async () => {
     const client = connect();
-    const err = await client.lvm
-      .volumeGroupRemove({ volumeGroup: "vg0" }, { node: "10.5.0.3" })
+    const err = await client
+      .at("10.5.0.3")
+      .lvm.volumeGroupRemove({ volumeGroup: "vg0" })
       .catch((e) => e);
     expect(err).toBeInstanceOf(UnimplementedError);
     expect(err.nodeVersion).toBe("v1.13.9");
@@ -286,9 +288,7 @@ describe("connection errors", () => {
     expect(err.message).toContain(dead);
     only.close();
     const both = connect({ endpoints: [dead, server.endpoint] });
-    expect((await both.machine.version({}, { node: "x" })).messages[0]?.version?.tag).toBe(
-      "v1.14.0",
-    );
+    expect((await both.at("x").machine.version({})).messages[0]?.version?.tag).toBe("v1.14.0");
     expect(await both.streams.read("/small").bytes()).toHaveLength(64 * 1024);
     both.close();
   });
@@ -313,7 +313,7 @@ describe("maintenance mode", () => {
       endpoint: maint.endpoint,
       fingerprints: [fingerprint],
     });
-    const res = await client.machine.version({}, { node: "ignored" });
+    const res = await client.at("ignored").machine.version({});
     expect(res.messages[0]?.version?.tag).toBe("v1.14.0");
     expect(maint.requests.at(-1)?.headers.node).toBeUndefined();
     client.close();

@@ -53,7 +53,7 @@ async function until(cond: () => boolean): Promise<void> {
 
 const images = async (node: string) => {
   const names: string[] = [];
-  for await (const img of admin.image.list({}, { node })) names.push(img.name);
+  for await (const img of admin.at(node).image.list({})) names.push(img.name);
   return names;
 };
 
@@ -110,12 +110,12 @@ describe("ImageService.Import", () => {
   });
 
   it("a request without the containerd instance first is refused by name", async () => {
-    const err = await admin.image
-      .import(
+    const err = await admin
+      .at(WORKER)
+      .image.import(
         (async function* () {
           yield { request: { case: "imageChunk" as const, value: { bytes: randomBytes(8) } } };
         })(),
-        { node: WORKER },
       )
       .catch((e) => e);
     expect(err).toBeInstanceOf(TalosError);

@@ -138,10 +138,7 @@ export async function readMachineConfig(
 ): Promise<{ text: string; version: string }> {
   let res: Awaited<ReturnType<TalosClient["cosi"]["get"]>>;
   try {
-    res = await client.cosi.get(
-      { ...MACHINE_CONFIG_RESOURCE },
-      { node: options.node, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 },
-    );
+    res = await client.services(options.node).cosi.get({ ...MACHINE_CONFIG_RESOURCE }, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
   } catch (error) {
     if (error instanceof RpcError && error.code === "NOT_FOUND")
       throw noConfig(options.node, error);
@@ -244,7 +241,7 @@ async function patchLoaded(
 
   let reply: Awaited<ReturnType<TalosClient["machine"]["applyConfiguration"]>>;
   try {
-    reply = await client.machine.applyConfiguration(
+    reply = await client.services(node).machine.applyConfiguration(
       {
         data: new TextEncoder().encode(merged.text),
         mode: TO_WIRE[requestedMode],
@@ -286,16 +283,16 @@ async function patchLoaded(
 }
 
 /**
- * The Talos version a node runs: the client's cached `nodeVersion`, or, when that
+ * The Talos version a node runs: what the client knows of the node, or, when that
  * cannot read it, the Version call itself, so its error (unreachable, denied, ...) is thrown.
  */
 async function readTalosVersion(
   client: TalosClient,
   call: ReturnType<typeof callOptions>,
 ): Promise<string> {
-  const cached = await client.nodeVersion(call.node, { signal: call.signal });
+  const cached = await client.nodeState(call.node).talosVersion();
   if (cached) return cached;
-  const reply = await client.machine.version({}, call);
+  const reply = await client.services(call.node).machine.version({}, call);
   return reply.messages[0]?.version?.tag ?? "";
 }
 
@@ -333,7 +330,7 @@ export async function confirmTryConfig(
   };
   const current = await readMachineConfig(client, call);
   try {
-    await client.machine.applyConfiguration(
+    await client.services(options.node).machine.applyConfiguration(
       {
         data: new TextEncoder().encode(current.text),
         mode: ApplyConfigurationRequest_Mode.NO_REBOOT,

@@ -34,7 +34,7 @@ export function versionCommand(io: CommandIO = processIO): Command {
           const client = targets.clientFor(node);
           const label = node ?? client.endpoints[0] ?? "";
           try {
-            const res = await client.machine.version({}, { node, timeoutMs: 30_000 });
+            const res = await client.services(node).machine.version({}, { timeoutMs: 30_000 });
             const msg = res.messages[0];
             const json = msg
               ? (toJson(VersionSchema, msg, { registry: apiRegistry }) as Record<string, unknown>)

@@ -51,7 +51,7 @@ export async function readTalosHardware(
       if (isUnknownType(error)) return [] as TalosResource[];
       throw error;
     });
-  const versionInfo = client.machine.version({}, call()).then(
+  const versionInfo = client.services(node).machine.version({}, call()).then(
     (r) => r.messages[0]?.version,
     () => undefined,
   );
