@@ -2,7 +2,7 @@
 // simulated cluster and factory: the talosconfig comes from $TALOSCONFIG and the other
 // settings from the environment variables each example documents.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -120,7 +120,7 @@ const extraEnv: Record<string, NodeJS.ProcessEnv> = {
 
 test("every example has an expectation", async () => {
   const scripts = (await readdir(examplesDir)).filter(
-    (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
+    (f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.startsWith("."),
   );
   expect(scripts.sort()).toEqual(Object.keys(expectations).sort());
 });
@@ -131,4 +131,46 @@ describe("examples", () => {
       await check(await example(name, extraEnv[name]));
     });
   }
+});
+
+// The README's quick tour, verbatim, against a cluster of its own (it upgrades it).
+describe("the README's quick tour", () => {
+  let tourCluster: ClusterSimulator;
+  let script: string;
+  beforeAll(async () => {
+    tourCluster = await startCluster({
+      nodes: [
+        { address: "10.5.0.2", role: "controlplane", profile: "intel-nuc", version: "v1.13.3" },
+        { address: "10.5.0.3", role: "worker", profile: "intel-nuc", version: "v1.13.3" },
+      ],
+      rebootDelayMs: 50,
+    });
+    const readme = await readFile(join(examplesDir, "../README.md"), "utf8");
+    const tour = /## A quick tour\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(tour).toBeDefined();
+    // Beside the examples, so that the workspace packages resolve as they do for them.
+    script = join(examplesDir, `.readme-tour-${process.pid}.ts`);
+    await writeFile(script, tour ?? "");
+  });
+  afterAll(async () => {
+    await tourCluster?.close();
+    if (script) await rm(script, { force: true });
+  });
+
+  test("runs as written and does what it says", async () => {
+    const talosconfig = join(dir, "talosconfig.tour");
+    await writeFile(talosconfig, tourCluster.talosconfig({ nodes: ["10.5.0.2", "10.5.0.3"] }));
+    const { stdout } = await run(
+      process.execPath,
+      ["--conditions=@taloskit/source", "--import", tsx, script],
+      { cwd: dir, env: { ...env, TALOSCONFIG: talosconfig }, timeout: 60_000 },
+    );
+    expect(stdout).toMatch(/^v1\.13\.3 2 \d+$/m);
+    expect(stdout).toMatch(/^[0-9a-f]{64} \S+\/metal-installer\/[0-9a-f]{64}:v1\.14\.0 \d+ \d+$/m);
+    expect(stdout).toMatch(/^\+\s+- tour\.example$/m);
+    expect(stdout).toContain("node-done");
+    expect(tourCluster.node("10.5.0.2").state.version).toBe("v1.14.0");
+    expect(tourCluster.node("10.5.0.3").state.version).toBe("v1.14.0");
+    expect(tourCluster.node("10.5.0.2").state.config).toContain("tour.example");
+  });
 });

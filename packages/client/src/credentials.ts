@@ -14,20 +14,34 @@ export interface PemCredentials {
   key?: string | undefined;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
+// A label is short: bounding it keeps every match attempt short, whatever the text.
+const PEM_BEGIN = /-----BEGIN ([A-Z0-9 ]{1,64})-----\r?\n/g;
 
 interface PemBlock {
   label: string;
   der: Buffer;
 }
 
+/**
+ * The PEM blocks of a text, each ending at the nearest END line of its label.
+ * Linear in the text: a label whose END is missing is not searched for again.
+ */
 function pemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
-  for (const m of text.matchAll(PEM_BLOCK)) {
-    blocks.push({
-      label: m[1] ?? "",
-      der: Buffer.from((m[2] ?? "").replace(/\s+/g, ""), "base64"),
-    });
+  const unterminated = new Set<string>();
+  const begin = new RegExp(PEM_BEGIN);
+  for (let m = begin.exec(text); m; m = begin.exec(text)) {
+    const label = m[1] ?? "";
+    if (unterminated.has(label)) continue;
+    const endLine = `-----END ${label}-----`;
+    const end = text.indexOf(endLine, begin.lastIndex);
+    if (end < 0) {
+      unterminated.add(label);
+      continue;
+    }
+    const body = text.slice(begin.lastIndex, end).replace(/\s+/g, "");
+    blocks.push({ label, der: Buffer.from(body, "base64") });
+    begin.lastIndex = end + endLine.length;
   }
   return blocks;
 }
@@ -215,7 +229,16 @@ export function prepareCredentials(
  * SHA-256 over the certificate's DER SubjectPublicKeyInfo.
  */
 export function spkiFingerprint(cert: X509Certificate | Buffer | string): string {
-  const x509 = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
+  let x509: X509Certificate;
+  try {
+    x509 = cert instanceof X509Certificate ? cert : new X509Certificate(cert);
+  } catch (error) {
+    throw new CredentialsError(
+      "CREDENTIALS_INVALID",
+      "spkiFingerprint: the input is not an X.509 certificate (PEM or DER)",
+      { cause: error },
+    );
+  }
   const spki = x509.publicKey.export({ type: "spki", format: "der" });
   return createHash("sha256").update(spki).digest("base64");
 }

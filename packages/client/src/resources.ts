@@ -4,7 +4,6 @@
 // read from yaml_spec instead, and the resource says so.
 import { type DescMessage, fromBinary, type Message, toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type Resource,
   ResourceDefinitionSpec_Sensitivity,
@@ -17,7 +16,7 @@ import { parse as parseYaml } from "yaml";
 import { ResourceTypeError } from "./errors.js";
 import { KNOWN_CHANGES } from "./known-changes.data.js";
 import type { ResourceDefinition } from "./node-state.js";
-import { callOptionsOf, type NodeScope, type TalosCallOptions } from "./services.js";
+import { callOptionsOf, type NodeScope, ownSignal, type TalosCallOptions } from "./services.js";
 
 export type { ResourceDefinition };
 
@@ -324,26 +323,6 @@ export class Resources {
       own.release();
     }
   }
-}
-
-/**
- * A signal of a call's own that follows the caller's, for streams the reader
- * may leave before their end: `release()` cancels the call then (connect-es's
- * stream iterators cannot), and stops following the caller's signal.
- */
-export function ownSignal(caller: AbortSignal | undefined) {
-  const controller = new AbortController();
-  const follow = () => controller.abort(caller?.reason);
-  if (caller?.aborted) follow();
-  else caller?.addEventListener("abort", follow, { once: true });
-  return {
-    signal: controller.signal,
-    release: () => {
-      caller?.removeEventListener("abort", follow);
-      // Canceled, so that the node sees RST_STREAM CANCEL rather than an internal error.
-      controller.abort(new ConnectError("the stream was closed by its reader", Code.Canceled));
-    },
-  };
 }
 
 function watchEvent(

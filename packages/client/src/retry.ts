@@ -6,7 +6,8 @@ import type { Interceptor, StreamRequest, StreamResponse, UnaryRequest } from "@
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { retry } from "@taloskit/core";
 import { NODE_KEY, RETRY_KEY } from "./context.js";
-import { recorded, TalosError } from "./errors.js";
+import { recorded } from "./error-interceptor.js";
+import { TalosError } from "./errors.js";
 import {
   isRetryable,
   isTransient,

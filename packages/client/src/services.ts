@@ -1,7 +1,7 @@
 // The Talos API services as plain connect-es clients, and what the resource
 // and stream helpers need of a client: services for a node and the node's state.
 import type { CallOptions, Client, ContextValues, Transport } from "@connectrpc/connect";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { ClusterService } from "@taloskit/api/cluster";
 import { State } from "@taloskit/api/cosi";
 import { InspectService } from "@taloskit/api/inspect";
@@ -87,5 +87,25 @@ export function callOptionsOf(options: TalosCallOptions, defaults: CallOptions =
       options.retry === undefined && options.legacyNodes === undefined
         ? undefined
         : talosContext({ retry: options.retry, legacyNodes: options.legacyNodes }),
+  };
+}
+
+/**
+ * A signal of a call's own that follows the caller's, for streams the reader
+ * may leave before their end: `release()` cancels the call then (connect-es's
+ * stream iterators cannot), and stops following the caller's signal.
+ */
+export function ownSignal(caller: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const follow = () => controller.abort(caller?.reason);
+  if (caller?.aborted) follow();
+  else caller?.addEventListener("abort", follow, { once: true });
+  return {
+    signal: controller.signal,
+    release: () => {
+      caller?.removeEventListener("abort", follow);
+      // Canceled, so that the node sees RST_STREAM CANCEL rather than an internal error.
+      controller.abort(new ConnectError("the stream was closed by its reader", Code.Canceled));
+    },
   };
 }

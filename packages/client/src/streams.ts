@@ -16,8 +16,7 @@ import type {
 } from "@taloskit/api/machine";
 import { apiRegistry } from "@taloskit/api/registry";
 import { TalosError, toTalosError } from "./errors.js";
-import { ownSignal } from "./resources.js";
-import { callOptionsOf, type NodeScope, type TalosCallOptions } from "./services.js";
+import { callOptionsOf, type NodeScope, ownSignal, type TalosCallOptions } from "./services.js";
 
 /**
  * An iterator over `gen` whose return() and throw() call `cancel` first, at

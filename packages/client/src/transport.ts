@@ -16,14 +16,10 @@ import type {
 } from "@connectrpc/connect";
 import { createTransport } from "@connectrpc/connect/protocol-grpc";
 import { NODE_KEY, OUTCOME_KEY, withContextValue } from "./context.js";
+import { prepareCredentials } from "./credentials.js";
 import { type Endpoint, normalizeEndpoint } from "./endpoint.js";
-import {
-  carriedTalosError,
-  type ExplainError,
-  errorInterceptor,
-  TalosError,
-  toTalosError,
-} from "./errors.js";
+import { type ExplainError, errorInterceptor } from "./error-interceptor.js";
+import { carriedTalosError, TalosError, toTalosError } from "./errors.js";
 import { failoverClient } from "./failover.js";
 import { metadataInterceptor } from "./metadata.js";
 import { retryInterceptor } from "./retry.js";
@@ -179,9 +175,18 @@ export class TalosTransport implements Transport {
   }
 }
 
-/** A transport to Talos endpoints for `createClient(Service, transport)` of connect-es. */
+/**
+ * A transport to Talos endpoints for `createClient(Service, transport)` of
+ * connect-es. Credentials are checked and prepared as TalosClient does (Talos's
+ * "ED25519 PRIVATE KEY" labels are accepted).
+ */
 export function createTalosTransport(options: TalosTransportOptions): TalosTransport {
-  return new TalosTransport(options);
+  const { ca, cert, key } = options.tls;
+  const pinned = options.tls.fingerprints?.length || options.tls.skipVerification;
+  if (pinned) return new TalosTransport(options);
+  const pem = prepareCredentials({ ca, cert, key });
+  const tls = { ...options.tls, ca: pem.ca, cert: pem.cert, key: pem.key };
+  return new TalosTransport({ ...options, tls });
 }
 
 async function* typedStream<T>(

@@ -1,6 +1,6 @@
 // The talosctl-style global flags shared by every command that talks to
 // nodes, and how they turn into a TalosClient and a list of target nodes.
-import { TalosClient } from "@taloskit/client";
+import { type NodeResult, runOnNodes, TalosClient } from "@taloskit/client";
 import { type Command, Option } from "commander";
 import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./output.js";
 
@@ -154,7 +154,41 @@ export interface Targets {
   nodes: (string | undefined)[];
   /** The client for a node. */
   clientFor(node: string | undefined): TalosClient;
+  /**
+   * Runs `fn` on every target, at most `concurrency` (default 16) at a time;
+   * one result per target, in order, named as the user named it (the endpoint
+   * when no node was named).
+   */
+  each<T>(
+    fn: (client: TalosClient, node: string | undefined, signal: AbortSignal) => Promise<T>,
+    options?: { concurrency?: number },
+  ): Promise<NodeResult<T>[]>;
   close(): void;
+}
+
+/** Targets over `nodes`, each served by `clientFor`. */
+function targetsOf(
+  nodes: (string | undefined)[],
+  clientFor: (node: string | undefined) => TalosClient,
+  close: () => void,
+): Targets {
+  return {
+    nodes,
+    clientFor,
+    close,
+    each(fn, options = {}) {
+      const labels = nodes.map((n) => n ?? clientFor(n).endpoints[0] ?? "");
+      const byLabel = new Map(labels.map((label, i) => [label, nodes[i]]));
+      return runOnNodes(
+        labels,
+        (label, signal) => {
+          const node = byLabel.get(label);
+          return fn(clientFor(node), node, signal);
+        },
+        options,
+      );
+    },
+  };
 }
 
 /**
@@ -180,14 +214,13 @@ export async function connectTargets(
         ),
       );
     }
-    return {
+    return targetsOf(
       nodes,
-      clientFor: (node) =>
-        clients.get(node ?? "") ?? (clients.values().next().value as TalosClient),
-      close: () => {
+      (node) => clients.get(node ?? "") ?? (clients.values().next().value as TalosClient),
+      () => {
         for (const c of clients.values()) c.close();
       },
-    };
+    );
   }
   const client = await TalosClient.fromTalosconfig({
     path: flags.talosconfig,
@@ -196,11 +229,11 @@ export async function connectTargets(
     nodes: flags.nodes,
     env: io.env,
   });
-  return {
-    nodes: client.nodes.length ? [...client.nodes] : [undefined],
-    clientFor: () => client,
-    close: () => client.close(),
-  };
+  return targetsOf(
+    client.nodes.length ? [...client.nodes] : [undefined],
+    () => client,
+    () => client.close(),
+  );
 }
 
 /** Parses a Go-style duration (`90s`, `1m`, `1m30s`, `500ms`) into milliseconds. */

@@ -82,23 +82,16 @@ export function getCommand(io: CommandIO = processIO): Command {
     try {
       const out: PrintedResource[] = [];
       const errors: string[] = [];
-      const perNode = await Promise.all(
-        targets.nodes.map(async (node) => {
-          const client = targets.clientFor(node);
-          const label = node ?? client.endpoints[0] ?? "";
-          const opts = { node, ...(namespace ? { namespace } : {}) };
-          try {
-            const list = id
-              ? [await client.resources.get(type, id, opts)]
-              : await client.resources.list(type, opts);
-            return list.map((r) => printable(r, label));
-          } catch (error) {
-            errors.push(`${label}: ${error instanceof Error ? error.message : String(error)}`);
-            return [];
-          }
-        }),
-      );
-      for (const list of perNode) out.push(...list);
+      const perNode = await targets.each(async (client, node, signal) => {
+        const opts = { node, signal, ...(namespace ? { namespace } : {}) };
+        return id
+          ? [await client.resources.get(type, id, opts)]
+          : await client.resources.list(type, opts);
+      });
+      for (const r of perNode) {
+        if ("error" in r) errors.push(`${r.node}: ${r.error.message}`);
+        else out.push(...r.value.map((res) => printable(res, r.node)));
+      }
       io.stdout(
         render(flags.output, out, {
           rows: out,

@@ -158,19 +158,11 @@ async function gather(
       return results.map((r) => ("error" in r ? r : { value: { ...r.value, name: r.node } }));
     }
     // Maintenance nodes (a client each), or the endpoint itself when no node is configured.
-    return await Promise.all(
-      targets.nodes.map(async (node): Promise<Gathered> => {
-        const client = targets.clientFor(node);
-        const label = node ?? client.endpoints[0] ?? "";
-        try {
-          const inv = await inventoryFromNode(client, client.maintenanceMode ? undefined : node);
-          // Name maintenance nodes as the user did (-n), not by the endpoint the client resolved.
-          return { value: { ...inv, name: label } };
-        } catch (error) {
-          return { node: label, error: error instanceof Error ? error : new Error(String(error)) };
-        }
-      }),
+    const results = await targets.each((client, node, signal) =>
+      inventoryFromNode(client, client.maintenanceMode ? undefined : node, { signal }),
     );
+    // Name maintenance nodes as the user did (-n), not by the endpoint the client resolved.
+    return results.map((r) => ("error" in r ? r : { value: { ...r.value, name: r.node } }));
   } finally {
     targets.close();
   }

@@ -29,27 +29,22 @@ export function versionCommand(io: CommandIO = processIO): Command {
     const flags = globalFlags(cmd);
     const targets = await connectTargets(flags, io);
     try {
-      const rows: VersionRow[] = await Promise.all(
-        targets.nodes.map(async (node): Promise<VersionRow> => {
-          const client = targets.clientFor(node);
-          const label = node ?? client.endpoints[0] ?? "";
-          try {
-            const res = await client.services(node).machine.version({}, { timeoutMs: 30_000 });
-            const msg = res.messages[0];
-            const json = msg
-              ? (toJson(VersionSchema, msg, { registry: apiRegistry }) as Record<string, unknown>)
-              : {};
-            return {
-              node: label,
-              version: json.version as Record<string, unknown> | undefined,
-              platform: json.platform as Record<string, unknown> | undefined,
-              features: json.features as Record<string, unknown> | undefined,
-            };
-          } catch (error) {
-            return { node: label, error: error instanceof Error ? error.message : String(error) };
-          }
-        }),
+      const results = await targets.each((client, node, signal) =>
+        client.services(node).machine.version({}, { timeoutMs: 30_000, signal }),
       );
+      const rows = results.map((r): VersionRow => {
+        if ("error" in r) return { node: r.node, error: r.error.message };
+        const msg = r.value.messages[0];
+        const json = msg
+          ? (toJson(VersionSchema, msg, { registry: apiRegistry }) as Record<string, unknown>)
+          : {};
+        return {
+          node: r.node,
+          version: json.version as Record<string, unknown> | undefined,
+          platform: json.platform as Record<string, unknown> | undefined,
+          features: json.features as Record<string, unknown> | undefined,
+        };
+      });
       io.stdout(
         render(flags.output, rows, {
           rows,
