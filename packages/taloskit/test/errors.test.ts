@@ -8,8 +8,8 @@ import { toTalosError } from "../../client/src/errors.js";
 import { ConfigApplyError, ConfigPatchError } from "../src/config/index.js";
 import { InventoryParseError, inventoryFromJson } from "../src/hardware/inventory.js";
 import { parseRules, RuleError } from "../src/hardware/rules.js";
+import { KubeApiError } from "../src/kubernetes/index.js";
 import { UpgradeError } from "../src/upgrade/errors.js";
-import { KubeApiError } from "../src/upgrade/kubernetes.js";
 import { UpgradeRunError } from "../src/upgrade/rolling.js";
 
 const NODE = "10.5.0.7";

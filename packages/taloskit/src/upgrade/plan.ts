@@ -4,10 +4,10 @@
 // waves, one per version on the way, and check Kubernetes compatibility.
 import type { TalosClient } from "@taloskit/client";
 import { compareVersions, installerImage, registryHost, versionTag } from "@taloskit/factory";
+import type { KubeClient } from "../kubernetes/index.js";
 import { reason, UpgradeError } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
 import { type NodeFacts, readNodeFacts, readSpec } from "./inspect.js";
-import type { KubeClient } from "./kubernetes.js";
 import { methodFor } from "./single.js";
 import {
   checkKubernetes,
