@@ -4,7 +4,8 @@
 // (not through the client's per-node type cache, which an upgrade makes stale).
 import type { Resource } from "@taloskit/api/cosi";
 import { decodeResource, type TalosClient } from "@taloskit/client";
-import { atLeastMinor, tryParseTalosVersion, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
+import { atLeastMinor, tryParseTalosVersion } from "@taloskit/core";
+import { VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
 
 /** Facts about one node. */
 export interface NodeFacts {
