@@ -7,11 +7,11 @@ import { messageOf, pollUntil } from "@taloskit/core";
 import {
   type KubeCallOptions,
   type KubeClientOptions,
-  kubeconfigOptions,
   kubeRequest,
   serverUrl,
 } from "./connection.js";
 import { KubeApiError, KubernetesError } from "./errors.js";
+import { kubeconfigOptions } from "./kubeconfig.js";
 import {
   itemsOf,
   type KubeNode,

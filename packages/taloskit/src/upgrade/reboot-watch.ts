@@ -86,7 +86,7 @@ export interface RebootWait {
   retryMaxMs: number;
 }
 
-/** What one watch of the stream saw. */
+/** The state of the wait across reconnections. */
 interface Watching {
   watch: EventWatch | undefined;
   /** The stream dropped at least once (the node went down). */
