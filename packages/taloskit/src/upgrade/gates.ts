@@ -7,7 +7,7 @@ import { UpgradeError, type UpgradeErrorCode } from "./errors.js";
 import { etcdMemberCount, etcdStatuses } from "./node-api.js";
 import type { RunContext } from "./run-context.js";
 
-/** What the etcd check found: healthy (no error) or the first problem. */
+/** What the etcd check found: healthy, or the first problem. */
 interface EtcdCheck {
   healthy: boolean;
   /** The failure behind an unhealthy answer, when there is one. */

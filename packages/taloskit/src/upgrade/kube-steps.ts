@@ -2,10 +2,8 @@
 // reboot, wait after it until its Node is Ready (with the kubelet version it
 // had, unless the caller names one), then uncordon. A node whose Node does
 // not come back Ready stays cordoned.
-
 import { messageOf } from "@taloskit/core";
-import type { KubeClient, KubeNode } from "../kubernetes/index.js";
-import { nodeNotReady } from "../kubernetes/index.js";
+import { type KubeClient, type KubeNode, nodeNotReady } from "../kubernetes/index.js";
 import { stepError } from "./node-run.js";
 import type { RunContext } from "./run-context.js";
 

@@ -8,7 +8,7 @@ import { installerImage, registryHost } from "@taloskit/factory";
 import type { KubeClient } from "../kubernetes/index.js";
 import { UpgradeError } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
-import { type NodeFacts, readNodeFacts, readSpec } from "./inspect.js";
+import { type NodeFacts, readFactsOfNodes, readSpec } from "./inspect.js";
 import { methodFor } from "./single.js";
 import {
   checkKubernetes,
@@ -259,11 +259,11 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
       { step: "plan", cause: error },
     );
   });
-  const results = await client.onNodes(
-    nodes,
-    (node, signal) => readNodeFacts(client, node, { signal, timeoutMs: options.timeoutMs }),
-    { concurrency: options.concurrency ?? 16, signal: options.signal },
-  );
+  const results = await readFactsOfNodes(client, nodes, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    concurrency: options.concurrency ?? 16,
+  });
   const facts: NodeFacts[] = [];
   for (const r of results) {
     if ("error" in r) {
