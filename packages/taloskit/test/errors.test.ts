@@ -8,8 +8,8 @@ import { toTalosError } from "../../client/src/errors.js";
 import { ConfigApplyError, ConfigPatchError } from "../src/config/index.js";
 import { InventoryParseError, inventoryFromJson } from "../src/hardware/inventory.js";
 import { parseRules, RuleError } from "../src/hardware/rules.js";
+import { KubeApiError, KubeClient, KubernetesError } from "../src/kubernetes/index.js";
 import { UpgradeError } from "../src/upgrade/errors.js";
-import { KubeApiError } from "../src/upgrade/kubernetes.js";
 import { UpgradeRunError } from "../src/upgrade/rolling.js";
 
 const NODE = "10.5.0.7";
@@ -103,6 +103,31 @@ describe("taloskit errors are TalosErrors", () => {
     const kube = new KubeApiError(404, "GET /api/v1/nodes/x: HTTP 404: not found");
     expect(kube).toBeInstanceOf(TalosError);
     expect(kube).toMatchObject({ name: "KubeApiError", code: "KUBE_API_ERROR", status: 404 });
+    expect(kube).toBeInstanceOf(KubernetesError);
+  });
+
+  it("the Kubernetes client refuses bad settings with a KubernetesError naming the value", () => {
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => new KubeClient({ server: "http://10.5.0.2:6443" }),
+        /http:\/\/10.5.0.2:6443 is not an https URL/,
+      ],
+      [() => new KubeClient({ server: "10.5.0.2" }), /Kubernetes server "10.5.0.2" is not a URL/],
+      [() => KubeClient.fromKubeconfig("clusters: ["), /the kubeconfig is not valid YAML/],
+      [() => KubeClient.fromKubeconfig("clusters: []"), /invalid kubeconfig: clusters: /],
+    ];
+    for (const [make, message] of cases) {
+      let thrown: unknown;
+      try {
+        make();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(KubernetesError);
+      expect(thrown).toBeInstanceOf(TalosError);
+      expect(thrown).toMatchObject({ code: "KUBERNETES_INVALID_ARGUMENT" });
+      expect((thrown as Error).message).toMatch(message);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // One normalized picture of a machine, whatever it was read from: a live Talos
 // node, lspci text, a sysfs listing, Node Feature Discovery labels or JSON.
-import { TalosError } from "@taloskit/client";
+import { TalosError } from "@taloskit/core";
 import { z } from "zod";
 
 /** A PCI id in Talos's spelling: lower-case hex with a 0x prefix (`0x10de`, class `0x03`). */

@@ -2,20 +2,24 @@
 // kernel arguments, overlay), platform and config patches that it needs for a
 // target Talos version, each decision with the rule and the facts behind it.
 import {
+  atLeastMinor,
+  compareVersions,
+  completeVersion,
+  messageOf,
+  minorOf,
+  TalosError,
+} from "@taloskit/core";
+import {
   ARCH_ONLY,
   assetPaths,
   assetUrls,
-  atLeastMinor,
   type Catalog,
-  compareVersions,
   defaultPxeUrl,
   imageUrl,
   installerImage,
   LEGACY_EXTENSIONS,
-  minorOf,
   offlineCatalog,
   schematicId,
-  versionTag,
 } from "@taloskit/factory";
 import {
   kernelModulesPatch,
@@ -28,7 +32,13 @@ import { validateDocuments } from "../config/validate.js";
 import { CONFIG_VERSIONS } from "../config/versions.js";
 import type { Arch, MachineInventory, PciDevice } from "./inventory.js";
 import { describeDevice, evaluate } from "./match.js";
-import { defaultRules, type HardwareRule, type KernelModule, type RuleCondition } from "./rules.js";
+import {
+  defaultRules,
+  type HardwareRule,
+  type KernelModule,
+  type RuleCondition,
+  RuleError,
+} from "./rules.js";
 
 export type NvidiaBranch = "lts" | "production";
 
@@ -123,13 +133,50 @@ export interface HardwarePlan {
 }
 
 /**
+ * Raised for an option of planHardware() that cannot be used; `field` names
+ * the option. A {@link TalosError}.
+ */
+export class HardwareOptionError extends TalosError {
+  override readonly name: string = "HardwareOptionError";
+  /** Stable, machine-readable code. */
+  declare readonly code: "HARDWARE_OPTION_INVALID";
+  constructor(
+    readonly field: string,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super("HARDWARE_OPTION_INVALID", message, options);
+  }
+}
+
+/**
  * The factory's tag for a version a rule or a flag may write without its patch:
  * `1.14` and `v1.14` become `v1.14.0`, `1.12.3-beta.1` becomes `v1.12.3-beta.1`.
+ * Throws an INVALID_ARGUMENT TalosError for anything else. @taloskit/core's
+ * completeVersion, kept under its earlier name.
  */
 export function normalizeVersion(version: string): string {
-  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/.exec(version.trim());
-  if (!m) throw new TypeError(`"${version}" is not a Talos version such as v1.14.0`);
-  return versionTag(`${m[1]}.${m[2]}.${m[3] ?? 0}${m[4] ?? ""}`);
+  return completeVersion(version);
+}
+
+/** The target version of the options, as a tag; HardwareOptionError naming talosVersion. */
+function targetVersion(options: ResolveOptions): string {
+  try {
+    return completeVersion(options.talosVersion, "talosVersion");
+  } catch (error) {
+    throw new HardwareOptionError("talosVersion", messageOf(error), { cause: error });
+  }
+}
+
+/** The oldest Talos version a rule applies to, as a tag; RuleError naming the rule. */
+function ruleMinimum(rule: HardwareRule): string | undefined {
+  const min = rule.talos?.min;
+  if (!min) return undefined;
+  try {
+    return completeVersion(min, "talos.min");
+  } catch (error) {
+    throw new RuleError(`rule "${rule.id}": ${messageOf(error)}`);
+  }
 }
 
 function intentsOf(c: RuleCondition): string[] {
@@ -168,7 +215,7 @@ function unexplainedDevices(
  * synchronous: the inventory comes from a source (lspci, a live node, NFD, JSON).
  */
 export function planHardware(machine: MachineInventory, options: ResolveOptions): HardwarePlan {
-  const talosVersion = normalizeVersion(options.talosVersion);
+  const talosVersion = targetVersion(options);
   const rules = options.rules ?? defaultRules;
   const intents = new Set((options.intents ?? []).map((i) => i.toLowerCase()));
   const arch = options.arch ?? machine.cpu.arch ?? "amd64";
@@ -184,9 +231,10 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     const result = evaluate(rule.when, machine, intents);
     if (!result.matched) continue;
     matchedRules.add(rule.id);
-    if (rule.talos?.min && compareVersions(talosVersion, normalizeVersion(rule.talos.min)) < 0) {
+    const min = ruleMinimum(rule);
+    if (min && compareVersions(talosVersion, min) < 0) {
       warnings.push(
-        `${rule.id}: ${rule.summary}, but Talos ${talosVersion} is older than ${normalizeVersion(rule.talos.min)} (${result.evidence.join("; ") || "matched"})`,
+        `${rule.id}: ${rule.summary}, but Talos ${talosVersion} is older than ${min} (${result.evidence.join("; ") || "matched"})`,
       );
       continue;
     }
@@ -322,7 +370,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
     installer = installerImage(factory, target);
     assets = bootAssets(factory, options.pxeFactory ?? defaultPxeUrl(factory), target, !!overlay);
   } catch (error) {
-    warnings.push(`no installer or boot assets: ${(error as Error).message}`);
+    warnings.push(`no installer or boot assets: ${messageOf(error)}`);
   }
 
   return {

@@ -2,7 +2,7 @@
 // config need. Rules are plain data, so that users can add their own (from
 // JSON or YAML) and so that every decision can be explained by the rule that
 // made it. Ids in conditions use Talos's spelling: `0x10de`, class `0x03`.
-import { TalosError } from "@taloskit/client";
+import { TalosError } from "@taloskit/core";
 import { z } from "zod";
 import { ARCHES, CPU_VENDORS } from "./inventory.js";
 

@@ -1,7 +1,7 @@
 // Upgrade failures: one error class with a stable code, the node and the step
 // where the upgrade stopped, and the underlying cause. Like the client's
 // TalosError, messages name nodes, versions and images, never credentials.
-import { TalosError } from "@taloskit/client";
+import { messageOf, TalosError } from "@taloskit/core";
 
 /** Stable codes of UpgradeError. */
 export const UPGRADE_ERROR_CODES = [
@@ -93,7 +93,5 @@ export class UpgradeError extends TalosError {
   }
 }
 
-/** A short reason from any error (message of Error, else its text). */
-export function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+/** A short reason from any error (message of Error, else its text); @taloskit/core's messageOf. */
+export const reason: (error: unknown) => string = messageOf;

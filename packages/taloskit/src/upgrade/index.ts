@@ -1,4 +1,16 @@
 // Upgrades: version paths, single-node upgrades and rolling cluster upgrades.
+
+// The Kubernetes client lives in ../kubernetes; its names stay exported here too.
+export {
+  type DrainOptions,
+  KubeApiError,
+  type KubeCallOptions,
+  KubeClient,
+  type KubeClientOptions,
+  type KubeNode,
+  type KubePod,
+  type NodeReadyOptions,
+} from "../kubernetes/index.js";
 export {
   reason as upgradeErrorReason,
   UPGRADE_ERROR_CODES,
@@ -16,16 +28,6 @@ export {
   readNodeFacts,
   readSchematic,
 } from "./inspect.js";
-export {
-  type DrainOptions,
-  KubeApiError,
-  type KubeCallOptions,
-  KubeClient,
-  type KubeClientOptions,
-  type KubeNode,
-  type KubePod,
-  type NodeReadyOptions,
-} from "./kubernetes.js";
 export {
   assemblePlan,
   type FactoryVersions,

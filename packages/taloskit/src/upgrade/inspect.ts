@@ -3,8 +3,9 @@
 // machine status. Resources are read by full type name straight from COSI
 // (not through the client's per-node type cache, which an upgrade makes stale).
 import type { Resource } from "@taloskit/api/cosi";
-import { decodeResource, type TalosClient } from "@taloskit/client";
-import { atLeastMinor, tryParseTalosVersion, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
+import { decodeResource, type NodeResult, type TalosClient } from "@taloskit/client";
+import { atLeastMinor, tryParseTalosVersion } from "@taloskit/core";
+import { VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
 
 /** Facts about one node. */
 export interface NodeFacts {
@@ -247,4 +248,17 @@ export async function readNodeFacts(
     stage: status.stage,
     ready: status.ready,
   };
+}
+
+/** Reads the facts of several nodes, `concurrency` at once; a node's failure is its result. */
+export function readFactsOfNodes(
+  client: TalosClient,
+  nodes: readonly string[],
+  options: InspectOptions & { concurrency: number },
+): Promise<NodeResult<NodeFacts>[]> {
+  return client.onNodes(
+    nodes,
+    (node, signal) => readNodeFacts(client, node, { signal, timeoutMs: options.timeoutMs }),
+    { concurrency: options.concurrency, signal: options.signal },
+  );
 }

@@ -3,11 +3,12 @@
 // new one), order the work (control planes one at a time, then workers) in
 // waves, one per version on the way, and check Kubernetes compatibility.
 import type { TalosClient } from "@taloskit/client";
-import { compareVersions, installerImage, registryHost, versionTag } from "@taloskit/factory";
-import { reason, UpgradeError } from "./errors.js";
+import { compareVersions, messageOf, minorLine, versionTag } from "@taloskit/core";
+import { installerImage, registryHost } from "@taloskit/factory";
+import type { KubeClient } from "../kubernetes/index.js";
+import { UpgradeError } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
-import { type NodeFacts, readNodeFacts, readSpec } from "./inspect.js";
-import type { KubeClient } from "./kubernetes.js";
+import { type NodeFacts, readFactsOfNodes, readSpec } from "./inspect.js";
 import { methodFor } from "./single.js";
 import {
   checkKubernetes,
@@ -230,7 +231,7 @@ async function kubernetesVersionOf(
       { signal: options.signal, timeoutMs: options.timeoutMs },
     ).catch(() => undefined)) as { image?: string } | undefined;
     const tag = spec?.image?.slice(spec.image.lastIndexOf(":") + 1);
-    if (tag && /^v?\d+\.\d+/.test(tag)) return { version: tag, source: "node" };
+    if (tag && minorLine(tag)) return { version: tag, source: "node" };
   }
   return { version: undefined, source: "unknown" };
 }
@@ -254,15 +255,15 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
   ]).catch((error: unknown) => {
     throw new UpgradeError(
       "UPGRADE_TARGET_UNKNOWN",
-      `cannot read versions from the Image Factory: ${reason(error)}`,
+      `cannot read versions from the Image Factory: ${messageOf(error)}`,
       { step: "plan", cause: error },
     );
   });
-  const results = await client.onNodes(
-    nodes,
-    (node, signal) => readNodeFacts(client, node, { signal, timeoutMs: options.timeoutMs }),
-    { concurrency: options.concurrency ?? 16, signal: options.signal },
-  );
+  const results = await readFactsOfNodes(client, nodes, {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    concurrency: options.concurrency ?? 16,
+  });
   const facts: NodeFacts[] = [];
   for (const r of results) {
     if ("error" in r) {

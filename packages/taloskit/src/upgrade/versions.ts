@@ -2,12 +2,13 @@
 // every minor release on the way (the newest usable patch of each), and the
 // Kubernetes versions each Talos minor supports.
 import {
-  atLeastMinor,
+  compareMinors,
   compareVersions,
+  minorLine,
   minorOf,
+  type TalosVersion,
   tryParseTalosVersion,
-  versionTag,
-} from "@taloskit/factory";
+} from "@taloskit/core";
 import { UpgradeError } from "./errors.js";
 
 /**
@@ -45,6 +46,11 @@ export interface CatalogVersion {
   prerelease: boolean;
 }
 
+function catalogVersion(v: TalosVersion): CatalogVersion {
+  return { tag: v.tag, major: v.major, minor: v.minor, prerelease: v.prerelease !== undefined };
+}
+
+/** A version given by the caller or read from a node; UPGRADE_INVALID_ARGUMENT naming `what` when it is none. */
 function parse(version: string, what: string): CatalogVersion {
   const v = tryParseTalosVersion(version);
   if (!v) {
@@ -53,12 +59,7 @@ function parse(version: string, what: string): CatalogVersion {
       `${what} "${version}" is not a Talos version (expected v<major>.<minor>.<patch>)`,
     );
   }
-  return {
-    tag: versionTag(version),
-    major: v.major,
-    minor: v.minor,
-    prerelease: v.prerelease !== undefined,
-  };
+  return catalogVersion(v);
 }
 
 /** A VersionCatalog parsed once (parseCatalog), for planning many nodes against it. */
@@ -80,19 +81,12 @@ export function parseCatalog(catalog: VersionCatalog | ParsedCatalog): ParsedCat
   };
 }
 
+/** The versions of a list that parse; the others are left out. */
 function tags(list: readonly string[] | undefined): CatalogVersion[] {
-  const out: CatalogVersion[] = [];
-  for (const v of list ?? []) {
-    const p = tryParseTalosVersion(v);
-    if (p)
-      out.push({
-        tag: versionTag(v),
-        major: p.major,
-        minor: p.minor,
-        prerelease: p.prerelease !== undefined,
-      });
-  }
-  return out;
+  return (list ?? []).flatMap((text) => {
+    const v = tryParseTalosVersion(text);
+    return v ? [catalogVersion(v)] : [];
+  });
 }
 
 /** Checks that the target is offered and not broken; returns its `v`-prefixed tag. */
@@ -161,12 +155,6 @@ export function versionPath(
   return path;
 }
 
-/** A Kubernetes version's minor as a full version ("1.34.0"): it may be given as "v1.34" or "1.34.1". */
-function kubernetesMinor(version: string): string | undefined {
-  const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
-  return m ? `${Number(m[1])}.${Number(m[2])}.0` : undefined;
-}
-
 /** The outcome of a Kubernetes compatibility check. */
 export interface KubernetesCheck {
   /** The Kubernetes version checked, `v`-less major.minor.patch as given. */
@@ -186,13 +174,15 @@ export function checkKubernetes(
 ): KubernetesCheck {
   const out: KubernetesCheck = { version: kubernetesVersion, ok: true, problems: [], unknown: [] };
   if (!kubernetesVersion) return out;
-  const k = kubernetesMinor(kubernetesVersion);
-  if (!k) {
+  // A Kubernetes version is checked by its minor: "v1.34" and "1.34.1" are both 1.34.
+  const line = minorLine(kubernetesVersion);
+  if (!line) {
     throw new UpgradeError(
       "UPGRADE_INVALID_ARGUMENT",
       `Kubernetes version "${kubernetesVersion}" is not a version`,
     );
   }
+  const k = `${line.major}.${line.minor}`;
   for (const t of [...new Set(talosVersions)]) {
     const row = tryParseTalosVersion(t) ? TALOS_COMPATIBILITY[minorOf(t)] : undefined;
     if (!row) {
@@ -200,8 +190,7 @@ export function checkKubernetes(
       continue;
     }
     const [lo, hi] = row.kubernetes;
-    // In range: k's minor is at least lo, and hi's is at least k's.
-    if (!atLeastMinor(k, lo) || !atLeastMinor(`${hi}.0`, minorOf(k))) {
+    if (compareMinors(k, lo) < 0 || compareMinors(k, hi) > 0) {
       out.ok = false;
       out.problems.push(`Talos ${t} supports Kubernetes ${lo} to ${hi}`);
     }

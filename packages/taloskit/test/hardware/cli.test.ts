@@ -236,7 +236,7 @@ describe("hardware resolve from files", () => {
       [["resolve", "--from-lspci", fixture("hgx-h100")], /^taloskit: --talos-version is needed/],
       [
         ["resolve", "--from-lspci", fixture("hgx-h100"), "--talos-version", "banana"],
-        /^taloskit: hgx-h100: "banana" is not a Talos version/,
+        /^taloskit: hgx-h100: invalid talosVersion "banana": expected v<major>/,
       ],
       [
         ["inventory", "--from-json", join(dir, "missing.json")],

@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
+import { TalosError } from "@taloskit/core";
 import { describe, expect, it } from "vitest";
 import { groupBySchematic, schematicDrift } from "../../src/hardware/fleet.js";
 import { inventoryFromJson } from "../../src/hardware/inventory.js";
-import { normalizeVersion, planHardware, type ResolveOptions } from "../../src/hardware/resolve.js";
+import {
+  HardwareOptionError,
+  normalizeVersion,
+  planHardware,
+  type ResolveOptions,
+} from "../../src/hardware/resolve.js";
 import { defaultRules, parseRules, RuleError } from "../../src/hardware/rules.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
 
@@ -356,7 +362,42 @@ describe("target versions", () => {
     expect(normalizeVersion("1.14")).toBe("v1.14.0");
     expect(normalizeVersion("v1.13.2")).toBe("v1.13.2");
     expect(normalizeVersion("1.15.0-beta.1")).toBe("v1.15.0-beta.1");
-    expect(() => normalizeVersion("latest")).toThrow(/"latest" is not a Talos version/);
+    expect(() => normalizeVersion("latest")).toThrow(TalosError);
+    expect(() => normalizeVersion("latest")).toThrow(/invalid Talos version "latest"/);
+  });
+
+  it("refuse a target that is not a version with a typed error naming talosVersion", () => {
+    const machine = inventoryFromJson({ cpu: { vendor: "intel", arch: "amd64" } });
+    let thrown: unknown;
+    try {
+      planHardware(machine, { talosVersion: "latest" });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(HardwareOptionError);
+    expect(thrown).toBeInstanceOf(TalosError);
+    expect(thrown).toMatchObject({
+      name: "HardwareOptionError",
+      code: "HARDWARE_OPTION_INVALID",
+      field: "talosVersion",
+    });
+    expect((thrown as Error).message).toBe(
+      'invalid talosVersion "latest": expected v<major>.<minor>.<patch>',
+    );
+  });
+
+  it("refuse a rule whose talos.min is not a version with a RuleError naming the rule", () => {
+    const machine = inventoryFromJson({ cpu: { vendor: "intel", arch: "amd64" } });
+    const rules = parseRules([
+      { id: "odd", summary: "odd", when: { cpuVendor: ["intel"] }, talos: { min: "soon" } },
+    ]);
+    expect(() => planHardware(machine, { talosVersion: "v1.14.0", rules })).toThrow(
+      expect.objectContaining({
+        name: "RuleError",
+        code: "HARDWARE_RULE_INVALID",
+        message: expect.stringMatching(/^rule "odd": invalid talos\.min "soon"/),
+      }),
+    );
   });
 
   it("name a prerelease in the installer image", () => {

@@ -486,6 +486,11 @@ describe("faults stop the run at the right node, touch nothing further, and a re
       },
     );
     expect(err.message).toMatch(/node-12 is not Ready within 3000 ms/);
+    // The Kubernetes client's own typed error is the cause of the node's failure.
+    expect((err.cause as UpgradeError).cause).toMatchObject({
+      name: "KubernetesError",
+      code: "KUBERNETES_NODE_NOT_READY",
+    });
     expect(err.message).toMatch(/NodeStatusUnknown/);
     expect(err.message).toMatch(/stays cordoned/);
     // It was upgraded and rebooted, but is left cordoned; nothing after it was cordoned.

@@ -1,0 +1,140 @@
+// Putting the new version on a node and rebooting it. On Talos 1.13 and newer:
+// ImageService.Pull of the installer, LifecycleService.Upgrade (which writes it
+// to disk and reports an exit code), the caller's beforeReboot hook, then
+// Reboot. Older nodes: the hook, then the legacy MachineService.Upgrade, which
+// reboots by itself. Either way the event stream is opened before the reboot
+// is asked for, so that the reboot watch misses nothing.
+
+import type { UpgradeErrorCode, UpgradeStep } from "./errors.js";
+import {
+  DEFAULT_CONTAINERD,
+  legacyUpgrade,
+  pullImage,
+  rebootNode,
+  runInstaller,
+} from "./node-api.js";
+import { guarded, hookSignal, type NodeRun, stepError, within } from "./node-run.js";
+import { EventWatch } from "./reboot-watch.js";
+
+/** Installer exit codes, a stable public API of the Talos installer. */
+const INSTALLER_EXIT: Record<number, string> = {
+  1: "unknown error",
+  2: "invalid input",
+  3: "unsupported",
+  4: "environment",
+  5: "dependency",
+  6: "I/O",
+  7: "install",
+};
+
+/** The caller's hook (cordon and drain) before the reboot; its failures are drain failures. */
+async function beforeReboot(run: NodeRun): Promise<void> {
+  const hook = run.options.beforeReboot;
+  if (!hook) return;
+  await guarded(run, "UPGRADE_DRAIN_FAILED", "drain", "draining before the reboot failed", () =>
+    hook(hookSignal(run)),
+  );
+}
+
+/** Pull, install, hook, reboot. Resolves with the event stream opened before the reboot. */
+export async function installWithLifecycle(run: NodeRun): Promise<EventWatch> {
+  const { client, node, version, target, timeouts: t, emit } = run;
+  const containerd = run.options.containerd ?? DEFAULT_CONTAINERD;
+
+  emit({ type: "step", node, step: "pull", version, detail: target.image });
+  await guarded(run, "UPGRADE_PULL_FAILED", "pull", `pulling ${target.image} failed`, () =>
+    pullImage(
+      client,
+      node,
+      target.image,
+      containerd,
+      { signal: within(run, t.pullMs), timeoutMs: t.pullMs },
+      (p) => emit({ type: "pull-progress", node, ...p }),
+    ),
+  );
+
+  emit({ type: "step", node, step: "install", version, detail: target.image });
+  const exitCode = await guarded(
+    run,
+    "UPGRADE_INSTALL_FAILED",
+    "install",
+    "LifecycleService.Upgrade failed",
+    () =>
+      runInstaller(
+        client,
+        node,
+        target.image,
+        containerd,
+        { signal: within(run, t.installMs), timeoutMs: t.installMs },
+        (message) => emit({ type: "install-output", node, message }),
+      ),
+  );
+  if (exitCode === undefined) {
+    throw stepError(
+      run,
+      "UPGRADE_INSTALL_FAILED",
+      "install",
+      "the installer stream ended without an exit code",
+    );
+  }
+  if (exitCode !== 0) {
+    throw stepError(
+      run,
+      "UPGRADE_INSTALL_FAILED",
+      "install",
+      `the installer exited with code ${exitCode} (${INSTALLER_EXIT[exitCode] ?? "unknown"}); the node was not rebooted`,
+    );
+  }
+
+  await beforeReboot(run);
+
+  const mode = run.options.rebootMode ?? "default";
+  emit({ type: "step", node, step: "reboot", version, detail: mode });
+  return watchThen(run, "UPGRADE_REBOOT_FAILED", "reboot", "Reboot failed", () =>
+    rebootNode(client, node, mode, { signal: run.signal, timeoutMs: t.callMs }),
+  );
+}
+
+/** Hook, then MachineService.Upgrade. Resolves with the event stream opened before the call. */
+export async function installWithLegacyUpgrade(run: NodeRun): Promise<EventWatch> {
+  const { client, node, version, target, emit } = run;
+  await beforeReboot(run);
+  emit({ type: "step", node, step: "legacy-upgrade", version, detail: target.image });
+  return watchThen(
+    run,
+    "UPGRADE_LEGACY_FAILED",
+    "legacy-upgrade",
+    "MachineService.Upgrade failed",
+    () =>
+      legacyUpgrade(
+        client,
+        node,
+        { image: target.image, ...run.options.legacy },
+        { signal: run.signal, timeoutMs: run.timeouts.callMs },
+      ),
+  );
+}
+
+/**
+ * Opens the node's event stream, then makes the call that reboots it (so the
+ * watch misses nothing of the reboot). Resolves with the stream; closes it
+ * when the call fails. Failures are `code` at `step`.
+ */
+async function watchThen(
+  run: NodeRun,
+  code: UpgradeErrorCode,
+  step: UpgradeStep,
+  what: string,
+  call: () => Promise<void>,
+): Promise<EventWatch> {
+  const watch = await guarded(run, code, step, "cannot watch events", () =>
+    EventWatch.open(run.client, run.node, 0, run.signal),
+  );
+  try {
+    await guarded(run, code, step, what, call);
+  } catch (error) {
+    watch.close();
+    throw error;
+  }
+  return watch;
+}
