@@ -70,7 +70,9 @@ async function bareUpgrade(node: string): Promise<void> {
   for await (const _ of client.at(node).image.pull({ containerd, imageRef: image })) {
     // drain the progress stream
   }
-  for await (const _ of client.at(node).lifecycle.upgrade({ containerd, source: { imageName: image } })) {
+  for await (const _ of client
+    .at(node)
+    .lifecycle.upgrade({ containerd, source: { imageName: image } })) {
     // drain the installer output
   }
   await client.at(node).machine.reboot({});
@@ -94,7 +96,9 @@ async function barePlanReads(node: string): Promise<void> {
   const get = (namespace: string, type: string, id: string) =>
     client.at(node).cosi.get({ namespace, type, id });
   const list = async () => {
-    for await (const _ of client.at(node).cosi.list({ namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" })) {
+    for await (const _ of client
+      .at(node)
+      .cosi.list({ namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" })) {
       // drain
     }
   };

@@ -1,23 +1,18 @@
 // What the Talos API says about its own RPCs: which version serves each one
 // (from rpc-availability.tsv, committed as data) and which roles may call it.
+import { compareMinors, minorLine } from "@taloskit/core";
 import { RPC_AVAILABILITY, RPC_VERSIONS } from "./rpc-availability.data.js";
-
-/** "v1.13.9" or "1.13.0-beta.1" -> [1, 13]; undefined when not a version. */
-export function parseMinor(version: string): [number, number] | undefined {
-  const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
 
 /** The availability column for a Talos version: "v1.12".."v1.14", "main" for newer, undefined for older. */
 export function versionColumn(version: string): (typeof RPC_VERSIONS)[number] | undefined {
-  const minor = parseMinor(version);
+  const minor = minorLine(version);
   if (!minor) return undefined;
-  const key = `v${minor[0]}.${minor[1]}`;
+  const key = `v${minor.major}.${minor.minor}`;
   if ((RPC_VERSIONS as readonly string[]).includes(key))
     return key as (typeof RPC_VERSIONS)[number];
-  const last = parseMinor(RPC_VERSIONS[RPC_VERSIONS.length - 2] ?? "v0.0") ?? [0, 0];
-  if (minor[0] > last[0] || (minor[0] === last[0] && minor[1] > last[1])) return "main";
-  return undefined;
+  // Newer than the last released column: "main".
+  const last = RPC_VERSIONS[RPC_VERSIONS.length - 2] ?? "v0.0";
+  return compareMinors(key, last) > 0 ? "main" : undefined;
 }
 
 /** Availability of an RPC ("package.Service/Method"), or undefined when it is not in the table. */

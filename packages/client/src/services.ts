@@ -95,7 +95,10 @@ export function callOptionsOf(options: TalosCallOptions, defaults: CallOptions =
  * may leave before their end: `release()` cancels the call then (connect-es's
  * stream iterators cannot), and stops following the caller's signal.
  */
-export function ownSignal(caller: AbortSignal | undefined) {
+export function ownSignal(caller: AbortSignal | undefined): {
+  signal: AbortSignal;
+  release: () => void;
+} {
   const controller = new AbortController();
   const follow = () => controller.abort(caller?.reason);
   if (caller?.aborted) follow();

@@ -21,12 +21,20 @@ afterAll(async () => {
   await sim?.close();
 });
 
+/** Waits until `cond()` holds, checking on each turn of the event loop (bounded by the test timeout). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
 it("reconnects after the router restarts under an idle connection", async () => {
   for (let round = 0; round < 8; round++) {
     const reply = await client.at("10.5.0.2").machine.version({});
     expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");
+    const known = client.nodeState("10.5.0.2");
     await sim.faults.clear(); // restarts the router: idle sessions get GOAWAY
-    await new Promise((r) => setTimeout(r, round % 4 === 0 ? 0 : 10 * round));
+    // Every other round the next call races the GOAWAY; the others start once the client
+    // has seen it, which it shows by forgetting what it knew of the nodes behind it.
+    if (round % 2 === 1) await until(() => client.nodeState("10.5.0.2") !== known);
   }
   const reply = await client.at("10.5.0.2").machine.version({});
   expect(reply.messages[0]?.version?.tag).toBe("v1.14.0");

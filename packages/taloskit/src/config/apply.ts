@@ -138,7 +138,12 @@ export async function readMachineConfig(
 ): Promise<{ text: string; version: string }> {
   let res: Awaited<ReturnType<TalosClient["cosi"]["get"]>>;
   try {
-    res = await client.services(options.node).cosi.get({ ...MACHINE_CONFIG_RESOURCE }, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
+    res = await client
+      .services(options.node)
+      .cosi.get(
+        { ...MACHINE_CONFIG_RESOURCE },
+        { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 },
+      );
   } catch (error) {
     if (error instanceof RpcError && error.code === "NOT_FOUND")
       throw noConfig(options.node, error);

@@ -1,7 +1,7 @@
 // What the upgrade needs to know about a node, read from the node itself: its
 // version, role, running schematic, platform, SecureBoot state, boot ID and
-// machine status. Resources are read by full type name straight from COSI
-// (not through the client's per-node type cache, which an upgrade makes stale).
+// machine status. Resources are read by their full type names straight from
+// COSI: the upgrade knows the types it reads, so no definitions are looked up.
 import type { Resource } from "@taloskit/api/cosi";
 import { decodeResource, type NodeResult, type TalosClient } from "@taloskit/client";
 import { atLeastMinor, tryParseTalosVersion } from "@taloskit/core";
@@ -36,8 +36,8 @@ export interface InspectOptions {
 
 type Spec = Record<string, unknown>;
 
-// Specs are decoded without a node version (from yaml_spec): the client's per-node
-// version cache is not consulted, since an upgrade makes it stale.
+// Specs are read from yaml_spec (talosctl's keys), which does not depend on the
+// node's version: no version is needed to decode them.
 function specOf(res: Resource | undefined, node: string | undefined): unknown {
   return res ? decodeResource(res, node, undefined).spec : undefined;
 }
@@ -55,11 +55,9 @@ export async function readSpec(
   options: InspectOptions = {},
 ): Promise<unknown> {
   try {
-    const res = await client.cosi.get(ref, {
-      node,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs ?? 30_000,
-    });
+    const res = await client
+      .services(node)
+      .cosi.get(ref, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
     return specOf(res.resource, node);
   } catch (error) {
     if (isMissing(error)) return undefined;
@@ -75,11 +73,9 @@ async function listSpecs(
 ): Promise<unknown[]> {
   const out: unknown[] = [];
   try {
-    for await (const msg of client.cosi.list(ref, {
-      node,
-      signal: options.signal,
-      timeoutMs: options.timeoutMs ?? 30_000,
-    })) {
+    for await (const msg of client
+      .services(node)
+      .cosi.list(ref, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 })) {
       out.push(specOf(msg.resource, node));
     }
   } catch (error) {
@@ -191,10 +187,9 @@ async function readRole(
   if (/control|init/i.test(text)) return "controlplane";
   if (/worker|join/i.test(text)) return "worker";
   // No MachineType: a node running etcd is a control-plane node.
-  const res = await client.machine.serviceList(
-    {},
-    { node, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 },
-  );
+  const res = await client
+    .at(node)
+    .machine.serviceList({}, { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 });
   const services = res.messages[0]?.services ?? [];
   return services.some((s) => s.id === "etcd") ? "controlplane" : "worker";
 }
@@ -205,8 +200,8 @@ export async function readNodeFacts(
   node: string,
   options: InspectOptions = {},
 ): Promise<NodeFacts> {
-  const call = { node, signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 };
-  const v = (await client.machine.version({}, call)).messages[0];
+  const call = { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 };
+  const v = (await client.at(node).machine.version({}, call)).messages[0];
   const version = v?.version?.tag ?? "";
   const [schematic, platformSpec, security, hostnameSpec, role, bootId, status] = await Promise.all(
     [
@@ -223,10 +218,13 @@ export async function readNodeFacts(
         { namespace: "runtime", type: "SecurityStates.talos.dev", id: "securitystate" },
         options,
       ),
-      client.machine.hostname({}, call).then(
-        (r) => r.messages[0]?.hostname ?? "",
-        () => "",
-      ),
+      client
+        .at(node)
+        .machine.hostname({}, call)
+        .then(
+          (r) => r.messages[0]?.hostname ?? "",
+          () => "",
+        ),
       readRole(client, node, options),
       readBootId(client, node, version, options),
       readMachineStatus(client, node, options),

@@ -9,7 +9,7 @@ import {
   RebootRequest_Mode,
   UpgradeRequest_RebootMode,
 } from "@taloskit/api/machine";
-import type { NodeResult, TalosClient } from "@taloskit/client";
+import { type NodeResult, type TalosClient, talosContext } from "@taloskit/client";
 
 /** Per call: the caller's signal (with any deadline) and the call's timeout. */
 export interface NodeCall {
@@ -45,7 +45,7 @@ export async function pullImage(
   call: NodeCall,
   onProgress: (p: PullProgress) => void,
 ): Promise<void> {
-  for await (const r of client.image.pull({ containerd, imageRef: image }, { node, ...call })) {
+  for await (const r of client.at(node).image.pull({ containerd, imageRef: image }, { ...call })) {
     if (r.response.case === "pullProgress") {
       const p = r.response.value;
       onProgress({
@@ -70,10 +70,9 @@ export async function runInstaller(
   onOutput: (message: string) => void,
 ): Promise<number | undefined> {
   let code: number | undefined;
-  for await (const r of client.lifecycle.upgrade(
-    { containerd, source: { imageName: image } },
-    { node, ...call },
-  )) {
+  for await (const r of client
+    .at(node)
+    .lifecycle.upgrade({ containerd, source: { imageName: image } }, { ...call })) {
     const p = r.progress?.response;
     if (p?.case === "message") onOutput(p.value);
     else if (p?.case === "exitCode") code = p.value;
@@ -97,7 +96,7 @@ export async function rebootNode(
   mode: RebootMode,
   call: NodeCall,
 ): Promise<void> {
-  await client.machine.reboot({ mode: REBOOT_MODES[mode] }, { node, ...call });
+  await client.at(node).machine.reboot({ mode: REBOOT_MODES[mode] }, { ...call });
 }
 
 /** What the legacy MachineService.Upgrade is asked. */
@@ -116,7 +115,7 @@ export async function legacyUpgrade(
   request: LegacyUpgrade,
   call: NodeCall,
 ): Promise<void> {
-  await client.machine.upgrade(
+  await client.at(node).machine.upgrade(
     {
       image: request.image,
       stage: request.stage ?? false,
@@ -127,7 +126,7 @@ export async function legacyUpgrade(
           ? UpgradeRequest_RebootMode.POWERCYCLE
           : UpgradeRequest_RebootMode.DEFAULT,
     },
-    { node, ...call },
+    { ...call },
   );
 }
 
@@ -141,8 +140,9 @@ export function machineEvents(
   tailEvents: number,
   signal: AbortSignal,
 ): AsyncIterator<MachineEvent> {
-  return client.machine
-    .events({ tailEvents }, { node, signal, retry: false })
+  return client
+    .at(node)
+    .machine.events({ tailEvents }, { signal, contextValues: talosContext({ retry: false }) })
     [Symbol.asyncIterator]();
 }
 
@@ -154,7 +154,7 @@ export function etcdStatuses(
 ): Promise<NodeResult<unknown>[]> {
   return client.onNodes(
     nodes,
-    (node, s) => client.machine.etcdStatus({}, { node, signal: s, timeoutMs: call.timeoutMs }),
+    (node, s) => client.at(node).machine.etcdStatus({}, { signal: s, timeoutMs: call.timeoutMs }),
     { concurrency: 8, signal: call.signal },
   );
 }
@@ -165,6 +165,6 @@ export async function etcdMemberCount(
   node: string,
   call: NodeCall,
 ): Promise<number | undefined> {
-  const list = await client.machine.etcdMemberList({}, { node, ...call });
+  const list = await client.at(node).machine.etcdMemberList({}, { ...call });
   return list.messages[0]?.members.length;
 }

@@ -179,9 +179,7 @@ describe("upgradeNode on Talos 1.13+", () => {
 
   it("times out when the node accepts the reboot but never reboots (its event stream stays open)", async () => {
     // A node that answers Reboot but does nothing: the first event stream never drops.
-    const machine = env.client.machine as { reboot: unknown };
-    const original = machine.reboot;
-    machine.reboot = async () => ({ messages: [] });
+    env.sim.faults.ignoreReboots(NEW);
     try {
       const err = await expectUpgradeError(
         upgradeNode(
@@ -193,8 +191,9 @@ describe("upgradeNode on Talos 1.13+", () => {
       );
       expect(err).toMatchObject({ code: "UPGRADE_NODE_NOT_READY", node: NEW, step: "wait" });
       expect(err.message).toMatch(/within 400 ms/);
+      expect(env.sim.node(NEW).down).toBe(false);
     } finally {
-      machine.reboot = original;
+      env.sim.faults.ignoreReboots(NEW, false);
     }
   }, 30_000);
 
@@ -255,9 +254,7 @@ describe("upgradeNode on older Talos (MachineService.Upgrade)", () => {
   });
 
   it("times out when the node accepts the legacy upgrade but never reboots", async () => {
-    const machine = env.client.machine as { upgrade: unknown };
-    const original = machine.upgrade;
-    machine.upgrade = async () => ({ messages: [] });
+    env.sim.faults.ignoreReboots(OLD);
     try {
       const err = await expectUpgradeError(
         upgradeNode(
@@ -268,8 +265,9 @@ describe("upgradeNode on older Talos (MachineService.Upgrade)", () => {
         ),
       );
       expect(err).toMatchObject({ code: "UPGRADE_NODE_NOT_READY", node: OLD, step: "wait" });
+      expect(env.sim.node(OLD).state.version).not.toBe("v1.13.3");
     } finally {
-      machine.upgrade = original;
+      env.sim.faults.ignoreReboots(OLD, false);
     }
   }, 30_000);
 

@@ -10,6 +10,7 @@ export interface NodeFaults {
   unreachable: boolean;
   dropStreamsAfterBytes: number | null;
   neverReturn: boolean;
+  ignoreReboots: boolean;
   failPull: string | null;
   installerExitCode: number;
   etcdUnhealthy: boolean;
@@ -22,6 +23,7 @@ export function noFaults(): NodeFaults {
     unreachable: false,
     dropStreamsAfterBytes: null,
     neverReturn: false,
+    ignoreReboots: false,
     failPull: null,
     installerExitCode: 0,
     etcdUnhealthy: false,

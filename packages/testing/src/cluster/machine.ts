@@ -115,6 +115,8 @@ export class SimMachine {
 
   /** Reboot: events, connections drop, the machine comes back after the reboot delay with a new boot ID (and a pending upgrade applied). */
   reboot(actorId: string, sequence = "reboot"): void {
+    // A node stuck before it goes down: the call was acknowledged, nothing happens.
+    if (this.faults.ignoreReboots) return;
     void (async () => {
       this.events.publish(SequenceEventSchema, { sequence, action: 1 }, actorId);
       this.events.publish(TaskEventSchema, { task: "stopAllServices", action: 0 }, actorId);

@@ -68,6 +68,8 @@ export interface Faults {
   expiredServerCertificate(on?: boolean): Promise<void>;
   /** After the next reboot the node never comes back. */
   neverReturn(address: string, on?: boolean): void;
+  /** The node acknowledges reboots (and legacy upgrades) but never goes down: it stays as it is. */
+  ignoreReboots(address: string, on?: boolean): void;
   /** ImageService.Pull (and legacy upgrades) fail with this reason (null to clear). */
   failPull(address: string, reason: string | null): void;
   /** LifecycleService.Upgrade ends with this installer exit code (0 to clear). */
@@ -291,6 +293,9 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
       ),
     neverReturn: (a, on = true) => {
       find(a).faults.neverReturn = on;
+    },
+    ignoreReboots: (a, on = true) => {
+      find(a).faults.ignoreReboots = on;
     },
     failPull: (a, reason) => {
       find(a).faults.failPull = reason;

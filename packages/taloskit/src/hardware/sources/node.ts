@@ -51,10 +51,13 @@ export async function readTalosHardware(
       if (isUnknownType(error)) return [] as TalosResource[];
       throw error;
     });
-  const versionInfo = client.services(node).machine.version({}, call()).then(
-    (r) => r.messages[0]?.version,
-    () => undefined,
-  );
+  const versionInfo = client
+    .services(node)
+    .machine.version({}, call())
+    .then(
+      (r) => r.messages[0]?.version,
+      () => undefined,
+    );
   const versionsList = optional("Versions.runtime.talos.dev");
   // The running schematic as the upgrade reads it (ImageFactorySchematic on 1.14+, else
   // the virtual `schematic` extension), once the version is known.
