@@ -35,7 +35,7 @@ import {
   installerImage,
   pxeUrl,
 } from "./urls.js";
-import { supports, versionTag } from "./versions.js";
+import { supports, talosTag } from "./versions.js";
 
 /** Structural stand-in for undici's Dispatcher, so the types need no undici install. */
 export interface DispatcherLike {
@@ -219,7 +219,7 @@ export class FactoryClient {
   /** Official extensions of a Talos version (NotFoundError for an unknown version). */
   async extensions(version: string, options: CallOptions = {}): Promise<ExtensionInfo[]> {
     return this.#cachedJson(
-      `/version/${versionTag(version)}/extensions/official`,
+      `/version/${talosTag(version)}/extensions/official`,
       z.array(ExtensionInfoSchema),
       options,
     );
@@ -228,7 +228,7 @@ export class FactoryClient {
   /** Official overlays of a Talos version (empty before 1.7). */
   async overlays(version: string, options: CallOptions = {}): Promise<OverlayInfo[]> {
     return this.#cachedJson(
-      `/version/${versionTag(version)}/overlays/official`,
+      `/version/${talosTag(version)}/overlays/official`,
       z.array(OverlayInfoSchema),
       options,
     );
@@ -240,12 +240,12 @@ export class FactoryClient {
       this.extensions(version, options),
       this.overlays(version, options),
     ]);
-    return { version: versionTag(version), extensions, overlays };
+    return { version: talosTag(version), extensions, overlays };
   }
 
   /** talosctl download URLs for a version (empty before 1.11). */
   async talosctl(version: string, options: CallOptions = {}): Promise<string[]> {
-    return this.#cachedJson(`/talosctl/${versionTag(version)}`, StringList, options);
+    return this.#cachedJson(`/talosctl/${talosTag(version)}`, StringList, options);
   }
 
   /** PEM certificate the factory signs SecureBoot assets with. */
@@ -284,7 +284,7 @@ export class FactoryClient {
     os: "linux" | "darwin" | "windows" | "freebsd",
     arch: "amd64" | "arm64",
   ): string {
-    const tag = versionTag(version);
+    const tag = talosTag(version);
     if (!supports(tag, "talosctlDownloads"))
       throw new FactoryError(
         "FACTORY_UNSUPPORTED",
@@ -580,7 +580,7 @@ function totalSize(response: Response, start: number): number | undefined {
 }
 
 /** Maps a factory error answer (plain text) to a typed error. */
-export async function errorFromResponse(response: Response, url: string): Promise<FactoryError> {
+async function errorFromResponse(response: Response, url: string): Promise<FactoryError> {
   const text = (await response.text().catch(() => "")).trim().slice(0, 8192);
   const status = response.status;
   const opts = { status, url, serverMessage: text };
