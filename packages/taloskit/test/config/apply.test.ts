@@ -637,6 +637,25 @@ describe("roles and the node's own checks", () => {
     expect(m.before).not.toContain("ANCHORED-SECRET");
     expect(m.after).not.toContain("ANCHORED-SECRET");
   });
+
+  it("makes the unified diff once: redactDiff with the texts never reads the raw one", () => {
+    const base = "machine:\n  type: worker\n";
+    const merged = patchConfig(base, ["machine:\n  type: controlplane\n"]);
+    const raw = merged.diff as ConfigDiff;
+    const untouched: ConfigDiff = {
+      changes: raw.changes,
+      addedDocuments: raw.addedDocuments,
+      removedDocuments: raw.removedDocuments,
+      get unified(): string {
+        throw new Error("the raw unified diff was computed");
+      },
+    };
+    const diff = redactDiff(untouched, { before: base, after: merged.text });
+    expect(diff.unified).toBe(
+      "--- current\n+++ patched\n@@ -1,2 +1,2 @@\n machine:\n-  type: worker\n+  type: controlplane\n",
+    );
+    expect(raw.unified).toBe(diff.unified);
+  });
 });
 
 describe("patchMachineConfigOnNodes", () => {
