@@ -196,8 +196,12 @@ describe("patchMachineConfig modes", () => {
       mode: "try",
       tryTimeoutMs: 1_000, // long enough to confirm in time on a loaded machine
     });
+    // The node (in this process) set its 1 s roll-back timer before it answered. Node runs
+    // timers of the same length in the order they were set, so one of 1 s set now fires
+    // after it: once it has, a roll-back still pending would have run.
+    const rollbackDue = new Promise((res) => setTimeout(res, 1_000));
     await confirmTryConfig(admin, { node: CP });
-    await new Promise((res) => setTimeout(res, 1_300));
+    await rollbackDue;
     expect(n.state.config).toBe(r.config);
   });
 
