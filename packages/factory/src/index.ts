@@ -2,16 +2,6 @@
 // schematic model with offline IDs, catalogs, asset URLs and downloads.
 // Talos version parsing and order live in @taloskit/core.
 
-export { sha256 } from "@noble/hashes/sha2";
-// Transitional, removed in the next step: importers outside this package are
-// moving to @taloskit/core for versions and to a hash library for SHA-256.
-export {
-  atLeastMinor,
-  compareVersions,
-  minorOf,
-  tryParseTalosVersion,
-  versionTag,
-} from "@taloskit/core";
 export { type FactoryCache, MemoryCache } from "./cache.js";
 export {
   ARCH_ONLY,
