@@ -12,6 +12,7 @@ import { repoRoot } from "./lib/buf.js";
 const probes: Record<string, { subpath: string; name: string }> = {
   "@taloskit/api": { subpath: "./machine", name: "VersionResponseSchema" },
   "@taloskit/client": { subpath: ".", name: "parseTalosconfig" },
+  "@taloskit/core": { subpath: ".", name: "messageOf" },
   "@taloskit/factory": { subpath: ".", name: "installerImage" },
   "@taloskit/testing": { subpath: ".", name: "createTalosPki" },
   taloskit: { subpath: ".", name: "parseRules" },

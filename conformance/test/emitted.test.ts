@@ -7,20 +7,21 @@
 // and together, and patchMachineConfig against a simulated node.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { TalosClient } from "../../packages/client/src/index.js";
-import { patchMachineConfig } from "../../packages/taloskit/src/config/apply.js";
-import * as b from "../../packages/taloskit/src/config/builders.js";
-import { loadPatch } from "../../packages/taloskit/src/config/patch.js";
-import { CONFIG_VERSIONS } from "../../packages/taloskit/src/config/versions.js";
+import { TalosClient } from "@taloskit/client";
+import { hardwareProfiles, startCluster } from "@taloskit/testing";
+import * as b from "taloskit";
 import {
+  CONFIG_VERSIONS,
+  defaultRules,
+  inventoryFromLspci,
+  loadPatch,
   type MachineInventory,
   MachineInventorySchema,
-} from "../../packages/taloskit/src/hardware/inventory.js";
-import { planHardware } from "../../packages/taloskit/src/hardware/resolve.js";
-import { defaultRules, type RuleCondition } from "../../packages/taloskit/src/hardware/rules.js";
-import { inventoryFromLspci } from "../../packages/taloskit/src/hardware/sources/lspci.js";
-import { hardwareProfiles, startCluster } from "../../packages/testing/src/index.js";
+  patchMachineConfig,
+  planHardware,
+  type RuleCondition,
+} from "taloskit";
+import { afterAll, describe, expect, it } from "vitest";
 import { closeOracles, machinery, ORACLE_VERSIONS, type OracleVersion } from "../oracles.js";
 
 afterAll(closeOracles);

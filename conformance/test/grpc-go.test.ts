@@ -10,7 +10,6 @@ import { constants as h2, connect as http2Connect } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PermissionDeniedError,
   RpcError,
@@ -18,8 +17,9 @@ import {
   TalosError,
   talosContext,
   UnimplementedError,
-} from "../../packages/client/src/index.js";
-import { createTalosPki, type TalosPki } from "../../packages/testing/src/index.js";
+} from "@taloskit/client";
+import { createTalosPki, type TalosPki } from "@taloskit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { programBinary } from "../oracles.js";
 
 const NODE = "10.5.0.2";
@@ -250,8 +250,7 @@ describe("typed errors from grpc-go status codes", () => {
     const session = http2Connect(`https://${endpoint}`, {
       ca: pki.ca.certPem,
       cert: user.certPem,
-      key: (await import("../../packages/client/src/index.js")).normalizePrivateKey(user.keyPem)
-        .pem,
+      key: (await import("@taloskit/client")).normalizePrivateKey(user.keyPem).pem,
     });
     try {
       const req = session.request({

@@ -6,11 +6,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import fc from "fast-check";
+import { ConfigPatchError, patchConfig, rewriteJson6902, unifiedDiff } from "taloskit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unifiedDiff } from "../../packages/taloskit/src/config/diff.js";
-import { ConfigPatchError } from "../../packages/taloskit/src/config/errors.js";
-import { patchConfig } from "../../packages/taloskit/src/config/patch.js";
-import { rewriteJson6902 } from "../../packages/taloskit/src/config/rewrite.js";
 import { closeOracles, machinery, type OracleVersion } from "../oracles.js";
 import { RUNS, SEED_PARAMETERS } from "./settings.js";
 

@@ -30,14 +30,14 @@
 //   key order is not stable from one run to the next.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
 import {
   canonicalSchematicYaml,
   parseSchematic,
   SchematicError,
   schematicId,
-} from "../../packages/factory/src/index.js";
+} from "@taloskit/factory";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
 import { closeOracles, type OracleResponse, schematicOracle } from "../oracles.js";
 import { RUNS, SEED_PARAMETERS } from "./settings.js";
 

@@ -2,11 +2,11 @@
 // it serves must be one that the node's own Talos release accepts: read over the
 // API from a simulated cluster of every supported version and both roles, then
 // loaded and validated by that version's machinery.
+
+import { TalosClient } from "@taloskit/client";
+import { startCluster } from "@taloskit/testing";
+import { readMachineConfig, validateConfig } from "taloskit";
 import { afterAll, expect, it } from "vitest";
-import { TalosClient } from "../../packages/client/src/index.js";
-import { readMachineConfig } from "../../packages/taloskit/src/config/apply.js";
-import { validateConfig } from "../../packages/taloskit/src/config/validate.js";
-import { startCluster } from "../../packages/testing/src/index.js";
 import { closeOracles, machinery, ORACLE_VERSIONS } from "../oracles.js";
 
 afterAll(closeOracles);

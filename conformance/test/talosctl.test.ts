@@ -7,9 +7,9 @@ import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ClusterSimulator, startCluster } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { type ClusterSimulator, startCluster } from "../../packages/testing/src/index.js";
 import { programBinary } from "../oracles.js";
 
 const VERSION = "v1.14.1";

@@ -7,9 +7,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import fc from "fast-check";
+import { validateConfig } from "taloskit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as YamlLib from "../../packages/taloskit/node_modules/yaml/dist/index.js";
-import { validateConfig } from "../../packages/taloskit/src/config/validate.js";
 import { closeOracles, machinery, ORACLE_VERSIONS, type OracleVersion } from "../oracles.js";
 import { RUNS, SEED_PARAMETERS } from "./settings.js";
 

@@ -12,8 +12,8 @@
 import { create } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import { MachineService } from "../../packages/api/src/machine.js";
-import { TalosClient } from "../../packages/client/src/index.js";
+import { MachineService } from "@taloskit/api/machine";
+import { TalosClient } from "@taloskit/client";
 import { fmt, grpcJsClient, median, ownCpuSeconds, startSimChild } from "./helpers.js";
 
 const NODES = Number(process.env.BENCH_NODES ?? 200);

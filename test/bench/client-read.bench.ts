@@ -13,8 +13,8 @@
 import { execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { MachineService, ReadRequestSchema } from "../../packages/api/src/machine.js";
-import { TalosClient } from "../../packages/client/src/index.js";
+import { MachineService, ReadRequestSchema } from "@taloskit/api/machine";
+import { TalosClient } from "@taloskit/client";
 import {
   fmt,
   grpcJsClient,

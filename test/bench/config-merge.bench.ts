@@ -3,7 +3,7 @@
 // YAML in the same run (a floor for the overhead of Talos's rules and of keeping
 // comments). Prints patches per second for both and their ratio.
 import { createRequire } from "node:module";
-import { loadPatch, patchConfig } from "../../packages/taloskit/src/config/patch.js";
+import { loadPatch, patchConfig } from "taloskit";
 
 // The yaml package is a dependency of taloskit, not of the repository root.
 interface YamlLib {

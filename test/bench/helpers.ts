@@ -13,7 +13,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { nodeKeyPem } from "../../packages/testing/src/index.js";
+import { nodeKeyPem } from "@taloskit/testing";
 
 export const MiB = 1024 * 1024;
 

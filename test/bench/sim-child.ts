@@ -10,7 +10,7 @@
 // stdin closes.
 import { createInterface } from "node:readline";
 import { createServer } from "node:tls";
-import { nodeKeyPem, startCluster } from "../../packages/testing/src/index.js";
+import { nodeKeyPem, startCluster } from "@taloskit/testing";
 
 const nodeCount = Number(process.argv[2] ?? 1);
 const largeFileSize = Number(process.argv[3] ?? 64 * 1024 * 1024);

@@ -6,15 +6,11 @@
 // Version until the node answers with the new version), in the same order
 // and batches, with none of the SDK's reads, gates, event tracking or checks.
 // Prints milliseconds per node for both and their ratio.
-import { ContainerDriver, ContainerdNamespace } from "../../packages/api/src/common.js";
-import { TalosClient } from "../../packages/client/src/index.js";
-import { FactoryClient } from "../../packages/factory/src/index.js";
-import { planUpgrade, runUpgrade } from "../../packages/taloskit/src/upgrade/index.js";
-import {
-  type ClusterSimulator,
-  startCluster,
-  startFactoryServer,
-} from "../../packages/testing/src/index.js";
+import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
+import { TalosClient } from "@taloskit/client";
+import { FactoryClient } from "@taloskit/factory";
+import { type ClusterSimulator, startCluster, startFactoryServer } from "@taloskit/testing";
+import { planUpgrade, runUpgrade } from "taloskit";
 
 const NODES = Number(process.env.UPGRADE_BENCH_NODES ?? 1000);
 const BATCH = 50;

@@ -2,14 +2,15 @@
 // schematic against one. The factory accepts any name at POST time and only
 // fails when an image is built, so catching mistakes here saves a slow,
 // confusing failure later.
+
+import { atLeastMinor, minorOf } from "@taloskit/core";
 import { z } from "zod";
 import { EXTENSION_SINCE, SNAPSHOT_MINORS } from "./catalog-data.js";
 import { SchematicError } from "./errors.js";
 import type { Schematic } from "./schematic.js";
-import { sortExtensions } from "./schematic.js";
-import { sha256Hex } from "./sha256.js";
+import { sha256Hex, sortExtensions } from "./schematic.js";
 import type { Arch } from "./urls.js";
-import { atLeastMinor, minorOf, supports, versionTag } from "./versions.js";
+import { supports, talosTag } from "./versions.js";
 
 export const ExtensionInfoSchema = z.object({
   name: z.string(),
@@ -138,7 +139,7 @@ export const OFFLINE_MINORS: readonly string[] = SNAPSHOT_MINORS;
  * are what the factory lists. Throws for a minor outside the snapshot.
  */
 export function offlineCatalog(version: string): Catalog {
-  const tag = versionTag(version);
+  const tag = talosTag(version);
   const minor = minorOf(tag);
   if (!OFFLINE_MINORS.includes(minor)) {
     throw new SchematicError(`no offline catalog for Talos ${tag}`, [

@@ -2,6 +2,7 @@
 // AbortSignal, so it runs in Node, Deno and browsers; pass `fetch` to use
 // another implementation and `dispatcher` (an undici Dispatcher) in Node for
 // proxies or connection pools.
+import { type BackoffPolicy, retry } from "@taloskit/core";
 import { z } from "zod";
 import { type FactoryCache, MemoryCache } from "./cache.js";
 import {
@@ -35,7 +36,7 @@ import {
   installerImage,
   pxeUrl,
 } from "./urls.js";
-import { supports, versionTag } from "./versions.js";
+import { supports, talosTag } from "./versions.js";
 
 /** Structural stand-in for undici's Dispatcher, so the types need no undici install. */
 export interface DispatcherLike {
@@ -59,8 +60,13 @@ export interface FactoryClientOptions {
   timeoutMs?: number;
   /** Extra attempts for idempotent requests on network errors and 5xx (3 by default). */
   retries?: number;
-  /** Delay before retry `attempt` (1-based); exponential from 250 ms with jitter by default. */
-  backoff?: (attempt: number) => number;
+  /**
+   * Backoff between attempts: exponential from `baseDelayMs` (250 ms by default),
+   * each sleep at most `maxDelayMs` (5 s by default), with full jitter.
+   */
+  backoff?: Partial<Pick<BackoffPolicy, "baseDelayMs" | "maxDelayMs">>;
+  /** Called before each backoff sleep with the attempt that failed (1-based), the sleep and why. */
+  onRetry?: (attempt: number, delayMs: number, error: FactoryError) => void;
   /** Cache for schematic creation and catalogs; `false` disables it. */
   cache?: FactoryCache | false;
   /** How long catalogs stay cached, in ms (10 minutes by default). */
@@ -115,9 +121,6 @@ const SCHEMATIC_ID = z.string().regex(/^[0-9a-f]{64}$/, "expected a 64-digit hex
 const CreateResponse = z.object({ id: SCHEMATIC_ID, schematic: z.string().optional() });
 const StringList = z.array(z.string());
 
-const defaultBackoff = (attempt: number) =>
-  Math.min(250 * 2 ** (attempt - 1), 5000) * (0.75 + Math.random() * 0.5);
-
 /** Typed client of one Image Factory. */
 export class FactoryClient {
   readonly baseUrl: string;
@@ -127,7 +130,8 @@ export class FactoryClient {
   readonly #dispatcher: DispatcherLike | undefined;
   readonly #timeoutMs: number;
   readonly #retries: number;
-  readonly #backoff: (attempt: number) => number;
+  readonly #backoff: Pick<BackoffPolicy, "baseDelayMs" | "maxDelayMs">;
+  readonly #onRetry: FactoryClientOptions["onRetry"];
   readonly #cache: FactoryCache | undefined;
   readonly #catalogTtl: number;
 
@@ -146,7 +150,8 @@ export class FactoryClient {
     this.#dispatcher = options.dispatcher;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#retries = options.retries ?? 3;
-    this.#backoff = options.backoff ?? defaultBackoff;
+    this.#backoff = { baseDelayMs: 250, maxDelayMs: 5_000, ...options.backoff };
+    this.#onRetry = options.onRetry;
     this.#cache = options.cache === false ? undefined : (options.cache ?? new MemoryCache());
     this.#catalogTtl = options.catalogTtlMs ?? 10 * 60_000;
   }
@@ -219,7 +224,7 @@ export class FactoryClient {
   /** Official extensions of a Talos version (NotFoundError for an unknown version). */
   async extensions(version: string, options: CallOptions = {}): Promise<ExtensionInfo[]> {
     return this.#cachedJson(
-      `/version/${versionTag(version)}/extensions/official`,
+      `/version/${talosTag(version)}/extensions/official`,
       z.array(ExtensionInfoSchema),
       options,
     );
@@ -228,7 +233,7 @@ export class FactoryClient {
   /** Official overlays of a Talos version (empty before 1.7). */
   async overlays(version: string, options: CallOptions = {}): Promise<OverlayInfo[]> {
     return this.#cachedJson(
-      `/version/${versionTag(version)}/overlays/official`,
+      `/version/${talosTag(version)}/overlays/official`,
       z.array(OverlayInfoSchema),
       options,
     );
@@ -240,12 +245,12 @@ export class FactoryClient {
       this.extensions(version, options),
       this.overlays(version, options),
     ]);
-    return { version: versionTag(version), extensions, overlays };
+    return { version: talosTag(version), extensions, overlays };
   }
 
   /** talosctl download URLs for a version (empty before 1.11). */
   async talosctl(version: string, options: CallOptions = {}): Promise<string[]> {
-    return this.#cachedJson(`/talosctl/${versionTag(version)}`, StringList, options);
+    return this.#cachedJson(`/talosctl/${talosTag(version)}`, StringList, options);
   }
 
   /** PEM certificate the factory signs SecureBoot assets with. */
@@ -284,7 +289,7 @@ export class FactoryClient {
     os: "linux" | "darwin" | "windows" | "freebsd",
     arch: "amd64" | "arm64",
   ): string {
-    const tag = versionTag(version);
+    const tag = talosTag(version);
     if (!supports(tag, "talosctlDownloads"))
       throw new FactoryError(
         "FACTORY_UNSUPPORTED",
@@ -426,47 +431,53 @@ export class FactoryClient {
   ): Promise<Response> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.baseUrl}${pathOrUrl}`;
     const idempotent = method !== "POST";
-    const attempts = idempotent ? this.#retries + 1 : 1;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const guard = new Guard(options.signal, options.timeoutMs ?? this.#timeoutMs);
-      guard.arm();
-      try {
-        const response = await this.#fetchOnce(url, method, extra.headers ?? {}, extra.body, guard);
-        if (response.ok && (extra.expect === undefined || extra.expect.includes(response.status))) {
-          // Buffer the body under the same timeout so a stalled body cannot hang the caller.
-          const body =
-            method === "HEAD" ? null : await raceAbort(response.arrayBuffer(), guard.signal);
-          return new Response(body, { status: response.status, headers: response.headers });
+    return retry<Response, FactoryError>(
+      async () => {
+        const guard = new Guard(options.signal, options.timeoutMs ?? this.#timeoutMs);
+        guard.arm();
+        try {
+          const response = await this.#fetchOnce(
+            url,
+            method,
+            extra.headers ?? {},
+            extra.body,
+            guard,
+          );
+          if (
+            response.ok &&
+            (extra.expect === undefined || extra.expect.includes(response.status))
+          ) {
+            // Buffer the body under the same timeout so a stalled body cannot hang the caller.
+            const body =
+              method === "HEAD" ? null : await raceAbort(response.arrayBuffer(), guard.signal);
+            return new Response(body, { status: response.status, headers: response.headers });
+          }
+          throw response.ok
+            ? new FactoryError(
+                "FACTORY_BAD_RESPONSE",
+                `unexpected status ${response.status} from ${method} ${url}`,
+                { status: response.status, url },
+              )
+            : await errorFromResponse(response, url);
+        } catch (error) {
+          throw guard.translate(error, url);
+        } finally {
+          guard.dispose();
         }
-        const error = response.ok
-          ? new FactoryError(
-              "FACTORY_BAD_RESPONSE",
-              `unexpected status ${response.status} from ${method} ${url}`,
-              { status: response.status, url },
-            )
-          : await errorFromResponse(response, url);
-        if (!(idempotent && error.code === "FACTORY_SERVER_ERROR")) throw error;
-        lastError = error;
-      } catch (error) {
-        const translated = guard.translate(error, url);
-        if (
-          !(
-            idempotent &&
-            (translated.code === "FACTORY_NETWORK" || translated.code === "FACTORY_SERVER_ERROR")
-          )
-        )
-          throw translated;
-        lastError = translated;
-      } finally {
-        guard.dispose();
-      }
-      if (attempt < attempts)
-        await sleep(this.#backoff(attempt), options.signal).catch((e) => {
-          throw new Guard(options.signal, 0).translate(e, url);
-        });
-    }
-    throw lastError;
+      },
+      {
+        policy: { attempts: idempotent ? this.#retries + 1 : 1, ...this.#backoff },
+        shouldRetry: (error) =>
+          idempotent && (error.code === "FACTORY_NETWORK" || error.code === "FACTORY_SERVER_ERROR"),
+        signal: options.signal,
+        onRetry: this.#onRetry,
+        aborted: (_attempt, last) =>
+          new FactoryError("FACTORY_ABORTED", `request to ${url} was aborted`, {
+            cause: options.signal?.reason ?? last,
+            url,
+          }),
+      },
+    );
   }
 
   #fetchOnce(
@@ -556,21 +567,6 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
-
 function totalSize(response: Response, start: number): number | undefined {
   const range = response.headers.get("content-range");
   const m = range ? /\/(\d+)$/.exec(range) : null;
@@ -580,7 +576,7 @@ function totalSize(response: Response, start: number): number | undefined {
 }
 
 /** Maps a factory error answer (plain text) to a typed error. */
-export async function errorFromResponse(response: Response, url: string): Promise<FactoryError> {
+async function errorFromResponse(response: Response, url: string): Promise<FactoryError> {
   const text = (await response.text().catch(() => "")).trim().slice(0, 8192);
   const status = response.status;
   const opts = { status, url, serverMessage: text };

@@ -1,5 +1,7 @@
 // Every failure of @taloskit/factory is a FactoryError with a stable `code`,
-// so callers branch on codes rather than on message text.
+// so callers branch on codes rather than on message text. FactoryError is a
+// TalosError: `instanceof TalosError` catches factory failures too.
+import { TalosError } from "@taloskit/core";
 
 export type FactoryErrorCode =
   | "SCHEMATIC_INVALID"
@@ -30,16 +32,16 @@ export interface FactoryErrorOptions {
 }
 
 /** Base class of every error this package throws. */
-export class FactoryError extends Error {
+export class FactoryError extends TalosError {
   override name = "FactoryError";
-  readonly code: FactoryErrorCode;
+  // Narrowed, not redefined: TalosError's constructor sets it.
+  declare readonly code: FactoryErrorCode;
   readonly status: number | undefined;
   readonly url: string | undefined;
   readonly serverMessage: string | undefined;
 
   constructor(code: FactoryErrorCode, message: string, options: FactoryErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, { cause: options.cause });
     this.status = options.status;
     this.url = options.url;
     this.serverMessage = options.serverMessage;

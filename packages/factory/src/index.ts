@@ -1,8 +1,24 @@
 // @taloskit/factory: a typed client for the Talos Image Factory, the
 // schematic model with offline IDs, catalogs, asset URLs and downloads.
+// Talos version parsing and order live in @taloskit/core.
 
 export { type FactoryCache, MemoryCache } from "./cache.js";
-export * from "./catalog.js";
+export {
+  ARCH_ONLY,
+  assertValidSchematic,
+  type Catalog,
+  type ExtensionInfo,
+  ExtensionInfoSchema,
+  factoryExtensionAlias,
+  LEGACY_EXTENSIONS,
+  OFFLINE_MINORS,
+  type OverlayInfo,
+  OverlayInfoSchema,
+  offlineCatalog,
+  type SchematicIssue,
+  type ValidationResult,
+  validateSchematic,
+} from "./catalog.js";
 export {
   type CallOptions,
   type CreatedSchematic,
@@ -11,12 +27,20 @@ export {
   type DownloadProgress,
   type DownloadResult,
   type DownloadSink,
-  errorFromResponse,
   FactoryClient,
   type FactoryClientOptions,
   type FetchLike,
 } from "./client.js";
-export * from "./errors.js";
+export {
+  DownloadSizeError,
+  FactoryError,
+  type FactoryErrorCode,
+  type FactoryErrorOptions,
+  InvalidSchematicError,
+  isFactoryError,
+  NotFoundError,
+  SchematicError,
+} from "./errors.js";
 /**
  * Go's YAML encoder (go-yaml v3 defaults, as the factory and talosctl use it):
  * `emitGoYaml` writes one document from a {@link GoNode} tree, quoting strings
@@ -49,6 +73,26 @@ export {
   YamlMap,
   YamlTimestamp,
 } from "./schematic.js";
-export { sha256, sha256Hex } from "./sha256.js";
-export * from "./urls.js";
-export * from "./versions.js";
+export {
+  ARCHES,
+  type Arch,
+  type AssetKind,
+  type AssetTarget,
+  type AssetUrls,
+  assetPaths,
+  assetUrls,
+  type BootMethod,
+  DISK_COMPRESSIONS,
+  DISK_FORMATS,
+  type DiskCompression,
+  type DiskFormat,
+  defaultPxeUrl,
+  imageUrl,
+  installerImage,
+  PLATFORMS,
+  type PlatformInfo,
+  platformInfo,
+  pxeUrl,
+  registryHost,
+} from "./urls.js";
+export { supports, VERSION_GATES, type VersionGate } from "./versions.js";

@@ -1,6 +1,9 @@
 // The schematic model: what a Talos image is built from. The ID of a
 // schematic is the SHA-256 of its canonical YAML, computed here offline and
 // synchronously, byte for byte as the factory computes it.
+
+import { sha256 } from "@noble/hashes/sha2";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
 import {
   type Document,
   isAlias,
@@ -23,7 +26,6 @@ import {
   parseGoInt,
   resolvePlain,
 } from "./goyaml.js";
-import { sha256Hex } from "./sha256.js";
 
 export const BOOTLOADER_KINDS = ["none", "dual-boot", "sd-boot", "grub"] as const;
 export type BootloaderKind = (typeof BOOTLOADER_KINDS)[number];
@@ -861,6 +863,14 @@ function coerce(input: Schematic | SchematicInput | string): Schematic {
  */
 export function canonicalSchematicYaml(input: Schematic | SchematicInput | string): string {
   return emitGoYaml(toGoNode(coerce(input)));
+}
+
+/**
+ * SHA-256 of a text's UTF-8 bytes, in hex: synchronous, on Node, Deno and browsers alike.
+ * @internal
+ */
+export function sha256Hex(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
 }
 
 /** The schematic ID, offline and synchronous: SHA-256 hex of the canonical YAML. */

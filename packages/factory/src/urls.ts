@@ -2,8 +2,10 @@
 // demand from a path grammar; these helpers write that grammar and refuse
 // combinations a Talos version cannot build, instead of letting a download
 // fail minutes later.
+
+import { atLeastMinor } from "@taloskit/core";
 import { FactoryError } from "./errors.js";
-import { atLeastMinor, supports, versionTag } from "./versions.js";
+import { supports, talosTag } from "./versions.js";
 
 export type Arch = "amd64" | "arm64";
 export const ARCHES: readonly Arch[] = ["amd64", "arm64"];
@@ -184,7 +186,7 @@ function check(t: AssetTarget): { platform: string; sb: string; tag: string } {
   const platform = t.platform ?? "metal";
   if (!/^[a-zA-Z][a-zA-Z0-9-]*$/.test(platform))
     bad(`platform "${platform}" is not a platform name`);
-  const tag = versionTag(t.version);
+  const tag = talosTag(t.version);
   const info = platformInfo(platform);
   if (info?.minVersion && !atLeastMinor(tag, info.minVersion)) {
     bad(`platform ${platform} needs Talos ${info.minVersion} or later, not ${tag}`);
@@ -262,7 +264,7 @@ function trimBase(baseUrl: string): string {
 
 /** Full URL of an asset under a factory. */
 export function imageUrl(baseUrl: string, t: AssetTarget, path: string): string {
-  return `${trimBase(baseUrl)}/image/${t.schematicId}/${versionTag(t.version)}/${path}`;
+  return `${trimBase(baseUrl)}/image/${t.schematicId}/${talosTag(t.version)}/${path}`;
 }
 
 /**

@@ -130,6 +130,17 @@ describe("schematicId", () => {
     expect(schematicId(yaml)).toBe(id);
   });
 
+  it("hashes the UTF-8 bytes of the canonical text, at every SHA-256 padding boundary", () => {
+    // Kernel argument lengths that move the canonical text across 64-byte blocks.
+    for (let n = 0; n < 130; n++) {
+      const input = {
+        customization: { extraKernelArgs: [`x=${"ü✓𝄞a".repeat(n % 7)}${"b".repeat(n)}`] },
+      };
+      const yaml = canonicalSchematicYaml(input);
+      expect(schematicId(input)).toBe(createHash("sha256").update(yaml, "utf8").digest("hex"));
+    }
+  });
+
   it("writes the canonical layout", () => {
     expect(
       canonicalSchematicYaml({

@@ -1,9 +1,9 @@
+import { compareVersions } from "@taloskit/core";
 import { describe, expect, it } from "vitest";
 import {
   assertValidSchematic,
   assetPaths,
   assetUrls,
-  compareVersions,
   defaultPxeUrl,
   FactoryClient,
   VANILLA_SCHEMATIC_ID as ID,

@@ -1,10 +1,8 @@
 // One error hierarchy: every error taloskit throws is a TalosError of the client, with
 // its own stable code, the node where one applies and the cause; the client's
-// toTalosError and fan-out pass them through unchanged.
+// fan-out passes them through unchanged.
 import { RpcError, runOnNodes, TalosError } from "@taloskit/client";
 import { describe, expect, it } from "vitest";
-// Internal to the client (the fan-out and every call use it): the same module as above.
-import { toTalosError } from "../../client/src/errors.js";
 import { ConfigApplyError, ConfigPatchError } from "../src/config/index.js";
 import { InventoryParseError, inventoryFromJson } from "../src/hardware/inventory.js";
 import { parseRules, RuleError } from "../src/hardware/rules.js";
@@ -138,13 +136,16 @@ describe("the client passes taloskit errors through", () => {
     new InventoryParseError("nfd", "item 0 has no metadata.labels"),
   ];
 
-  it("toTalosError returns them unchanged, also when wrapped as a cause", () => {
+  it("the fan-out returns them unchanged, also when wrapped as a cause", async () => {
     for (const err of errors()) {
-      expect(toTalosError(err, { node: "other" })).toBe(err);
       // connect-es wraps errors thrown inside a call (a ConnectError whose cause is
-      // ours): toTalosError walks the cause chain back to it.
+      // ours): the client walks the cause chain back to it.
       const wrapped = new Error("wrapped", { cause: new Error("inner", { cause: err }) });
-      expect(toTalosError(wrapped)).toBe(err);
+      const [plain, unwrapped] = await runOnNodes(["a", "b"], async (node) => {
+        throw node === "a" ? err : wrapped;
+      });
+      expect(plain && "error" in plain ? plain.error : undefined).toBe(err);
+      expect(unwrapped && "error" in unwrapped ? unwrapped.error : undefined).toBe(err);
     }
   });
 

@@ -3,6 +3,7 @@ export {
   type CertAndKey,
   type ClusterSimulator,
   type CpuInfo,
+  createMaintenanceCert,
   createTalosPki,
   type DiskInfo,
   EMPTY_SCHEMATIC_ID,

@@ -78,7 +78,12 @@ describe.each(transports)("factory client over $name", (transport) => {
   let close: () => Promise<void>;
   let dir: string;
   const client = (options: FactoryClientOptions = {}) =>
-    new FactoryClient({ baseUrl, backoff: () => 1, timeoutMs: 5_000, ...options });
+    new FactoryClient({
+      baseUrl,
+      backoff: { baseDelayMs: 1, maxDelayMs: 1 },
+      timeoutMs: 5_000,
+      ...options,
+    });
 
   beforeAll(async () => {
     sim = new FactorySimulator({ assetSize: 100_000 });
@@ -167,9 +172,8 @@ describe.each(transports)("factory client over $name", (transport) => {
     const delays: number[] = [];
     const c = client({
       cache: false,
-      backoff: (n) => {
+      onRetry: (n) => {
         delays.push(n);
-        return 1;
       },
     });
     sim.failNext(2);
@@ -323,7 +327,11 @@ describe("factory client over real HTTP only", () => {
     const server = await startFactoryServer();
     await server.close();
     const error = await caught(
-      new FactoryClient({ baseUrl: server.url, retries: 1, backoff: () => 1 }).versions(),
+      new FactoryClient({
+        baseUrl: server.url,
+        retries: 1,
+        backoff: { baseDelayMs: 1, maxDelayMs: 1 },
+      }).versions(),
     );
     expect(error.code).toBe("FACTORY_NETWORK");
   });

@@ -215,7 +215,8 @@ async function patchLoaded(
       `config already had a problem: document '${i.document}' path '${i.path}' (${i.rule}): ${i.message}`,
   );
 
-  // Secrets are masked in both texts before the diff, so no line of one can show.
+  // Secrets are masked in both texts before the diff, so no line of one can show;
+  // the raw text diff is then never made (a ConfigDiff makes it when first read).
   const diff = options.showSecrets
     ? rawDiff
     : redactDiff(rawDiff, {

@@ -1,4 +1,6 @@
-// Structured and unified diffs between two configs.
+// Structured and unified diffs between two configs. The text diff is jsdiff's
+// (Myers, O((N+M)·D)): a small change to a huge config costs little.
+import { structuredPatch } from "diff";
 
 /** One changed value, named by document id and dotted path. */
 export interface ConfigChange {
@@ -9,7 +11,10 @@ export interface ConfigChange {
   after?: unknown;
 }
 
-/** What a merge changed: per-path changes, and a unified text diff of the YAML. */
+/**
+ * What a merge changed: per-path changes, and a unified text diff of the YAML
+ * (computed when first read).
+ */
 export interface ConfigDiff {
   changes: ConfigChange[];
   addedDocuments: string[];
@@ -54,95 +59,43 @@ export function diffDocuments(
     else walk(id, "", value, after.get(id), changes);
   }
   for (const id of after.keys()) if (!before.has(id)) addedDocuments.push(id);
+  // The text diff is worked out when first read, once: a caller that diffs
+  // other texts (redactDiff on masked ones) never pays for this one.
+  let unified: string | undefined;
   return {
     changes,
     addedDocuments,
     removedDocuments,
-    unified: unifiedDiff(beforeText, afterText),
+    get unified() {
+      unified ??= unifiedDiff(beforeText, afterText);
+      return unified;
+    },
   };
 }
 
-/** A unified diff (3 lines of context) of two texts; empty when they are equal. */
+/**
+ * A unified diff (3 lines of context) of two texts; empty when they are equal.
+ * Lines are compared whole; a missing final newline is not a change.
+ */
 export function unifiedDiff(
   a: string,
   b: string,
   names = { from: "current", to: "patched" },
 ): string {
   if (a === b) return "";
-  const x = a.split("\n");
-  const y = b.split("\n");
-  if (x[x.length - 1] === "") x.pop();
-  if (y[y.length - 1] === "") y.pop();
-  type Line = { tag: " " | "-" | "+"; text: string; ai: number; bi: number };
-  const lines: Line[] = [];
-  // Common prefix and suffix are context; the LCS table covers only the middle.
-  let pre = 0;
-  while (pre < x.length && pre < y.length && x[pre] === y[pre]) pre++;
-  let suf = 0;
-  while (
-    suf < x.length - pre &&
-    suf < y.length - pre &&
-    x[x.length - 1 - suf] === y[y.length - 1 - suf]
-  ) {
-    suf++;
-  }
-  for (let k = 0; k < pre; k++) lines.push({ tag: " ", text: x[k] as string, ai: k, bi: k });
-  const n = x.length - suf;
-  const m = y.length - suf;
-  const w = m - pre;
-  // lcs[(i - pre) * (w + 1) + (j - pre)]: LCS length of x[i..n) and y[j..m).
-  const lcs = new Uint32Array((n - pre + 1) * (w + 1));
-  const at = (i: number, j: number) => lcs[(i - pre) * (w + 1) + (j - pre)] as number;
-  for (let i = n - 1; i >= pre; i--) {
-    for (let j = m - 1; j >= pre; j--) {
-      lcs[(i - pre) * (w + 1) + (j - pre)] =
-        x[i] === y[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
-    }
-  }
-  let i = pre;
-  let j = pre;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      lines.push({ tag: " ", text: x[i] as string, ai: i++, bi: j++ });
-    } else if (i < n && (j >= m || at(i + 1, j) >= at(i, j + 1))) {
-      lines.push({ tag: "-", text: x[i] as string, ai: i++, bi: j });
-    } else {
-      lines.push({ tag: "+", text: y[j] as string, ai: i, bi: j++ });
-    }
-  }
-  for (let k = 0; k < suf; k++) {
-    lines.push({ tag: " ", text: x[n + k] as string, ai: n + k, bi: m + k });
-  }
+  const patch = structuredPatch(names.from, names.to, withNewline(a), withNewline(b), "", "", {
+    context: 3,
+  });
   const out = [`--- ${names.from}`, `+++ ${names.to}`];
-  const context = 3;
-  let k = 0;
-  while (k < lines.length) {
-    if (lines[k]?.tag === " ") {
-      k++;
-      continue;
-    }
-    let start = Math.max(0, k - context);
-    let end = k;
-    // extend the hunk while changes are within 2*context lines of each other
-    while (end < lines.length) {
-      let look = end;
-      while (look < lines.length && lines[look]?.tag !== " ") look++;
-      let gap = look;
-      while (gap < lines.length && lines[gap]?.tag === " ") gap++;
-      if (gap < lines.length && gap - look <= 2 * context) end = gap;
-      else {
-        end = Math.min(lines.length, look + context);
-        break;
-      }
-    }
-    const hunk = lines.slice(start, end);
-    const first = hunk[0] as Line;
-    const aLen = hunk.filter((l) => l.tag !== "+").length;
-    const bLen = hunk.filter((l) => l.tag !== "-").length;
-    out.push(`@@ -${first.ai + (aLen ? 1 : 0)},${aLen} +${first.bi + (bLen ? 1 : 0)},${bLen} @@`);
-    for (const l of hunk) out.push(`${l.tag}${l.text}`);
-    k = end;
-    start = end;
+  for (const hunk of patch.hunks) {
+    // An empty side is numbered by the line before it, as diff -u does.
+    const from = hunk.oldLines ? hunk.oldStart : hunk.oldStart - 1;
+    const to = hunk.newLines ? hunk.newStart : hunk.newStart - 1;
+    out.push(`@@ -${from},${hunk.oldLines} +${to},${hunk.newLines} @@`, ...hunk.lines);
   }
   return `${out.join("\n")}\n`;
+}
+
+function withNewline(text: string): string {
+  return text === "" || text.endsWith("\n") ? text : `${text}\n`;
 }

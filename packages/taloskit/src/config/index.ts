@@ -13,12 +13,40 @@ export {
   patchMachineConfigOnNodes,
   readMachineConfig,
 } from "./apply.js";
-export * from "./builders.js";
+export {
+  type BondMode,
+  bondPatch,
+  builtPatch,
+  type ConfigKernelModule,
+  certSANsPatch,
+  clusterEndpointPatch,
+  extensionServicePatch,
+  type GpuVendor,
+  gpuRuntimePatch,
+  type InstallOptions,
+  installPatch,
+  type KubeletSettings,
+  kernelArgsPatch,
+  kernelModulesPatch,
+  kubeletPatch,
+  type LinkSettings,
+  linkPatch,
+  type MachinePatchDocuments,
+  machinePatchDocuments,
+  mergePatchDocuments,
+  type NodeMetadata,
+  nodeMetadataPatch,
+  type PatchDocument,
+  registryAuthPatch,
+  registryMirrorPatch,
+  sysctlsPatch,
+  userVolumePatch,
+  vlanPatch,
+} from "./builders.js";
 export { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
 export {
   type ConfigDocument,
   type DocumentRef,
-  LEGACY_KIND,
   parseConfig,
   printConfig,
 } from "./documents.js";
@@ -28,7 +56,6 @@ export {
   type ConfigErrorCode,
   type ConfigIssue,
   ConfigPatchError,
-  JSONPATCH_MULTIDOC_MESSAGE,
 } from "./errors.js";
 export type {
   TypesV1_10,
@@ -61,7 +88,6 @@ export {
 export {
   CONFIG_VERSIONS,
   type ConfigVersion,
-  checkKind,
   configVersion,
   isKnownKind,
   type KindInfo,

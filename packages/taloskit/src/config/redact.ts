@@ -327,5 +327,7 @@ export function redactDiff(
   } else {
     unified = redactText(diff.unified);
   }
-  return { ...diff, changes, unified };
+  // Not a spread: it would read `diff.unified`, a text diff this one replaces.
+  const { addedDocuments, removedDocuments } = diff;
+  return { changes, addedDocuments, removedDocuments, unified };
 }

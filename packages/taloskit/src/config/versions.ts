@@ -1,4 +1,5 @@
 // Which document kinds each supported Talos version accepts.
+import { minorLine } from "@taloskit/core";
 import type { DocumentRef } from "./documents.js";
 import { ConfigPatchError } from "./errors.js";
 import { MODEL_BY_VERSION, MODEL_VERSIONS } from "./generated/model.js";
@@ -30,8 +31,8 @@ export type ConfigVersion = (typeof CONFIG_VERSIONS)[number];
 
 /** Reduces `v1.14.2`, `1.14`, `1.14.0-alpha.1` to `1.14`; throws for versions without a model. */
 export function configVersion(version: string): ConfigVersion {
-  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(version.trim());
-  const mm = m ? `${m[1]}.${m[2]}` : version;
+  const line = minorLine(version);
+  const mm = line ? `${line.major}.${line.minor}` : version;
   if (!(CONFIG_VERSIONS as readonly string[]).includes(mm)) {
     throw new ConfigPatchError(
       "CONFIG_UNKNOWN_VERSION",

@@ -1,8 +1,44 @@
-export * from "./fleet.js";
-export * from "./inventory.js";
+export {
+  groupBySchematic,
+  type SchematicDrift,
+  type SchematicGroup,
+  schematicDrift,
+} from "./fleet.js";
+export {
+  ARCHES,
+  type Arch,
+  CPU_VENDORS,
+  type CpuVendor,
+  InventoryParseError,
+  inventoryFromJson,
+  type MachineInventory,
+  type MachineInventoryInput,
+  MachineInventorySchema,
+  type PciDevice,
+  PciDeviceSchema,
+} from "./inventory.js";
 export { describeDevice, evaluate, type MatchResult } from "./match.js";
-export * from "./resolve.js";
-export * from "./rules.js";
+export {
+  type BootAssets,
+  DEFAULT_FACTORY,
+  HardwareOptionError,
+  type HardwarePlan,
+  type NvidiaBranch,
+  planHardware,
+  type ResolutionReason,
+  type ResolvedSchematic,
+  type ResolveOptions,
+} from "./resolve.js";
+export {
+  DEFAULT_RULES_VERSION,
+  defaultRules,
+  type HardwareRule,
+  type KernelModule,
+  type PciCondition,
+  parseRules,
+  type RuleCondition,
+  RuleError,
+} from "./rules.js";
 export { detectLspciFormat, inventoryFromLspci, parseLspci } from "./sources/lspci.js";
 export { inventoryFromNfd, nfdLabels } from "./sources/nfd.js";
 export {

@@ -1,16 +1,5 @@
 // Upgrades: version paths, single-node upgrades and rolling cluster upgrades.
 
-// The Kubernetes client lives in ../kubernetes; its names stay exported here too.
-export {
-  type DrainOptions,
-  KubeApiError,
-  type KubeCallOptions,
-  KubeClient,
-  type KubeClientOptions,
-  type KubeNode,
-  type KubePod,
-  type NodeReadyOptions,
-} from "../kubernetes/index.js";
 export {
   reason as upgradeErrorReason,
   UPGRADE_ERROR_CODES,

@@ -206,8 +206,12 @@ describe("patchMachineConfig modes", () => {
       mode: "try",
       tryTimeoutMs: 1_000, // long enough to confirm in time on a loaded machine
     });
+    // The node (in this process) set its 1 s roll-back timer before it answered. Node runs
+    // timers of the same length in the order they were set, so one of 1 s set now fires
+    // after it: once it has, a roll-back still pending would have run.
+    const rollbackDue = new Promise((res) => setTimeout(res, 1_000));
     await confirmTryConfig(admin, { node: CP });
-    await new Promise((res) => setTimeout(res, 1_300));
+    await rollbackDue;
     expect(n.state.config).toBe(r.config);
   });
 
@@ -649,6 +653,25 @@ describe("roles and the node's own checks", () => {
     const m = maskSecrets(aliased, aliased.replace("worker", "controlplane"));
     expect(m.before).not.toContain("ANCHORED-SECRET");
     expect(m.after).not.toContain("ANCHORED-SECRET");
+  });
+
+  it("makes the unified diff once: redactDiff with the texts never reads the raw one", () => {
+    const base = "machine:\n  type: worker\n";
+    const merged = patchConfig(base, ["machine:\n  type: controlplane\n"]);
+    const raw = merged.diff as ConfigDiff;
+    const untouched: ConfigDiff = {
+      changes: raw.changes,
+      addedDocuments: raw.addedDocuments,
+      removedDocuments: raw.removedDocuments,
+      get unified(): string {
+        throw new Error("the raw unified diff was computed");
+      },
+    };
+    const diff = redactDiff(untouched, { before: base, after: merged.text });
+    expect(diff.unified).toBe(
+      "--- current\n+++ patched\n@@ -1,2 +1,2 @@\n machine:\n-  type: worker\n+  type: controlplane\n",
+    );
+    expect(raw.unified).toBe(diff.unified);
   });
 });
 

@@ -128,9 +128,9 @@ describe("taloskit config validate", () => {
   });
 
   it("treats patches as partial with --patch", async () => {
-    expect(
-      (await run("config", "validate", "partial.yaml", "--talos-version", "1.14")).error,
-    ).toBeDefined();
+    const whole = await run("config", "validate", "partial.yaml", "--talos-version", "1.14");
+    expect(whole.error?.message).toBe("partial.yaml is not valid for Talos 1.14: 2 problem(s)");
+    expect(whole.stdout).toMatch(/\/v1alpha1\s+cluster\s+required/);
     expect(
       (await run("config", "validate", "partial.yaml", "--talos-version", "1.14", "--patch")).error,
     ).toBeUndefined();
@@ -153,6 +153,11 @@ describe("taloskit config validate", () => {
   });
 
   it("needs --talos-version", async () => {
-    expect((await run("config", "validate", "good.yaml")).error).toBeDefined();
+    const r = await run("config", "validate", "good.yaml");
+    expect(r.error).toMatchObject({
+      code: "commander.missingMandatoryOptionValue",
+      message: "error: required option '--talos-version <version>' not specified",
+    });
+    expect(r.stdout).toBe("");
   });
 });

@@ -8,8 +8,8 @@ import {
   startKubernetesSimulator,
 } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { KubeClient } from "../../src/kubernetes/index.js";
 import {
-  KubeClient,
   planUpgrade,
   runUpgrade,
   UpgradeError,

@@ -1,5 +1,6 @@
 export {
   type CertAndKey,
+  createMaintenanceCert,
   createTalosPki,
   type IssueClientOptions,
   type IssueServerOptions,

@@ -2,19 +2,20 @@
 // every public route the way the real factory does (IDs, status codes, body
 // text, and quirks such as JSON lists sent as text/plain), serves synthetic
 // image bytes with Range support, and lets tests inject faults.
+
+import { createHash } from "node:crypto";
+import { compareVersions, tryParseTalosVersion, versionTag } from "@taloskit/core";
 import {
   canonicalSchematicYaml,
-  compareVersions,
   factoryExtensionAlias,
   offlineCatalog,
   parseSchematic,
   type Schematic,
   schematicId,
-  sha256,
   supports,
-  tryParseTalosVersion,
-  versionTag,
 } from "@taloskit/factory";
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest();
 
 export interface FactorySimOptions {
   /** Versions the simulator serves (ascending order is restored). */

@@ -4,8 +4,8 @@
 import { readFileSync } from "node:fs";
 import { FactoryClient } from "@taloskit/factory";
 import { Command, Option } from "commander";
+import { KubeClient } from "../../kubernetes/index.js";
 import {
-  KubeClient,
   type PlannedNode,
   planUpgrade,
   runUpgrade,

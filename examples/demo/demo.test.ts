@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
 
-const root = join(import.meta.dirname, "../../..");
+const root = join(import.meta.dirname, "../..");
 
 test("the demo runs from inventory to a finished rolling upgrade", async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ["--conditions=@taloskit/source", "--import", "tsx", "packages/taloskit/src/demo.ts"],
+    ["--conditions=@taloskit/source", "--import", "tsx", "examples/demo/demo.ts"],
     { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 },
   );
   // Every step, in order.

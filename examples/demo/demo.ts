@@ -1,22 +1,23 @@
 // The taloskit demo: a mixed bare-metal cluster, simulated on loopback, taken from
 // "what is in these machines?" to "every node runs the image it needs, upgraded".
 // Everything goes over real gRPC with mutual TLS and real HTTP, as against real nodes.
+import { stripVTControlCharacters } from "node:util";
 import { TalosClient } from "@taloskit/client";
 import { FactoryClient } from "@taloskit/factory";
 import { type ClusterSimulator, startCluster, startFactoryServer } from "@taloskit/testing";
-import { progressPrinter } from "./cli/commands/upgrade.js";
-import { renderTable } from "./cli/output.js";
-import { validateDocuments } from "./config/validate.js";
-import { groupBySchematic } from "./hardware/fleet.js";
-import type { MachineInventory } from "./hardware/inventory.js";
-import { type HardwarePlan, planHardware } from "./hardware/resolve.js";
-import { inventoryFromNodes } from "./hardware/sources/node.js";
-import { planUpgrade } from "./upgrade/plan.js";
-import { runUpgrade } from "./upgrade/rolling.js";
+import {
+  groupBySchematic,
+  type HardwarePlan,
+  inventoryFromNodes,
+  type MachineInventory,
+  planHardware,
+  planUpgrade,
+  runUpgrade,
+  type UpgradeEvent,
+  validateDocuments,
+} from "taloskit";
 
 const TARGET = "v1.14.0";
-/** What the progress printer writes to redraw its line on a terminal. */
-const REDRAW = "\r\x1b[K";
 const FROM = "v1.12.4";
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -34,6 +35,49 @@ function step(n: number, title: string): void {
 
 function indent(text: string): string {
   return text.trimEnd().replace(/^(?=.)/gm, "   ");
+}
+
+/** A plain text table: one header line, then one line per row, columns padded to fit. */
+function table<Row>(rows: Row[], columns: [header: string, cell: (row: Row) => unknown][]): string {
+  const grid = [
+    columns.map(([header]) => header),
+    ...rows.map((row) => columns.map(([, cell]) => String(cell(row) ?? ""))),
+  ];
+  // Colour codes take no room on the screen.
+  const visible = (text: string) => stripVTControlCharacters(text).length;
+  const widths = columns.map((_, i) => Math.max(...grid.map((line) => visible(line[i] ?? ""))));
+  return grid
+    .map((line) =>
+      line.map((text, i) => text + " ".repeat((widths[i] ?? 0) - visible(text))).join("   "),
+    )
+    .map((line) => line.trimEnd())
+    .join("\n");
+}
+
+const shortId = (id: string) => `${id.slice(0, 12)}…`;
+
+/** The milestones of a rolling upgrade, one line each (the CLI shows every step). */
+function milestone(e: UpgradeEvent): string | undefined {
+  switch (e.type) {
+    case "run-start":
+      return `upgrading ${e.nodes} node(s) to ${e.target}`;
+    case "wave-start":
+      return `== ${e.version}: ${e.nodes.join(", ")}`;
+    case "batch-start":
+      return `-- batch: ${e.nodes.join(", ")}`;
+    case "gate":
+      return `${e.ok ? "ok  " : "FAIL"} gate ${e.gate}: ${e.detail}`;
+    case "node-start":
+      return `${e.node}: ${e.from} -> ${e.to} (${e.method}) ${e.image.replace(/[0-9a-f]{64}/, shortId)}`;
+    case "node-done":
+      return `${e.node}: done, ${e.version} schematic ${shortId(e.schematic)} in ${(e.durationMs / 1000).toFixed(1)}s`;
+    case "node-failed":
+      return `${e.node}: FAILED at ${e.error.step ?? "?"}: ${e.error.message}`;
+    case "run-done":
+      return `${e.ok ? "done" : "stopped"}: ${e.upgraded} upgraded, ${e.skipped} skipped in ${(e.durationMs / 1000).toFixed(1)}s`;
+    default:
+      return undefined;
+  }
 }
 
 const machines = [
@@ -97,18 +141,12 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
   }
   console.log(
     indent(
-      renderTable(found, [
-        { header: "NODE", value: (r) => hostname.get(r.node) },
-        {
-          header: "SYSTEM",
-          value: (r) => r.machine.system.productName ?? r.machine.board?.model ?? "(no SMBIOS)",
-        },
-        {
-          header: "CPU",
-          value: (r) => `${r.machine.cpu.vendor ?? "?"} ${r.machine.cpu.arch ?? ""}`,
-        },
-        { header: "PCI", value: (r) => r.machine.pciDevices.length },
-        { header: "GPUS AND ACCELERATORS", value: (r) => describe(r.machine) },
+      table(found, [
+        ["NODE", (r) => hostname.get(r.node)],
+        ["SYSTEM", (r) => r.machine.system.productName ?? r.machine.board?.model ?? "(no SMBIOS)"],
+        ["CPU", (r) => `${r.machine.cpu.vendor ?? "?"} ${r.machine.cpu.arch ?? ""}`],
+        ["PCI", (r) => r.machine.pciDevices.length],
+        ["GPUS AND ACCELERATORS", (r) => describe(r.machine)],
       ]),
     ),
   );
@@ -193,17 +231,6 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
   );
 
   step(7, "Run it: one control plane at a time behind an etcd gate, workers two at a time");
-  // The CLI's progress lines (taloskit upgrade run), with long schematic IDs shortened.
-  const print = progressPrinter({
-    env: process.env,
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => {
-      const redraw = text.startsWith(REDRAW) ? REDRAW : "";
-      const line = text.slice(redraw.length).replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, "$1…");
-      process.stdout.write(`${redraw}   ${line}`);
-    },
-    isTTY: process.stdout.isTTY === true,
-  });
   let lastType = "";
   const summary = await runUpgrade(client, plan, {
     batchSize: 2,
@@ -213,7 +240,8 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
       const repeated = event.type === "gate" && event.ok && lastType === "gate";
       if (quiet || repeated) return;
       lastType = event.type;
-      print(event);
+      const line = milestone(event);
+      if (line) console.log(`   ${line}`);
     },
   });
 
@@ -221,23 +249,17 @@ async function run(cluster: ClusterSimulator, factoryUrl: string): Promise<void>
   const after = await inventoryFromNodes(client, nodes);
   console.log(
     indent(
-      renderTable(after, [
-        { header: "NODE", value: (r) => hostname.get(r.node) },
-        {
-          header: "VERSION",
-          value: (r) => ("value" in r ? r.value.running?.talosVersion : "error"),
-        },
-        {
-          header: "SCHEMATIC",
-          value: (r) => ("value" in r ? r.value.running?.schematicId?.slice(0, 12) : ""),
-        },
-        {
-          header: "AS RESOLVED",
-          value: (r) =>
+      table(after, [
+        ["NODE", (r) => hostname.get(r.node)],
+        ["VERSION", (r) => ("value" in r ? r.value.running?.talosVersion : "error")],
+        ["SCHEMATIC", (r) => ("value" in r ? r.value.running?.schematicId?.slice(0, 12) : "")],
+        [
+          "AS RESOLVED",
+          (r) =>
             "value" in r && r.value.running?.schematicId === schematicOf.get(r.node)
               ? green("yes")
               : "no",
-        },
+        ],
       ]),
     ),
   );
