@@ -197,7 +197,7 @@ describe("more faults", () => {
 
   it("fails the installer with a non-zero exit code and refuses a legacy upgrade with unhealthy etcd", async () => {
     sim.faults.installerExitCode("10.5.0.2", 7);
-    const image = "factory.talos.dev/metal-installer/" + "c".repeat(64) + ":v1.14.1";
+    const image = `factory.talos.dev/metal-installer/${"c".repeat(64)}:v1.14.1`;
     await stream(admin, ImageService.method.pull, { imageRef: image }, md("10.5.0.2"));
     const progress = await stream<{ progress?: { response: { case?: string; value?: unknown } } }>(
       admin,
