@@ -67,9 +67,9 @@ export function isSecretPath(kind: string, path: readonly string[], loose = fals
 /**
  * Keys whose values taloskit masks wherever they appear, on top of the fields Talos
  * marks: Talos 1.10-1.12 miss registry credentials, WireGuard keys and static disk
- * passphrases in the v1alpha1 document, no release marks a v1alpha1 WireGuard peer's
- * preshared key, and a key or token under an unmodelled path (a newer Talos, a typo'd
- * field) is still a secret.
+ * passphrases in the v1alpha1 document (the union of the minors' fields covers those
+ * by path), and a key or token under an unmodelled path (a newer Talos, a document of
+ * a kind taloskit does not model) is still a secret.
  */
 export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "token",
