@@ -184,6 +184,9 @@ export function machinery(version: OracleVersion) {
     ) => o.request({ op: "generate", role, ...options }),
     /** Loads a config and encodes it again as configpatcher prints its output (no comments). */
     normalize: (config: string) => o.request({ op: "normalize", config }),
+    /** Talos's own redaction of a config (RedactSecrets), encoded as normalize encodes. */
+    redact: (config: string, replacement?: string) =>
+      o.request({ op: "redact", config, ...(replacement ? { replacement } : {}) }),
     /** The machinery release the oracle runs. */
     version: () => o.request({ op: "version" }),
     /** How each registered document kind decodes (field names, types, deprecations). */

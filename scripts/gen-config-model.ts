@@ -42,6 +42,8 @@ interface KindsModel {
   version: string;
   kinds: { kind: string; apiVersion: string; ref: string; named: boolean }[];
   defs: Record<string, { go: string; fields: FieldModel[] | null }>;
+  /** Per kind, the YAML paths of the fields the release's own redaction replaces. */
+  sensitive: Record<string, string[]>;
 }
 
 /** Drops the module prefixes so names stay short and stable across releases. */
@@ -101,7 +103,12 @@ export async function generate(): Promise<Map<string, string>> {
   const defIndex = new Map<string, number>();
   const versions: Record<
     string,
-    { release: string; kinds: unknown[]; types: Record<string, number> }
+    {
+      release: string;
+      kinds: unknown[];
+      types: Record<string, number>;
+      sensitive: Record<string, string[]>;
+    }
   > = {};
   try {
     for (const v of ORACLE_VERSIONS) {
@@ -124,6 +131,9 @@ export async function generate(): Promise<Map<string, string>> {
         release: model.version,
         kinds: model.kinds.map((k) => [k.kind, k.apiVersion, shortName(k.ref), k.named ? 1 : 0]),
         types,
+        sensitive: Object.fromEntries(
+          Object.entries(model.sensitive ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)),
+        ),
       };
     }
   } finally {
@@ -140,11 +150,16 @@ export async function generate(): Promise<Map<string, string>> {
     "/** A field: [yaml name (empty when inline), type code, flags (p pointer, i inline, r replaced whole by a patch), deprecated replacement]. */",
     "export type ModelField = readonly [string, string, string?, string?];",
     "",
-    "/** One version: its machinery release, document kinds [kind, apiVersion, struct, named] and struct table. */",
+    "/**",
+    " * One version: its machinery release, document kinds [kind, apiVersion, struct, named], struct table,",
+    " * and per kind the YAML paths (`*` a list item or map key) of the fields the release's own",
+    " * redaction (RedactSecrets) replaces.",
+    " */",
     "export interface VersionModel {",
     "  release: string;",
     "  kinds: readonly (readonly [string, string, string, number])[];",
     "  types: Readonly<Record<string, number>>;",
+    "  sensitive: Readonly<Record<string, readonly string[]>>;",
     "}",
     "",
     "/** Struct definitions, shared by the versions that have identical ones. */",

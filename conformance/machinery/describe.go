@@ -72,6 +72,9 @@ type modelOut struct {
 	Version string                  `json:"version"`
 	Kinds   []kindModel             `json:"kinds"`
 	Defs    map[string]*structModel `json:"defs"`
+	// Sensitive lists, per document kind, the YAML paths of the fields this
+	// release's own redaction replaces (see sensitivePaths).
+	Sensitive map[string][]string `json:"sensitive"`
 }
 
 var (
@@ -380,7 +383,7 @@ func registeredKinds(modRoot string) ([]string, error) {
 
 func describeKinds() response {
 	d := &describer{defs: map[string]*structModel{}, deprecated: map[string]string{}, parsedPkgs: map[string]bool{}, modRoot: moduleRoot()}
-	out := modelOut{Version: machineryVersion(), Defs: d.defs}
+	out := modelOut{Version: machineryVersion(), Defs: d.defs, Sensitive: map[string][]string{}}
 
 	kinds, err := registeredKinds(d.modRoot)
 	if err != nil {
@@ -401,6 +404,15 @@ func describeKinds() response {
 		}
 
 		d.structDef(t)
+
+		paths, err := sensitivePaths(kind, apiVersion)
+		if err != nil {
+			return response{Stage: "sensitive", Error: err.Error()}
+		}
+
+		if len(paths) > 0 {
+			out.Sensitive[kind] = paths
+		}
 
 		_, named := doc.(config.NamedDocument)
 		out.Kinds = append(out.Kinds, kindModel{Kind: kind, APIVersion: apiVersion, Ref: typeName(t), Named: named})

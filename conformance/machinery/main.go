@@ -35,6 +35,8 @@ type request struct {
 	ClusterName       string `json:"clusterName,omitempty"`
 	Endpoint          string `json:"endpoint,omitempty"`
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// redact
+	Replacement string `json:"replacement,omitempty"`
 }
 
 type response struct {
@@ -214,6 +216,8 @@ func handle(req request) response {
 		resp = normalize(req)
 	case "kinds":
 		resp = describeKinds()
+	case "redact":
+		resp = redact(req)
 	default:
 		resp = response{Stage: "request", Error: fmt.Sprintf("unknown op %q", req.Op)}
 	}

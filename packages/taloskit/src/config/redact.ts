@@ -1,4 +1,9 @@
-// Keeping secrets (tokens, keys, passwords) out of config diffs. The unified diff is
+// Keeping secrets (tokens, keys, passwords) out of config diffs. What is secret comes
+// from Talos itself: the generated model lists, per Talos minor and document kind, the
+// fields its own redaction (RedactSecrets) replaces; taloskit masks the fields any
+// modelled minor marks (a config may be meant for any of them, and older minors miss
+// secrets newer ones mark, such as 1.10's VolumeConfig passphrases), and a few more of
+// its own (below). The unified diff is
 // computed from two masked texts: each secret value is replaced by a marker before the
 // diff, YAML-aware (inline, quoted and multi-line values, block scalars, list items),
 // so no line of a secret can reach the diff, however far it is from its key. The
@@ -15,9 +20,57 @@ import {
   type Scalar,
 } from "yaml";
 import { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
-import { refOf } from "./documents.js";
+import { LEGACY_KIND, refOf } from "./documents.js";
+import { MODEL_BY_VERSION } from "./generated/model.js";
 
-/** Keys whose values are secrets, wherever they appear in a config document. */
+/**
+ * Fields taloskit masks although no Talos release marks them sensitive, per document
+ * kind (paths as in the model, `*` a list item or map key): an extension service's
+ * environment carries credentials (`TS_AUTHKEY=...`) that Talos prints as they are.
+ */
+const OWN_SECRET_PATHS: Readonly<Record<string, readonly string[]>> = {
+  ExtensionServiceConfig: ["environment.*"],
+};
+
+/** Per document kind, the paths of its secret fields (split at dots). */
+export const SECRET_PATHS: ReadonlyMap<string, readonly (readonly string[])[]> = (() => {
+  const out = new Map<string, Set<string>>();
+  const add = (kind: string, paths: readonly string[]) => {
+    const set = out.get(kind) ?? new Set<string>();
+    out.set(kind, set);
+    for (const p of paths) set.add(p);
+  };
+  for (const model of Object.values(MODEL_BY_VERSION)) {
+    for (const [kind, paths] of Object.entries(model.sensitive)) add(kind, paths);
+  }
+  for (const [kind, paths] of Object.entries(OWN_SECRET_PATHS)) add(kind, paths);
+  return new Map([...out].map(([k, set]) => [k, [...set].map((p) => p.split("."))]));
+})();
+
+/**
+ * Whether a path of a document kind is a secret field. With `loose`, a `*` stands for
+ * one or more segments, for dotted paths whose map keys may hold dots themselves.
+ */
+export function isSecretPath(kind: string, path: readonly string[], loose = false): boolean {
+  const match = (pattern: readonly string[], i: number, j: number): boolean => {
+    if (i === pattern.length) return j === path.length;
+    if (j === path.length) return false;
+    if (pattern[i] === "*") {
+      if (match(pattern, i + 1, j + 1)) return true;
+      return loose && match(pattern, i, j + 1);
+    }
+    return pattern[i] === path[j] && match(pattern, i + 1, j + 1);
+  };
+  return (SECRET_PATHS.get(kind) ?? []).some((p) => match(p, 0, 0));
+}
+
+/**
+ * Keys whose values taloskit masks wherever they appear, on top of the fields Talos
+ * marks: Talos 1.10-1.12 miss registry credentials, WireGuard keys and static disk
+ * passphrases in the v1alpha1 document (the union of the minors' fields covers those
+ * by path), and a key or token under an unmodelled path (a newer Talos, a document of
+ * a kind taloskit does not model) is still a secret.
+ */
 export const SECRET_KEYS: ReadonlySet<string> = new Set([
   "token",
   "key",
@@ -34,6 +87,9 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   // HCloudVIPConfig, DiscoveryIdentityConfig
   "apiToken",
   "clusterSecret",
+  // block volume encryption, SideroLinkConfig
+  "passphrase",
+  "uniqueToken",
 ]);
 
 /** Marker of a secret value: unchanged, added, removed, or the old side of a change. */
@@ -41,7 +97,15 @@ export const REDACTED = "<redacted>";
 /** Marker of the new side of a changed secret value. */
 export const REDACTED_CHANGED = "<redacted, changed>";
 
-const KEYS = [...SECRET_KEYS].join("|");
+/** Key names of secret values, for text whose document and path are out of sight. */
+const KEY_NAMES = new Set(SECRET_KEYS);
+for (const paths of SECRET_PATHS.values()) {
+  for (const p of paths) {
+    const last = p[p.length - 1] as string;
+    if (last !== "*") KEY_NAMES.add(last);
+  }
+}
+const KEYS = [...KEY_NAMES].join("|");
 /** A diff line holding a secret key with an inline value. */
 const SECRET_LINE = new RegExp(`^([ +-]\\s*(?:-\\s+)?)(${KEYS}):[ \\t]+(?=\\S)(?!\\||>).*$`);
 /** A diff line holding a secret key whose value is a block scalar (`key: |`, `key: >-`, ...). */
@@ -49,13 +113,19 @@ const SECRET_BLOCK = new RegExp(
   `^[ +-](\\s*(?:-\\s+)?)(?:${KEYS}):[ \\t]+[|>][-+0-9]*[ \\t]*(?:#.*)?$`,
 );
 
-/** Redacts the value of a secret key (and secret keys below it) in a plain value. */
-export function redactValue(key: string, value: unknown): unknown {
-  if (SECRET_KEYS.has(key) && value !== undefined && value !== null && value !== "")
-    return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redactValue("", v));
+/**
+ * Redacts a value found at a path of a document kind: the value of a secret field or
+ * key, and secret values below it.
+ */
+export function redactValue(kind: string, path: readonly string[], value: unknown): unknown {
+  const key = path[path.length - 1] ?? "";
+  const secret = SECRET_KEYS.has(key) || isSecretPath(kind, path, true);
+  if (secret && value !== undefined && value !== null && value !== "") return REDACTED;
+  if (Array.isArray(value)) return value.map((v) => redactValue(kind, [...path, "*"], v));
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(k, v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, redactValue(kind, [...path, k], v)]),
+    );
   }
   return value;
 }
@@ -128,9 +198,12 @@ function findSecrets(text: string): Secret[] {
   if (!Array.isArray(docs)) return out;
   docs.forEach((doc, index) => {
     let docId = `#${index}`;
+    let kind = "";
     if (isMap(doc.contents)) {
       try {
-        docId = refOf(doc.contents).id;
+        const ref = refOf(doc.contents);
+        docId = ref.id;
+        kind = ref.kind;
       } catch {
         // keep the position
       }
@@ -141,30 +214,37 @@ function findSecrets(text: string): Secret[] {
       seen.add(node);
       out.push({ id: `${docId}\u0000${path}`, value, node });
     };
-    // The value of a secret key: scalars (and lists of them) are secrets; in a
-    // mapping, secret keys are found by name again.
-    const secret = (node: unknown, path: string, depth: number): void => {
+    // The value of a secret field: scalars (and lists of them) are secrets; in a
+    // mapping, secret fields are found by path and name again.
+    const secret = (node: unknown, path: string, segs: string[], depth: number): void => {
       if (depth > 64) return;
       if (isScalar(node)) add(node, path);
-      else if (isAlias(node)) secret(node.resolve(doc as Document), path, depth + 1);
+      else if (isAlias(node)) secret(node.resolve(doc as Document), path, segs, depth + 1);
       else if (isSeq(node)) {
-        for (const [i, n] of node.items.entries()) secret(n, `${path}.${i}`, depth + 1);
-      } else if (isMap(node)) walk(node, path, depth + 1);
+        for (const [i, n] of node.items.entries()) {
+          secret(n, `${path}.${i}`, [...segs, "*"], depth + 1);
+        }
+      } else if (isMap(node)) walk(node, path, segs, depth + 1);
     };
-    const walk = (node: unknown, path: string, depth: number): void => {
+    // `segs` is the path as the model names it (`*` for list items).
+    const walk = (node: unknown, path: string, segs: string[], depth: number): void => {
       if (depth > 64) return;
       const at = (k: string) => (path ? `${path}.${k}` : k);
+      const visit = (n: unknown, key: string, seg: string, byName: boolean) => {
+        const next = [...segs, seg];
+        if (byName || isSecretPath(kind, next)) secret(n, at(key), next, depth + 1);
+        else walk(n, at(key), next, depth + 1);
+      };
       if (isMap(node)) {
         for (const pair of node.items) {
           const key = isScalar(pair.key) ? String(pair.key.value) : "?";
-          if (SECRET_KEYS.has(key)) secret(pair.value, at(key), depth + 1);
-          else walk(pair.value, at(key), depth + 1);
+          visit(pair.value, key, key, SECRET_KEYS.has(key));
         }
       } else if (isSeq(node)) {
-        for (const [i, n] of node.items.entries()) walk(n, at(String(i)), depth + 1);
+        for (const [i, n] of node.items.entries()) visit(n, String(i), "*", false);
       }
     };
-    walk(doc.contents, "", 0);
+    walk(doc.contents, "", [], 0);
   });
   return out;
 }
@@ -229,6 +309,16 @@ export function maskSecrets(before: string, after: string): { before: string; af
   };
   const masked = mask(false);
   return masked.before === masked.after && before !== after ? mask(true) : masked;
+}
+
+/** A config text (or patch) with every secret value replaced by {@link REDACTED}. */
+export function redactConfigText(text: string): string {
+  const secrets = findSecrets(text);
+  return replaceSecrets(
+    text,
+    secrets,
+    secrets.map(() => REDACTED),
+  );
 }
 
 /**
@@ -301,6 +391,12 @@ export function redactNodeText(text: string, fragments: ReadonlySet<string>): st
     .join("\n");
 }
 
+/** The kind of a document id (`apiVersion/kind[/name]`, `/v1alpha1` for the legacy one). */
+function kindOfId(id: string): string {
+  const kind = id.split("/")[1] ?? "";
+  return kind === "" ? LEGACY_KIND : kind;
+}
+
 /**
  * Replaces the values of secret fields (tokens, keys, passwords, secrets) in a diff.
  * With the two config texts the diff was made from (`diff.unified` compares them as
@@ -313,11 +409,12 @@ export function redactDiff(
   diff: ConfigDiff,
   texts?: { before: string; after: string },
 ): ConfigDiff {
-  const last = (path: string) => path.split(".").pop() ?? "";
   const changes = diff.changes.map((c): ConfigChange => {
     const out: ConfigChange = { ...c };
-    if ("before" in c) out.before = redactValue(last(c.path), c.before);
-    if ("after" in c) out.after = redactValue(last(c.path), c.after);
+    const kind = kindOfId(c.document);
+    const path = c.path === "" ? [] : c.path.split(".");
+    if ("before" in c) out.before = redactValue(kind, path, c.before);
+    if ("after" in c) out.after = redactValue(kind, path, c.after);
     return out;
   });
   let unified: string;

@@ -9,7 +9,9 @@ import {
   patchMachineConfig,
   patchMachineConfigOnNodes,
 } from "../../config/apply.js";
+import { parseConfig, printConfig } from "../../config/documents.js";
 import { type ConfigPatch, loadPatch, patchConfig } from "../../config/patch.js";
+import { redactConfigText, redactDiff } from "../../config/redact.js";
 import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
@@ -65,6 +67,10 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
     .option("--validate", "also validate the merged config (needs --talos-version)")
     .option("--diff", "print a unified diff of the change on stderr")
     .option(
+      "--show-secrets",
+      "show tokens, keys and passphrases in the diff and rewritten patches (redacted by default)",
+    )
+    .option(
       "--rewrite-json6902",
       "apply JSON6902 patches by rewriting them into strategic-merge patches against the config so far (works on multi-document configs)",
     )
@@ -80,6 +86,7 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
           talosVersion?: string;
           validate?: boolean;
           diff?: boolean;
+          showSecrets?: boolean;
           rewriteJson6902?: boolean;
           printRewritten?: boolean;
         },
@@ -97,7 +104,10 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
             let next = p;
             if (p.type === "json6902") {
               const rewritten = rewriteJson6902(current, p);
-              if (opts.printRewritten) io.stderr(`# rewritten ${p.source}\n${rewritten.text}`);
+              if (opts.printRewritten) {
+                const text = opts.showSecrets ? rewritten.text : redactConfigText(rewritten.text);
+                io.stderr(`# rewritten ${p.source}\n${text}`);
+              }
               next = rewritten.patch;
             }
             current = patchConfig(current, [next], { diff: false }).text;
@@ -117,7 +127,17 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
             );
           }
         }
-        if (opts.diff && result.diff) io.stderr(result.diff.unified);
+        if (opts.diff && result.diff) {
+          // The diff compares the base as printed and the merged text; secrets are
+          // masked in both before it is made, unless asked for.
+          const diff = opts.showSecrets
+            ? result.diff
+            : redactDiff(result.diff, {
+                before: printConfig(parseConfig(baseText, "base config")),
+                after: result.text,
+              });
+          io.stderr(diff.unified);
+        }
         io.stdout(result.text);
       },
     );
