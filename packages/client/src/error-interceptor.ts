@@ -22,7 +22,11 @@ export function errorInterceptor(
 ): Interceptor {
   return (next) => async (req) => {
     const node = options.label ?? req.contextValues.get(NODE_KEY);
-    const ctx = { node, procedure: `${req.method.parent.typeName}/${req.method.name}` };
+    const ctx = {
+      node,
+      procedure: `${req.method.parent.typeName}/${req.method.name}`,
+      signal: req.signal,
+    };
     const typed = (error: unknown): Promise<TalosError> => {
       const err = toTalosError(error, ctx);
       return options.explain ? options.explain(err, req.method, node) : Promise.resolve(err);

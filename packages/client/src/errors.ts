@@ -40,20 +40,34 @@ export class CredentialsError extends TalosError {
   }
 }
 
-/** Connecting failed: endpoint unreachable, or the TLS handshake was refused. */
+/**
+ * Connecting failed: endpoint unreachable, or the TLS handshake was refused;
+ * or the endpoint went away under a call (code UNAVAILABLE: a restarting
+ * server refusing the request or closing the connection).
+ */
 export class ConnectionError extends TalosError {
   override readonly name: string = "ConnectionError";
   /** Stable, machine-readable code. */
   declare readonly code: TalosErrorCode;
   /** The endpoint ("host:port") the connection was for. */
   readonly endpoint: string | undefined;
+  /**
+   * True when no server processed the request: the connection was never made,
+   * or the server refused the request before handling it (HTTP/2 REFUSED_STREAM,
+   * a GOAWAY). Sending it again is safe whatever the call does.
+   */
+  readonly unprocessed: boolean;
   constructor(
     code: TalosErrorCode,
     message: string,
-    options: TalosErrorOptions & { endpoint?: string | undefined } = {},
+    options: TalosErrorOptions & {
+      endpoint?: string | undefined;
+      unprocessed?: boolean | undefined;
+    } = {},
   ) {
     super(code, message, options);
     this.endpoint = options.endpoint;
+    this.unprocessed = options.unprocessed ?? false;
   }
 }
 
@@ -236,7 +250,10 @@ export function connectionErrorFrom(
     );
   }
   if (UNREACHABLE_CODES.has(sys)) {
-    return new ConnectionError("ENDPOINT_UNREACHABLE", `cannot reach ${where} (${sys})`, opts);
+    return new ConnectionError("ENDPOINT_UNREACHABLE", `cannot reach ${where} (${sys})`, {
+      ...opts,
+      unprocessed: BEFORE_REQUEST_CODES.has(sys) || sys === "ERR_HTTP2_GOAWAY_SESSION",
+    });
   }
   if (sys.startsWith("ERR_SSL_") || sys.startsWith("ERR_TLS_")) {
     return new ConnectionError("TLS_UNTRUSTED_SERVER", `TLS with ${where} failed (${sys})`, opts);
@@ -253,6 +270,15 @@ const BEFORE_REQUEST_CODES = new Set([
   "ETIMEDOUT",
 ]);
 
+/** A call made on a client after its close(): it fails at once and never reconnects. */
+export function clientClosedError(procedure: string, node?: string | undefined): TalosError {
+  return new TalosError(
+    "CANCELED",
+    `${procedure}${node ? ` on node ${node}` : ""}: the client is closed (close() was called); connect a new client to make calls`,
+    { procedure, node },
+  );
+}
+
 /** True when the error means the connection was never made, so no request reached a server. */
 export function isConnectFailure(error: unknown): boolean {
   const sys = systemErrorCode(error);
@@ -265,11 +291,32 @@ export function carriedTalosError(error: unknown): TalosError | undefined {
   return undefined;
 }
 
+/**
+ * Whether the server refused a request without processing it: the HTTP/2
+ * stream was refused (REFUSED_STREAM, as a server going away answers the
+ * streams it will not handle).
+ */
+function refusedStream(error: unknown): boolean {
+  return causeChain(error).some(
+    (e) => e instanceof Error && !(e instanceof TalosError) && /REFUSED_STREAM/.test(e.message),
+  );
+}
+
+/** What a failed call is typed with: where it went, and whether its own signal fired. */
+export interface ErrorContext {
+  node?: string | undefined;
+  endpoint?: string | undefined;
+  procedure?: string;
+  /**
+   * The call's signal. A cancellation while it has not fired was not the
+   * caller's: the server (or the connection) ended the call, which is a
+   * transient UNAVAILABLE, not CANCELED.
+   */
+  signal?: AbortSignal | undefined;
+}
+
 /** Turns any error into a TalosError (unchanged when it already is one). */
-export function toTalosError(
-  error: unknown,
-  ctx: { node?: string | undefined; endpoint?: string | undefined; procedure?: string } = {},
-): TalosError {
+export function toTalosError(error: unknown, ctx: ErrorContext = {}): TalosError {
   const carried = carriedTalosError(error);
   if (carried) return carried;
   const conn = connectionErrorFrom(error, ctx);
@@ -284,6 +331,18 @@ export function toTalosError(
     grpcCode: grpcCodeName(ce.code),
     procedure: ctx.procedure,
   };
+  const dropped = (how: string, unprocessed: boolean) =>
+    new ConnectionError(
+      "UNAVAILABLE",
+      `${what}${where}: ${how} (is the endpoint restarting?): ${ce.rawMessage}`,
+      { ...opts, endpoint: ctx.endpoint, unprocessed },
+    );
+  if (refusedStream(error)) {
+    return dropped("the endpoint refused the request before processing it", true);
+  }
+  if (ce.code === Code.Canceled && ctx.signal && !ctx.signal.aborted) {
+    return dropped("the endpoint closed the call before it completed", false);
+  }
   if (ce.code === Code.PermissionDenied) {
     return new PermissionDeniedError(`${what}${where}: permission denied: ${ce.rawMessage}`, opts);
   }

@@ -2,7 +2,7 @@
 // when that one cannot be reached and nothing of the request was sent yet, it
 // moves on to the next. A request whose body was read never moves.
 import type { UniversalClientFn } from "@connectrpc/connect/protocol";
-import { connectionErrorFrom, isConnectFailure, TalosError } from "./errors.js";
+import { clientClosedError, connectionErrorFrom, isConnectFailure, TalosError } from "./errors.js";
 import type { EndpointSession } from "./session.js";
 
 /** An HTTP client for connect-es's gRPC protocol that fails over between endpoint sessions. */
@@ -22,6 +22,8 @@ export function failoverClient(
     const body = req.body ? watchPull(req.body) : undefined;
     let last: unknown;
     for (const session of ordered) {
+      // A closed client never reconnects (a retry of a call cut by close() ends here).
+      if (session.closed) throw clientClosedError(path.slice(1), req.header.get("node") ?? label);
       try {
         const res = await session.request({
           ...req,

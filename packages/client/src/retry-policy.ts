@@ -103,7 +103,7 @@ const READ_ONLY = new Set([
  * request (unary or server streaming), so the request can be sent again.
  */
 export function isRetryable(method: DescMethod): boolean {
-  if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") return false;
+  if (!sendsOneRequest(method)) return false;
   if (method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) return true;
   return READ_ONLY.has(`${method.parent.typeName}/${method.name}`);
 }
@@ -111,8 +111,22 @@ export function isRetryable(method: DescMethod): boolean {
 /** Whether a failure is transient: the node or endpoint could not be reached, or went away. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof TalosError)) return false;
-  if (error instanceof ConnectionError) return error.code === "ENDPOINT_UNREACHABLE";
+  if (error instanceof ConnectionError && error.code === "ENDPOINT_UNREACHABLE") return true;
   return error.code === "UNAVAILABLE";
+}
+
+/**
+ * Whether a failure left the request unprocessed: no server handled it (the
+ * connection was never made, or the server refused the stream as it went
+ * away), so it may be sent again even when it changes a node.
+ */
+export function isUnprocessed(error: unknown): boolean {
+  return error instanceof ConnectionError && error.unprocessed && isTransient(error);
+}
+
+/** Whether a method sends one request (unary or server streaming), so that it can be sent again. */
+export function sendsOneRequest(method: DescMethod): boolean {
+  return method.methodKind === "unary" || method.methodKind === "server_streaming";
 }
 
 /** Checks and completes retry options; a bad value gives an INVALID_ARGUMENT error naming it. */

@@ -1,7 +1,9 @@
 // Retries as an interceptor: a read-only call that failed because its node or
-// endpoint could not be reached is sent again, with backoff, within the call's
-// deadline. Calls that change a node are never repeated, and a stream is only
-// opened again while none of its messages has arrived.
+// endpoint could not be reached, or went away under it, is sent again, with
+// backoff, within the call's deadline. A call that changes a node is sent
+// again only when no server processed it (never connected, or refused by a
+// server going away); a stream is only opened again while none of its
+// messages has arrived.
 import type { Interceptor, StreamRequest, StreamResponse, UnaryRequest } from "@connectrpc/connect";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { retry } from "@taloskit/core";
@@ -11,9 +13,11 @@ import { TalosError } from "./errors.js";
 import {
   isRetryable,
   isTransient,
+  isUnprocessed,
   type RetryPolicy,
   type RetrySetting,
   resolveRetry,
+  sendsOneRequest,
 } from "./retry-policy.js";
 
 /** Retries read-only calls after transient failures; `base` is the client's setting. */
@@ -21,14 +25,16 @@ export function retryInterceptor(base: RetrySetting | undefined): Interceptor {
   // Checked here so that a bad setting fails at connect, not at the first call.
   const clientPolicy = resolveRetry(base, undefined, "connect");
   return (next) => async (req) => {
-    if (!isRetryable(req.method)) return next(req);
+    if (!sendsOneRequest(req.method)) return next(req);
+    const retryable = isRetryable(req.method) ? isTransient : isUnprocessed;
     const procedure = `${req.method.parent.typeName}/${req.method.name}`;
     const override = req.contextValues.get(RETRY_KEY);
     const policy = override === undefined ? clientPolicy : resolveRetry(base, override, procedure);
     if (!policy) return next(req);
     const timeout = parseTimeout(req.header.get("grpc-timeout"), Number.MAX_SAFE_INTEGER).timeoutMs;
     const deadline = timeout === undefined ? undefined : Date.now() + timeout;
-    const call = { procedure, node: req.contextValues.get(NODE_KEY), policy, timeout, deadline };
+    const node = req.contextValues.get(NODE_KEY);
+    const call = { procedure, node, policy, timeout, deadline, retryable };
     if (!req.stream) {
       return retry((n) => next(n === 1 ? req : withTimeLeft(req, deadline)), loopOf(call, req));
     }
@@ -51,6 +57,8 @@ interface RetriedCall {
   policy: RetryPolicy;
   timeout: number | undefined;
   deadline: number | undefined;
+  /** Which failures this call may be sent again after. */
+  retryable: (error: unknown) => boolean;
 }
 
 function loopOf(call: RetriedCall, req: UnaryRequest | StreamRequest) {
@@ -66,7 +74,7 @@ function loopOf(call: RetriedCall, req: UnaryRequest | StreamRequest) {
     policy: call.policy,
     signal,
     deadline: call.deadline,
-    shouldRetry: (error: unknown) => error instanceof TalosError && isTransient(error),
+    shouldRetry: call.retryable,
     normalize: (error: unknown) => error as TalosError,
     onRetry: (attempt: number, delayMs: number, error: TalosError) =>
       call.policy.onRetry?.({

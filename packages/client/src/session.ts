@@ -74,6 +74,8 @@ export class EndpointSession {
   readonly request: UniversalClientFn;
   /** Whether a call on this endpoint ever got an answer. */
   answered = false;
+  /** Whether close() was called: no request is sent any more. */
+  closed = false;
   private readonly manager: WideWindowSessionManager;
   private socketError: { err: Error; at: number } | undefined;
 
@@ -137,6 +139,7 @@ export class EndpointSession {
 
   /** Closes the session; calls in flight are aborted. */
   close(): void {
+    this.closed = true;
     this.manager.abort();
   }
 }

@@ -19,7 +19,7 @@ import { NODE_KEY, OUTCOME_KEY, withContextValue } from "./context.js";
 import { prepareCredentials } from "./credentials.js";
 import { type Endpoint, normalizeEndpoint } from "./endpoint.js";
 import { type ExplainError, errorInterceptor } from "./error-interceptor.js";
-import { carriedTalosError, TalosError, toTalosError } from "./errors.js";
+import { carriedTalosError, clientClosedError, TalosError, toTalosError } from "./errors.js";
 import { failoverClient } from "./failover.js";
 import { metadataInterceptor } from "./metadata.js";
 import { retryInterceptor } from "./retry.js";
@@ -62,6 +62,7 @@ export class TalosTransport implements Transport {
   private readonly grpc: Transport;
   private readonly defaultTimeoutMs: number;
   private readonly label: string | undefined;
+  private closed = false;
 
   constructor(options: TalosTransportOptions) {
     if (options.endpoints.length === 0) {
@@ -105,6 +106,7 @@ export class TalosTransport implements Transport {
     watchedBy(signal);
     const outcome: { error?: unknown } = {};
     const ctx = withContextValue(contextValues, OUTCOME_KEY, outcome);
+    this.refuseWhenClosed(method, ctx);
     try {
       return await this.grpc.unary(
         method,
@@ -131,6 +133,7 @@ export class TalosTransport implements Transport {
     const outcome: { error?: unknown } = {};
     const ctx = withContextValue(contextValues, OUTCOME_KEY, outcome);
     const typed = (error: unknown) => this.typed(error, method, ctx);
+    this.refuseWhenClosed(method, ctx);
     try {
       const res = await this.grpc.stream(
         // biome-ignore lint/suspicious/noExplicitAny: delegating the generic transport signature
@@ -156,6 +159,9 @@ export class TalosTransport implements Transport {
    * itself (the caller's abort, the deadline), one made here.
    */
   private typed(error: unknown, method: DescMethod, ctx: ContextValues): TalosError {
+    // Whatever the failure looked like below (calls cut by close(), a retry
+    // refused), a call of a closed client failed because it was closed.
+    if (this.closed) return this.closedError(method, ctx);
     const carried = carriedTalosError(error);
     if (carried) return carried;
     // connect-es made this error itself, because the call's signal fired (an
@@ -169,8 +175,25 @@ export class TalosTransport implements Transport {
     return last instanceof TalosError && last.code === own.code ? last : own;
   }
 
-  /** Closes every HTTP/2 session. Calls in flight are aborted. */
+  private closedError(method: DescMethod, ctx: ContextValues): TalosError {
+    return clientClosedError(
+      `${method.parent.typeName}/${method.name}`,
+      this.label ?? ctx.get(NODE_KEY),
+    );
+  }
+
+  /** A call on a closed transport fails at once (it would otherwise reconnect). */
+  private refuseWhenClosed(method: DescMethod, ctx: ContextValues): void {
+    if (this.closed) throw this.closedError(method, ctx);
+  }
+
+  /**
+   * Closes every HTTP/2 session. Calls in flight are aborted, and calls made
+   * afterwards fail at once with CANCELED. Closing again does nothing.
+   */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const s of this.sessions) s.close();
   }
 }

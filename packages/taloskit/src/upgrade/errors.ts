@@ -71,6 +71,8 @@ export interface UpgradeErrorOptions {
   step?: UpgradeStep | undefined;
   /** The Talos version the failing step was upgrading to. */
   version?: string | undefined;
+  /** The installer was written to the node's disk and the node has not booted it yet. */
+  installPending?: boolean | undefined;
   cause?: unknown;
 }
 
@@ -85,12 +87,38 @@ export class UpgradeError extends TalosError {
   readonly step: UpgradeStep | undefined;
   /** The version being installed when it failed. */
   readonly version: string | undefined;
+  /**
+   * True when the upgrade stopped after the installer was written to the
+   * node's disk and before the node booted it: the node's next reboot, for
+   * any reason, activates `version`. The message says how to undo it.
+   */
+  readonly installPending: boolean;
 
   constructor(code: UpgradeErrorCode, message: string, options: UpgradeErrorOptions = {}) {
     super(code, message, { node: options.node, cause: options.cause });
     this.step = options.step;
     this.version = options.version;
+    this.installPending = options.installPending ?? false;
   }
+}
+
+/**
+ * The same failure, saying that the upgrade it stopped is installed on the
+ * node and pending: what its next reboot does, and how to undo it.
+ */
+export function withPendingInstall(error: UpgradeError, running: string): UpgradeError {
+  const node = error.node ?? "the node";
+  const message =
+    `${error.message}. The upgrade to Talos ${error.version} is installed on ${node} and pending: ` +
+    `its next reboot, for any reason, boots it. To keep Talos ${running}, undo it first with ` +
+    `\`talosctl rollback -n ${node}\` (MachineService.Rollback), or run the upgrade again to finish it`;
+  return new UpgradeError(error.code, message, {
+    node: error.node,
+    step: error.step,
+    version: error.version,
+    installPending: true,
+    cause: error.cause,
+  });
 }
 
 /** A short reason from any error (message of Error, else its text); @taloskit/core's messageOf. */

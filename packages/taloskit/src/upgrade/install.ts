@@ -5,7 +5,9 @@
 // reboots by itself. Either way the event stream is opened before the reboot
 // is asked for, so that the reboot watch misses nothing.
 
+import { isTransient } from "@taloskit/client";
 import type { UpgradeErrorCode, UpgradeStep } from "./errors.js";
+import { readBootId, readMachineStatus } from "./inspect.js";
 import {
   DEFAULT_CONTAINERD,
   legacyUpgrade,
@@ -13,7 +15,14 @@ import {
   rebootNode,
   runInstaller,
 } from "./node-api.js";
-import { guarded, hookSignal, type NodeRun, stepError, within } from "./node-run.js";
+import {
+  guarded,
+  hookSignal,
+  type NodeRun,
+  ridingRestarts,
+  stepError,
+  within,
+} from "./node-run.js";
 import { EventWatch } from "./reboot-watch.js";
 
 /** Installer exit codes, a stable public API of the Talos installer. */
@@ -36,37 +45,51 @@ async function beforeReboot(run: NodeRun): Promise<void> {
   );
 }
 
-/** Pull, install, hook, reboot. Resolves with the event stream opened before the reboot. */
-export async function installWithLifecycle(run: NodeRun): Promise<EventWatch> {
+/**
+ * Pull, install, hook, reboot. Resolves with the event stream opened before the
+ * reboot. `bootId` is the node's boot ID before, when known.
+ */
+export async function installWithLifecycle(
+  run: NodeRun,
+  bootId: string | undefined,
+): Promise<EventWatch> {
   const { client, node, version, target, timeouts: t, emit } = run;
   const containerd = run.options.containerd ?? DEFAULT_CONTAINERD;
 
+  // Pulling and writing the installer again is harmless before the reboot: both
+  // ride through the endpoint restarting under them.
   emit({ type: "step", node, step: "pull", version, detail: target.image });
+  const pulling = within(run, t.pullMs);
   await guarded(run, "UPGRADE_PULL_FAILED", "pull", `pulling ${target.image} failed`, () =>
-    pullImage(
-      client,
-      node,
-      target.image,
-      containerd,
-      { signal: within(run, t.pullMs), timeoutMs: t.pullMs },
-      (p) => emit({ type: "pull-progress", node, ...p }),
+    ridingRestarts(run, pulling, () =>
+      pullImage(
+        client,
+        node,
+        target.image,
+        containerd,
+        { signal: pulling, timeoutMs: t.pullMs },
+        (p) => emit({ type: "pull-progress", node, ...p }),
+      ),
     ),
   );
 
   emit({ type: "step", node, step: "install", version, detail: target.image });
+  const installing = within(run, t.installMs);
   const exitCode = await guarded(
     run,
     "UPGRADE_INSTALL_FAILED",
     "install",
     "LifecycleService.Upgrade failed",
     () =>
-      runInstaller(
-        client,
-        node,
-        target.image,
-        containerd,
-        { signal: within(run, t.installMs), timeoutMs: t.installMs },
-        (message) => emit({ type: "install-output", node, message }),
+      ridingRestarts(run, installing, () =>
+        runInstaller(
+          client,
+          node,
+          target.image,
+          containerd,
+          { signal: installing, timeoutMs: t.installMs },
+          (message) => emit({ type: "install-output", node, message }),
+        ),
       ),
   );
   if (exitCode === undefined) {
@@ -86,17 +109,21 @@ export async function installWithLifecycle(run: NodeRun): Promise<EventWatch> {
     );
   }
 
+  run.progress.installed = true;
   await beforeReboot(run);
 
   const mode = run.options.rebootMode ?? "default";
   emit({ type: "step", node, step: "reboot", version, detail: mode });
-  return watchThen(run, "UPGRADE_REBOOT_FAILED", "reboot", "Reboot failed", () =>
+  return watchThen(run, "UPGRADE_REBOOT_FAILED", "reboot", "Reboot failed", bootId, () =>
     rebootNode(client, node, mode, { signal: run.signal, timeoutMs: t.callMs }),
   );
 }
 
 /** Hook, then MachineService.Upgrade. Resolves with the event stream opened before the call. */
-export async function installWithLegacyUpgrade(run: NodeRun): Promise<EventWatch> {
+export async function installWithLegacyUpgrade(
+  run: NodeRun,
+  bootId: string | undefined,
+): Promise<EventWatch> {
   const { client, node, version, target, emit } = run;
   await beforeReboot(run);
   emit({ type: "step", node, step: "legacy-upgrade", version, detail: target.image });
@@ -105,13 +132,17 @@ export async function installWithLegacyUpgrade(run: NodeRun): Promise<EventWatch
     "UPGRADE_LEGACY_FAILED",
     "legacy-upgrade",
     "MachineService.Upgrade failed",
-    () =>
-      legacyUpgrade(
+    bootId,
+    async () => {
+      await legacyUpgrade(
         client,
         node,
         { image: target.image, ...run.options.legacy },
         { signal: run.signal, timeoutMs: run.timeouts.callMs },
-      ),
+      );
+      // The node took the upgrade: it installs and reboots by itself.
+      run.progress.installed = true;
+    },
   );
 }
 
@@ -119,22 +150,54 @@ export async function installWithLegacyUpgrade(run: NodeRun): Promise<EventWatch
  * Opens the node's event stream, then makes the call that reboots it (so the
  * watch misses nothing of the reboot). Resolves with the stream; closes it
  * when the call fails. Failures are `code` at `step`.
+ *
+ * The endpoint restarting under the call (a transient failure) leaves it
+ * unknown whether the node took it: the node is asked. When it went down,
+ * is going down or booted since, the call took and the reboot watch follows
+ * it; when it still runs the boot it ran before, the call is made once more.
  */
 async function watchThen(
   run: NodeRun,
   code: UpgradeErrorCode,
   step: UpgradeStep,
   what: string,
+  bootId: string | undefined,
   call: () => Promise<void>,
 ): Promise<EventWatch> {
   const watch = await guarded(run, code, step, "cannot watch events", () =>
-    EventWatch.open(run.client, run.node, 0, run.signal),
+    ridingRestarts(run, run.signal, () => EventWatch.open(run.client, run.node, 0, run.signal)),
   );
   try {
-    await guarded(run, code, step, what, call);
+    await guarded(run, code, step, what, async () => {
+      try {
+        await call();
+      } catch (error) {
+        if (!isTransient(error) || (await rebootTook(run, bootId))) return;
+        await call();
+      }
+    });
   } catch (error) {
     watch.close();
     throw error;
   }
   return watch;
+}
+
+/**
+ * Whether a node took a call that reboots it: it is no longer running the
+ * boot it ran before (another stage, another boot ID), or it cannot be
+ * reached (it went down). Unknown when the boot ID was not read before: then
+ * only a running stage says it did not.
+ */
+async function rebootTook(run: NodeRun, bootId: string | undefined): Promise<boolean> {
+  const options = { signal: run.signal, timeoutMs: run.timeouts.callMs };
+  try {
+    const status = await readMachineStatus(run.client, run.node, options);
+    if (status.stage !== "running") return true;
+    if (bootId === undefined) return false;
+    return (await readBootId(run.client, run.node, run.version, options)) !== bootId;
+  } catch (error) {
+    if (isTransient(error)) return true;
+    throw error;
+  }
 }

@@ -1,8 +1,8 @@
 // One node's upgrade as the steps see it: the options a caller gives, the
 // run (client, node, target, signal, timeouts, events) every step receives,
 // and how a step's failure becomes an UpgradeError for that node and step.
-import type { TalosClient } from "@taloskit/client";
-import { messageOf } from "@taloskit/core";
+import { isTransient, type TalosClient } from "@taloskit/client";
+import { messageOf, retry } from "@taloskit/core";
 import { UpgradeError, type UpgradeErrorCode, type UpgradeStep } from "./errors.js";
 import {
   emitter,
@@ -80,6 +80,8 @@ export interface NodeRun {
   timeouts: Required<NodeUpgradeTimeouts>;
   options: UpgradeNodeOptions;
   emit: (e: UpgradeEventInit) => void;
+  /** Set once the installer is on the node's disk, until the node has booted it. */
+  progress: { installed: boolean };
 }
 
 const DEFAULT_TIMEOUTS: Required<NodeUpgradeTimeouts> = {
@@ -104,6 +106,7 @@ export function nodeRun(
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     options,
     emit: emitter(options.onEvent),
+    progress: { installed: false },
   };
 }
 
@@ -152,4 +155,28 @@ export async function guarded<T>(
     if (error instanceof UpgradeError) throw error;
     throw stepError(run, code, step, `${what}: ${messageOf(error)}`, error);
   }
+}
+
+/** Attempts of a node call that rides through its endpoint restarting. */
+const RESTART_ATTEMPTS = 5;
+
+/**
+ * Runs a node call again while it fails because the endpoint went away under
+ * it (an apid restart: the call typed transient), with the run's reconnection
+ * backoff, until `signal` fires. Only for calls whose repetition is harmless.
+ */
+export function ridingRestarts<T>(
+  run: Pick<NodeRun, "options">,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return retry(fn, {
+    policy: {
+      attempts: RESTART_ATTEMPTS,
+      baseDelayMs: run.options.retryIntervalMs ?? 500,
+      maxDelayMs: run.options.retryMaxIntervalMs ?? 5_000,
+    },
+    shouldRetry: isTransient,
+    signal,
+  });
 }

@@ -6,7 +6,7 @@
 // a step fails.
 import type { TalosClient } from "@taloskit/client";
 import { atLeastMinor, compareVersions, messageOf, tryParseTalosVersion } from "@taloskit/core";
-import { UpgradeError } from "./errors.js";
+import { UpgradeError, withPendingInstall } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
 import { type NodeFacts, readNodeFacts } from "./inspect.js";
 import { installWithLegacyUpgrade, installWithLifecycle } from "./install.js";
@@ -70,8 +70,8 @@ export async function upgradeNode(
   try {
     watch =
       method === "lifecycle"
-        ? await installWithLifecycle(run)
-        : await installWithLegacyUpgrade(run);
+        ? await installWithLifecycle(run, facts.bootId)
+        : await installWithLegacyUpgrade(run, facts.bootId);
 
     run.emit({
       type: "step",
@@ -87,6 +87,7 @@ export async function upgradeNode(
       retryMaxMs: options.retryMaxIntervalMs ?? 5_000,
     });
     watch = undefined;
+    run.progress.installed = false;
 
     const after = await verify(run, facts, bootId);
     const hook = options.afterReboot;
@@ -119,10 +120,11 @@ export async function upgradeNode(
     return result;
   } catch (error) {
     watch?.close();
-    const err =
+    const typed =
       error instanceof UpgradeError
         ? error
         : stepError(run, "UPGRADE_NODE_UNREADABLE", "plan", messageOf(error), error);
+    const err = run.progress.installed ? withPendingInstall(typed, facts.version) : typed;
     run.emit({ type: "node-failed", node, error: err });
     throw err;
   }

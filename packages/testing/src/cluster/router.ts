@@ -166,11 +166,22 @@ export interface RouterTls {
   clientKeyPem: string;
 }
 
+/** When a restart fault fires in a call: as it arrives (never forwarded) or on the node's first answer. */
+export type RestartMoment = "arrival" | "response";
+
+/** A one-shot restart of the router, armed for the next call of one RPC. */
+interface RestartTrigger {
+  path: string;
+  at: RestartMoment;
+  done: () => void;
+}
+
 /** The apid-like endpoint: mTLS, forwards every call to the node named in `node` metadata. */
 export class Router {
   private server?: grpc.Server;
   private port = 0;
   private readonly clients = new Map<string, grpc.Client>();
+  private trigger: RestartTrigger | undefined;
 
   constructor(
     private readonly nodes: () => SimNodeImpl[],
@@ -211,7 +222,28 @@ export class Router {
     this.server = server;
   }
 
+  /**
+   * Restarts once, as a restarting apid does (every connection closed, the
+   * port bound again), at `at` of the next call of `path`. Resolves when the
+   * router is serving again after that restart.
+   */
+  restartOn(path: string, at: RestartMoment): Promise<void> {
+    return new Promise((done) => {
+      this.trigger = { path, at, done };
+    });
+  }
+
+  /** Restarts now when the armed trigger matches; true when it did (the call is then dropped). */
+  private restartsAt(path: string, at: RestartMoment): boolean {
+    const t = this.trigger;
+    if (!t || t.path !== path || t.at !== at) return false;
+    this.trigger = undefined;
+    void this.start().then(t.done);
+    return true;
+  }
+
   async stop(): Promise<void> {
+    this.trigger = undefined;
     this.server?.forceShutdown();
     this.server = undefined;
     for (const c of this.clients.values()) c.close();
@@ -388,6 +420,7 @@ export class Router {
     const fail = (err: unknown) => toServiceError(err);
     if (kind === "unary") {
       return ((call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        if (this.restartsAt(path, "arrival")) return;
         try {
           const plan = this.plan(call);
           if (plan.many) return this.unaryMany(path, call, plan, cb);
@@ -400,6 +433,7 @@ export class Router {
             md,
             opts(call),
             (err, res) => {
+              if (this.restartsAt(path, "response")) return;
               if (err) cb(err);
               else cb(null, res);
             },
@@ -412,6 +446,7 @@ export class Router {
     }
     if (kind === "server_streaming") {
       return ((call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        if (this.restartsAt(path, "arrival")) return;
         try {
           const plan = this.plan(call);
           if (plan.many) return this.streamMany(path, call, plan);
@@ -426,7 +461,10 @@ export class Router {
           );
           call.on("cancelled", () => up.cancel());
           up.on("data", (d: Buffer) => {
-            if (!call.write(d)) {
+            const flowing = call.write(d);
+            // A restart on response cuts the stream once its first message went out.
+            if (this.restartsAt(path, "response")) return;
+            if (!flowing) {
               up.pause();
               call.once("drain", () => up.resume());
             }

@@ -9,7 +9,7 @@ import {
   type IssueClientOptions,
   type TalosPki,
 } from "./pki.js";
-import { Router } from "./router.js";
+import { type RestartMoment, Router } from "./router.js";
 import { initialState, type SimNodeOptions, type SimNodeState } from "./state.js";
 import type { SimUploads } from "./uploads.js";
 
@@ -76,6 +76,15 @@ export interface Faults {
   installerExitCode(address: string, code: number): void;
   /** etcd on a node reports unhealthy. */
   etcdUnhealthy(address: string, on?: boolean): void;
+  /**
+   * Restarts the router (an apid restart: every connection closed, the port bound
+   * again) once, at the next call of `procedure` ("machine.MachineService/Reboot"):
+   * as it arrives, before it is forwarded ("arrival", the default: the node never
+   * sees it), or as the node's first answer passes through ("response": the node
+   * handled it; a unary answer is lost, a stream is cut after its first message).
+   * Resolves when the router serves again after that restart.
+   */
+  restartRouterOn(procedure: string, at?: RestartMoment): Promise<void>;
   /** How long a reboot keeps a node down (default 300 ms). */
   rebootDelay(ms: number): void;
   /** Clear every fault. */
@@ -306,6 +315,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
     etcdUnhealthy: (a, on = true) => {
       find(a).faults.etcdUnhealthy = on;
     },
+    restartRouterOn: (procedure, at = "arrival") => router.restartOn(rpcPath(procedure), at),
     rebootDelay: (ms) => {
       rebootDelay = ms;
     },
