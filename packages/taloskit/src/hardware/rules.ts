@@ -713,11 +713,17 @@ export function parseRules(input: unknown): HardwareRule[] {
     throw new RuleError("rules: expected a list of rules, or an object with a rules list");
   const seen = new Set<string>();
   return list.map((raw, index) => {
-    const result = ruleSchema.safeParse(raw);
     const label =
       typeof (raw as { id?: unknown })?.id === "string"
-        ? `rule "${(raw as { id: string }).id}"`
+        ? `rule "${(raw as { id: string }).id.slice(0, 80)}"`
         : `rule ${index}`;
+    const deep = deepestPath(raw, MAX_RULE_DEPTH);
+    if (deep !== undefined) {
+      throw new RuleError(
+        `${label}: ${deep.join(".")}: nested more than ${MAX_RULE_DEPTH} levels deep`,
+      );
+    }
+    const result = ruleSchema.safeParse(raw);
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new RuleError(
@@ -735,6 +741,25 @@ export function parseRules(input: unknown): HardwareRule[] {
     }
     return result.data as HardwareRule;
   });
+}
+
+/** How deep a rule may nest (conditions within conditions, patch values): far past any real rule. */
+const MAX_RULE_DEPTH = 64;
+
+/**
+ * The path of the first value nested deeper than `max` levels, found without
+ * recursion (so any input is safe to walk), or undefined when there is none.
+ */
+function deepestPath(value: unknown, max: number): (string | number)[] | undefined {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== "object" || item.value === null) continue;
+    if (item.path.length >= max) return item.path.slice(0, 3);
+    for (const [k, v] of Object.entries(item.value)) {
+      stack.push({ value: v, path: [...item.path, Array.isArray(item.value) ? Number(k) : k] });
+    }
+  }
+  return undefined;
 }
 
 function collectPatterns(c: RuleCondition): string[] {
