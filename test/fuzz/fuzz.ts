@@ -110,11 +110,11 @@ export function fieldPaths(
  * Runs a parser: a result, or a TalosError of the expected class (with a
  * message that names `names` when given). Any other throw fails the property.
  */
-export function typedOrValid<T>(
+export function typedOrValid<T, E extends TalosError = TalosError>(
   run: () => T,
-  errorClass: abstract new (...args: never[]) => TalosError = TalosError,
+  errorClass: abstract new (...args: never[]) => E = TalosError as never,
   names?: string,
-): T | TalosError {
+): T | E {
   try {
     return run();
   } catch (error) {
