@@ -666,6 +666,19 @@ const conditionSchema: z.ZodType<RuleCondition> = z.lazy(() =>
   ]),
 ) as z.ZodType<RuleCondition>;
 
+const isMapping = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A mapping passed through as given, own keys and all. z.record would copy it
+ * and lose a key named "__proto__" (or give the copy that key's value as its
+ * prototype).
+ */
+const mappingOf = (valueOk: (v: unknown) => boolean, message: string) =>
+  z.custom<Record<string, unknown>>((v) => isMapping(v) && Object.values(v).every(valueOk), {
+    message,
+  });
+
 const ruleSchema = z
   .object({
     id: z.string().min(1),
@@ -678,15 +691,20 @@ const ruleSchema = z
       .object({
         name: z.string(),
         image: z.string(),
-        options: z.record(z.string(), z.unknown()).optional(),
+        options: mappingOf(() => true, "expected a mapping of option names to values").optional(),
       })
       .optional(),
     platform: z.string().optional(),
     kernelModules: z
       .array(z.object({ name: z.string(), parameters: z.array(z.string()).optional() }))
       .optional(),
-    sysctls: z.record(z.string(), z.string()).optional(),
-    machinePatches: z.array(z.record(z.string(), z.unknown())).optional(),
+    sysctls: (
+      mappingOf(
+        (v) => typeof v === "string",
+        "expected a mapping of sysctl names to text",
+      ) as z.ZodType<Record<string, string>>
+    ).optional(),
+    machinePatches: z.array(mappingOf(() => true, "expected a mapping")).optional(),
     builtIn: z.boolean().optional(),
     warnings: z.array(z.string()).optional(),
     nvidia: z.enum(["open", "proprietary", "requires-open"]).optional(),

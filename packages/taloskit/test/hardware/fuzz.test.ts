@@ -156,6 +156,21 @@ describe("regressions from the outside fuzz campaign", () => {
     }
   });
 
+  it("rule sysctls and overlay options keep keys named after object members", () => {
+    const [rule] = parseRules(
+      JSON.parse(
+        '[{"id":"a","summary":"s","when":{"intent":"x"},"sysctls":{"__proto__":"1"},' +
+          '"overlay":{"name":"n","image":"i","options":{"__proto__":{"p":1}}}}]',
+      ),
+    );
+    // z.record used to drop them (and gave the options copy a prototype of {p: 1}).
+    expect(Object.keys(rule?.sysctls ?? {})).toEqual(["__proto__"]);
+    expect(Object.keys(rule?.overlay?.options ?? {})).toEqual(["__proto__"]);
+    expect(() =>
+      parseRules([{ id: "a", summary: "s", when: { intent: "x" }, sysctls: { a: 1 } }]),
+    ).toThrow(/rule "a": sysctls: expected a mapping of sysctl names to text/);
+  });
+
   it("lspci input past the size limit is refused before parsing", () => {
     const huge = "x".repeat(MAX_INVENTORY_TEXT + 1);
     expect(() => parseLspci(huge)).toThrow(/lspci: input is \d+ characters, more than the limit/);
