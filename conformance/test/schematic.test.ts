@@ -811,6 +811,53 @@ describe("schematics agree with the Image Factory's own code", () => {
     const reports = await Promise.all(cases.map((c) => compare("edge case", c)));
     expect(reports.filter((r) => r !== "")).toEqual([]);
   });
+
+  it("keys named after built-in object members, at every level, as YAML and JSON", async () => {
+    const names = [
+      "__proto__",
+      "constructor",
+      "prototype",
+      "toString",
+      "valueOf",
+      "hasOwnProperty",
+      "isPrototypeOf",
+      "propertyIsEnumerable",
+      "toLocaleString",
+      "__defineGetter__",
+      "__lookupSetter__",
+    ];
+    // Where an unknown key sits: each mapping of the schematic, then as free-form names and values.
+    const places: ((k: string) => unknown)[] = [
+      (k) => ({ [k]: "x" }),
+      (k) => ({ overlay: { name: "x", [k]: 1 } }),
+      (k) => ({ customization: { [k]: {} } }),
+      (k) => ({ customization: { systemExtensions: { [k]: ["a"] } } }),
+      (k) => ({ customization: { secureboot: { [k]: true } } }),
+      (k) => ({ customization: { diskImage: { [k]: 512 } } }),
+      (k) => ({ customization: { meta: [{ key: 1, value: "a", [k]: "b" }] } }),
+      (k) => ({ overlay: { name: "x", options: { [k]: 1, a: { [k]: [k] } } } }),
+      (k) => ({ customization: { systemExtensions: { officialExtensions: [k] } } }),
+      (k) => ({ customization: { extraKernelArgs: [k, `${k}=1`], meta: [{ key: 2, value: k }] } }),
+      (k) => ({ owner: k, customization: { bootloader: k } }),
+    ];
+    // Each document as JSON (a computed "__proto__" key is an own key, which
+    // JSON.stringify keeps) and as YAML flow style with single quotes.
+    const forms = (doc: unknown): string[] => {
+      const json = JSON.stringify(doc);
+      return [json, `${json.replaceAll('"', "'")}\n`];
+    };
+    // The first seven places put the key where the factory knows no such field.
+    for (const k of names) {
+      for (const t of places.slice(0, 7).flatMap((place) => forms(place(k)))) {
+        const our = ours(t);
+        expect(our.ok, t).toBe(false);
+        expect(our.error, t).toContain(`unknown field "${k}"`);
+      }
+    }
+    const texts = names.flatMap((k) => places.flatMap((place) => forms(place(k))));
+    const reports = await Promise.all(texts.map((t) => compare("object-member key", t)));
+    expect(reports.filter((r) => r !== "")).toEqual([]);
+  });
 });
 
 // --- Corpora of real schematics ---

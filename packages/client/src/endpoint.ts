@@ -27,7 +27,11 @@ function invalid(endpoint: string, why: string): TalosError {
 
 /** Normalizes an endpoint as talosctl does: bare host gets :50000, https://host gets :443. */
 export function normalizeEndpoint(endpoint: string): Endpoint {
-  if (typeof endpoint !== "string") throw invalid(String(endpoint), "not a string");
+  if (typeof endpoint !== "string") {
+    // Not String(endpoint): a prototype-free object has no conversion to text.
+    const kind = endpoint === null ? "null" : Array.isArray(endpoint) ? "a list" : typeof endpoint;
+    throw invalid(`(${kind})`, "not a string");
+  }
   let rest = endpoint.trim();
   if ([...rest].some((c) => c <= " " || c === "\u007f"))
     throw invalid(endpoint, "it holds whitespace or control characters");

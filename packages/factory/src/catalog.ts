@@ -121,9 +121,14 @@ export const LEGACY_EXTENSIONS: Readonly<
   "siderolabs/xe-guest-utilities": { replacement: "siderolabs/xen-guest-agent", since: "1.7" },
 };
 
+/** The legacy entry of an extension name: own entries only (no `constructor` from the prototype). */
+function legacyExtension(name: string): (typeof LEGACY_EXTENSIONS)[string] | undefined {
+  return Object.hasOwn(LEGACY_EXTENSIONS, name) ? LEGACY_EXTENSIONS[name] : undefined;
+}
+
 /** The name the factory builds for an extension name (it maps some old names itself). */
 export function factoryExtensionAlias(name: string): string {
-  return LEGACY_EXTENSIONS[name]?.replacement ?? name;
+  return legacyExtension(name)?.replacement ?? name;
 }
 
 const SINCE: [string, string][] = EXTENSION_SINCE.trim()
@@ -223,7 +228,7 @@ export function validateSchematic(
       });
     }
     seen.add(name);
-    const legacy = LEGACY_EXTENSIONS[name];
+    const legacy = legacyExtension(name);
     if (!known.has(name)) {
       if (legacy && known.has(legacy.replacement)) {
         const alt = legacy.alternatives?.length ? ` (or ${legacy.alternatives.join(", ")})` : "";

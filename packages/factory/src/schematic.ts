@@ -158,8 +158,11 @@ export function validateSchematicShape(input: unknown): Schematic {
   if (result.success) return result.data;
   throw new SchematicError(
     "invalid schematic",
-    result.error.issues.map(
-      (i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`,
+    result.error.issues.flatMap((i) =>
+      // An unknown key is named by its own path, as parseSchematic names it.
+      i.code === "unrecognized_keys"
+        ? i.keys.map((k) => `${[...i.path, k].join(".")}: unknown field "${k}"`)
+        : [`${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`],
     ),
   );
 }
@@ -912,6 +915,11 @@ export class SchematicBuilder {
     c.systemExtensions = c.systemExtensions ?? {};
     const list = c.systemExtensions.officialExtensions ?? [];
     for (const name of names) {
+      if (typeof name !== "string") {
+        throw new SchematicError("invalid schematic", [
+          "customization.systemExtensions.officialExtensions: extension names must be strings",
+        ]);
+      }
       const full = name.includes("/") ? name : `siderolabs/${name}`;
       if (!list.includes(full)) list.push(full);
     }

@@ -179,14 +179,38 @@ function bad(message: string): never {
   throw new FactoryError("INVALID_ARGUMENT", message);
 }
 
+/** The longest argument a URL builder takes (IDs, versions, platforms and base URLs are far shorter). */
+const MAX_ARGUMENT = 2048;
+
+/** A short, quoted form of a value for a message. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+}
+
+/** A string argument of at most {@link MAX_ARGUMENT} characters, or an INVALID_ARGUMENT error naming it. */
+function argument(name: string, value: unknown): string {
+  if (typeof value !== "string") {
+    bad(`${name} must be a string, not ${value === null ? "null" : typeof value}`);
+  }
+  if (value.length > MAX_ARGUMENT) bad(`${name} is longer than ${MAX_ARGUMENT} characters`);
+  return value;
+}
+
 function check(t: AssetTarget): { platform: string; sb: string; tag: string } {
-  if (!/^[0-9a-f]{64}$/.test(t.schematicId))
-    bad(`schematicId "${t.schematicId}" is not a 64-digit hex ID`);
-  if (!ARCHES.includes(t.arch)) bad(`arch "${t.arch}" is not one of ${ARCHES.join(", ")}`);
-  const platform = t.platform ?? "metal";
+  if (typeof t !== "object" || t === null) bad("the asset target must be an object");
+  const schematicId = argument("schematicId", t.schematicId);
+  if (!/^[0-9a-f]{64}$/.test(schematicId))
+    bad(`schematicId ${quoted(schematicId)} is not a 64-digit hex ID`);
+  if (!ARCHES.includes(t.arch)) {
+    const arch = typeof t.arch === "string" ? quoted(t.arch) : `of type ${typeof t.arch}`;
+    bad(`arch ${arch} is not one of ${ARCHES.join(", ")}`);
+  }
+  const platform = t.platform === undefined ? "metal" : argument("platform", t.platform);
   if (!/^[a-zA-Z][a-zA-Z0-9-]*$/.test(platform))
-    bad(`platform "${platform}" is not a platform name`);
-  const tag = talosTag(t.version);
+    bad(`platform ${quoted(platform)} is not a platform name`);
+  if (t.secureBoot !== undefined && typeof t.secureBoot !== "boolean")
+    bad(`secureBoot must be a boolean, not ${typeof t.secureBoot}`);
+  const tag = talosTag(argument("version", t.version));
   const info = platformInfo(platform);
   if (info?.minVersion && !atLeastMinor(tag, info.minVersion)) {
     bad(`platform ${platform} needs Talos ${info.minVersion} or later, not ${tag}`);
@@ -258,13 +282,19 @@ export const assetPaths = {
 
 export type AssetKind = keyof typeof assetPaths;
 
-function trimBase(baseUrl: string): string {
-  return baseUrl.replace(/\/+$/, "");
+/** A base URL without its trailing slashes (trimmed by a loop: a regex would backtrack on long runs of "/"). */
+function trimBase(baseUrl: string, name = "baseUrl"): string {
+  const url = argument(name, baseUrl);
+  if (/[\s\p{Cc}]/u.test(url)) bad(`${name} ${quoted(url)} has whitespace or control characters`);
+  let end = url.length;
+  while (end > 0 && url[end - 1] === "/") end--;
+  return url.slice(0, end);
 }
 
 /** Full URL of an asset under a factory. */
 export function imageUrl(baseUrl: string, t: AssetTarget, path: string): string {
-  return `${trimBase(baseUrl)}/image/${t.schematicId}/${talosTag(t.version)}/${path}`;
+  check(t);
+  return `${trimBase(baseUrl)}/image/${t.schematicId}/${talosTag(t.version)}/${argument("path", path)}`;
 }
 
 /**
@@ -272,15 +302,14 @@ export function imageUrl(baseUrl: string, t: AssetTarget, path: string): string 
  * public factory (`https://factory.talos.dev`), the factory's own base URL otherwise.
  */
 export function defaultPxeUrl(baseUrl: string): string {
-  return /^https?:\/\/factory\.talos\.dev\/*$/.test(baseUrl)
-    ? "https://pxe.factory.talos.dev"
-    : trimBase(baseUrl);
+  const base = trimBase(baseUrl);
+  return /^https?:\/\/factory\.talos\.dev$/.test(base) ? "https://pxe.factory.talos.dev" : base;
 }
 
 /** iPXE script URL (the public factory serves PXE from pxe.factory.talos.dev). */
 export function pxeUrl(pxeBaseUrl: string, t: AssetTarget): string {
   const { platform, sb, tag } = check(t);
-  return `${trimBase(pxeBaseUrl)}/pxe/${t.schematicId}/${tag}/${platform}-${t.arch}${sb}`;
+  return `${trimBase(pxeBaseUrl, "pxeBaseUrl")}/pxe/${t.schematicId}/${tag}/${platform}-${t.arch}${sb}`;
 }
 
 /** The registry host of a factory URL or host: no scheme, no trailing slashes. */

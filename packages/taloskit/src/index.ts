@@ -195,6 +195,7 @@ export {
   inventoryFromSysfs,
   inventoryFromTalosResources,
   type KernelModule,
+  MAX_INVENTORY_TEXT,
   type MachineInventory,
   type MachineInventoryInput,
   MachineInventorySchema,

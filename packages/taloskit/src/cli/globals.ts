@@ -2,6 +2,7 @@
 // nodes, and how they turn into a TalosClient and a list of target nodes.
 import { type NodeResult, runOnNodes, TalosClient } from "@taloskit/client";
 import { type Command, Option } from "commander";
+import { FlagError, quotedFlag } from "./errors.js";
 import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./output.js";
 
 /** Parsed global flags. */
@@ -202,7 +203,8 @@ export async function connectTargets(
 ): Promise<Targets> {
   if (flags.insecure) {
     const nodes = flags.nodes?.length ? flags.nodes : (flags.endpoints ?? []);
-    if (!nodes.length) throw new Error("--insecure needs the nodes to connect to: pass -n/--nodes");
+    if (!nodes.length)
+      throw new FlagError("--insecure needs the nodes to connect to: pass -n/--nodes");
     const clients = new Map<string, TalosClient>();
     for (const node of nodes) {
       clients.set(
@@ -236,9 +238,14 @@ export async function connectTargets(
   );
 }
 
+/** The longest duration a flag takes: about 24 days, setTimeout's limit. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Parses a Go-style duration (`90s`, `1m`, `1m30s`, `500ms`) into milliseconds. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, flag = "duration"): number {
   const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const invalid = (why: string) => new FlagError(`invalid ${flag} ${quotedFlag(text)}: ${why}`);
+  if (typeof text !== "string" || text.length > 64) throw invalid("use e.g. 30s, 1m, 1m30s");
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let ms = 0;
   let at = 0;
@@ -246,8 +253,7 @@ export function parseDuration(text: string): number {
     ms += Number(m[1]) * (unit[m[2] as string] as number);
     at = re.lastIndex;
   }
-  if (!text || at !== text.length || ms <= 0) {
-    throw new Error(`invalid duration "${text}" (use e.g. 30s, 1m, 1m30s)`);
-  }
-  return Math.round(ms);
+  if (!text || at !== text.length || !(ms > 0)) throw invalid("use e.g. 30s, 1m, 1m30s");
+  if (ms > MAX_DURATION_MS) throw invalid("longer than 24 days");
+  return Math.max(1, Math.round(ms));
 }

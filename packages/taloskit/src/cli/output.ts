@@ -8,13 +8,16 @@
 // YAML encoder writes them, so that a string such as `0000:17:00.0`, `yes`
 // or `012` is quoted and reads back as a string under YAML 1.1 and 1.2.
 import { emitGoYaml, type GoNode } from "@taloskit/factory";
+import { FlagError, quotedFlag } from "./errors.js";
 
 export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function parseOutputFormat(value: string): OutputFormat {
   if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
-  throw new Error(`unknown output format "${value}": use one of ${OUTPUT_FORMATS.join(", ")}`);
+  throw new FlagError(
+    `unknown output format ${quotedFlag(value)}: use one of ${OUTPUT_FORMATS.join(", ")}`,
+  );
 }
 
 export interface Column<Row> {

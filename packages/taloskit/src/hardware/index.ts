@@ -11,6 +11,7 @@ export {
   type CpuVendor,
   InventoryParseError,
   inventoryFromJson,
+  MAX_INVENTORY_TEXT,
   type MachineInventory,
   type MachineInventoryInput,
   MachineInventorySchema,

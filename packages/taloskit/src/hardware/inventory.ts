@@ -111,19 +111,64 @@ export class InventoryParseError extends TalosError {
   }
 }
 
+/** The largest text an inventory source reads (16 MiB): lspci -xxxx of a large server is well below it. */
+export const MAX_INVENTORY_TEXT = 16 * 1024 * 1024;
+
+/** Refuses text past {@link MAX_INVENTORY_TEXT} before any parsing work. */
+export function checkInventoryText(format: string, text: unknown): string {
+  if (typeof text !== "string") {
+    throw new InventoryParseError(format, `expected text, got ${describeValue(text)}`);
+  }
+  if (text.length > MAX_INVENTORY_TEXT) {
+    throw new InventoryParseError(
+      format,
+      `input is ${text.length} characters, more than the limit of ${MAX_INVENTORY_TEXT}`,
+    );
+  }
+  return text;
+}
+
+/** Input text quoted in a message, cut to its first 80 characters. */
+export function clipText(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+}
+
+/** What a value is, for messages (never the value itself, which may be large). */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "a mapping" : `a ${typeof value}`;
+}
+
+/**
+ * Validates an inventory against the schema, throwing an InventoryParseError
+ * that names the first bad field by its path (never a ZodError).
+ */
+export function validateInventory(format: string, value: unknown): MachineInventory {
+  return checked(format, MachineInventorySchema, value);
+}
+
+/** Validates one PCI device, as {@link validateInventory} does. */
+export function validatePciDevice(format: string, value: unknown, line?: number): PciDevice {
+  return checked(format, PciDeviceSchema, value, line);
+}
+
+function checked<T>(format: string, schema: z.ZodType<T>, value: unknown, line?: number): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? issue.path.join(".") : "(root)";
+  throw new InventoryParseError(format, `${path}: ${issue?.message ?? "invalid"}`, line);
+}
+
 /** Validates a hand-written inventory (JSON), naming the field that is wrong. */
 export function inventoryFromJson(input: unknown): MachineInventory {
-  const text = typeof input === "string" ? parseJsonText(input) : input;
-  const result = MachineInventorySchema.safeParse(text);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.length ? issue.path.join(".") : "(root)";
-    throw new InventoryParseError("json inventory", `${path}: ${issue?.message ?? "invalid"}`);
-  }
-  return result.data;
+  const value = typeof input === "string" ? parseJsonText(input) : input;
+  return validateInventory("json inventory", value);
 }
 
 function parseJsonText(text: string): unknown {
+  checkInventoryText("json inventory", text);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -133,7 +178,7 @@ function parseJsonText(text: string): unknown {
 
 /** CPU vendor from a /proc/cpuinfo vendor id or an SMBIOS manufacturer string. */
 export function cpuVendorOf(text: string | undefined): CpuVendor | undefined {
-  if (!text) return undefined;
+  if (typeof text !== "string" || !text) return undefined;
   const t = text.toLowerCase();
   if (t.includes("genuineintel") || t.includes("intel")) return "intel";
   if (t.includes("authenticamd") || t.includes("amd") || t.includes("advanced micro")) return "amd";
@@ -168,7 +213,7 @@ export function fullPciSlot(slot: string): string {
 
 /** Talos arch names from uname or Go spellings. */
 export function archOf(text: string | undefined): Arch | undefined {
-  if (!text) return undefined;
+  if (typeof text !== "string" || !text) return undefined;
   const t = text.trim().toLowerCase();
   if (t === "x86_64" || t === "amd64") return "amd64";
   if (t === "aarch64" || t === "arm64") return "arm64";

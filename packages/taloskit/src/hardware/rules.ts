@@ -666,6 +666,19 @@ const conditionSchema: z.ZodType<RuleCondition> = z.lazy(() =>
   ]),
 ) as z.ZodType<RuleCondition>;
 
+const isMapping = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * A mapping passed through as given, own keys and all. z.record would copy it
+ * and lose a key named "__proto__" (or give the copy that key's value as its
+ * prototype).
+ */
+const mappingOf = (valueOk: (v: unknown) => boolean, message: string) =>
+  z.custom<Record<string, unknown>>((v) => isMapping(v) && Object.values(v).every(valueOk), {
+    message,
+  });
+
 const ruleSchema = z
   .object({
     id: z.string().min(1),
@@ -678,15 +691,20 @@ const ruleSchema = z
       .object({
         name: z.string(),
         image: z.string(),
-        options: z.record(z.string(), z.unknown()).optional(),
+        options: mappingOf(() => true, "expected a mapping of option names to values").optional(),
       })
       .optional(),
     platform: z.string().optional(),
     kernelModules: z
       .array(z.object({ name: z.string(), parameters: z.array(z.string()).optional() }))
       .optional(),
-    sysctls: z.record(z.string(), z.string()).optional(),
-    machinePatches: z.array(z.record(z.string(), z.unknown())).optional(),
+    sysctls: (
+      mappingOf(
+        (v) => typeof v === "string",
+        "expected a mapping of sysctl names to text",
+      ) as z.ZodType<Record<string, string>>
+    ).optional(),
+    machinePatches: z.array(mappingOf(() => true, "expected a mapping")).optional(),
     builtIn: z.boolean().optional(),
     warnings: z.array(z.string()).optional(),
     nvidia: z.enum(["open", "proprietary", "requires-open"]).optional(),
@@ -713,11 +731,17 @@ export function parseRules(input: unknown): HardwareRule[] {
     throw new RuleError("rules: expected a list of rules, or an object with a rules list");
   const seen = new Set<string>();
   return list.map((raw, index) => {
-    const result = ruleSchema.safeParse(raw);
     const label =
       typeof (raw as { id?: unknown })?.id === "string"
-        ? `rule "${(raw as { id: string }).id}"`
+        ? `rule "${(raw as { id: string }).id.slice(0, 80)}"`
         : `rule ${index}`;
+    const deep = deepestPath(raw, MAX_RULE_DEPTH);
+    if (deep !== undefined) {
+      throw new RuleError(
+        `${label}: ${deep.join(".")}: nested more than ${MAX_RULE_DEPTH} levels deep`,
+      );
+    }
+    const result = ruleSchema.safeParse(raw);
     if (!result.success) {
       const issue = result.error.issues[0];
       throw new RuleError(
@@ -735,6 +759,25 @@ export function parseRules(input: unknown): HardwareRule[] {
     }
     return result.data as HardwareRule;
   });
+}
+
+/** How deep a rule may nest (conditions within conditions, patch values): far past any real rule. */
+const MAX_RULE_DEPTH = 64;
+
+/**
+ * The path of the first value nested deeper than `max` levels, found without
+ * recursion (so any input is safe to walk), or undefined when there is none.
+ */
+function deepestPath(value: unknown, max: number): (string | number)[] | undefined {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== "object" || item.value === null) continue;
+    if (item.path.length >= max) return item.path.slice(0, 3);
+    for (const [k, v] of Object.entries(item.value)) {
+      stack.push({ value: v, path: [...item.path, Array.isArray(item.value) ? Number(k) : k] });
+    }
+  }
+  return undefined;
 }
 
 function collectPatterns(c: RuleCondition): string[] {

@@ -4,6 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Command } from "commander";
+import { FlagError, quotedFlag } from "../errors.js";
 import { type CommandIO, processIO } from "../globals.js";
 
 /** One node of `--nodes`: `role[:version[:profile]]` or `maintenance[:version[:profile]]`. */
@@ -15,37 +16,44 @@ export interface SimNodeSpec {
   profile?: string;
 }
 
-const ROLES: Record<string, "controlplane" | "worker" | "maintenance"> = {
-  cp: "controlplane",
-  controlplane: "controlplane",
-  worker: "worker",
-  w: "worker",
-  maintenance: "maintenance",
-  m: "maintenance",
-};
+const ROLES = new Map<string, "controlplane" | "worker" | "maintenance">([
+  ["cp", "controlplane"],
+  ["controlplane", "controlplane"],
+  ["worker", "worker"],
+  ["w", "worker"],
+  ["maintenance", "maintenance"],
+  ["m", "maintenance"],
+]);
+
+/** Nodes get addresses 10.5.0.2 to 10.5.0.254. */
+const MAX_SIM_NODES = 253;
 
 /** Parses `--nodes`, e.g. "cp:v1.14.0:nvidia-hgx-server,worker:v1.13.9:intel-nuc,maintenance". */
 export function parseSimNodes(spec: string): SimNodeSpec[] {
-  return spec
+  if (typeof spec !== "string") throw new FlagError("--nodes: expected text");
+  const parts = spec
     .split(",")
     .map((s) => s.trim())
-    .filter(Boolean)
-    .map((part, i) => {
-      const [roleName = "", version, profile] = part.split(":");
-      const role = ROLES[roleName.toLowerCase()];
-      if (!role) {
-        throw new Error(`--nodes: "${roleName}" is not a role (use cp, worker or maintenance)`);
-      }
-      if (version && !/^v?\d+\.\d+\.\d+/.test(version)) {
-        throw new Error(`--nodes: "${version}" is not a Talos version like v1.14.0`);
-      }
-      const node: SimNodeSpec = { address: `10.5.0.${i + 2}` };
-      if (role === "maintenance") node.maintenance = true;
-      else node.role = role;
-      if (version) node.version = version.startsWith("v") ? version : `v${version}`;
-      if (profile) node.profile = profile;
-      return node;
-    });
+    .filter(Boolean);
+  if (parts.length > MAX_SIM_NODES) throw new FlagError(`--nodes: at most ${MAX_SIM_NODES} nodes`);
+  return parts.map((part, i) => {
+    const [roleName = "", version, profile] = part.split(":");
+    const role = ROLES.get(roleName.toLowerCase());
+    if (!role) {
+      throw new FlagError(
+        `--nodes: ${quotedFlag(roleName)} is not a role (use cp, worker or maintenance)`,
+      );
+    }
+    if (version && !/^v?\d+\.\d+\.\d+/.test(version)) {
+      throw new FlagError(`--nodes: ${quotedFlag(version)} is not a Talos version like v1.14.0`);
+    }
+    const node: SimNodeSpec = { address: `10.5.0.${i + 2}` };
+    if (role === "maintenance") node.maintenance = true;
+    else node.role = role;
+    if (version) node.version = version.startsWith("v") ? version : `v${version}`;
+    if (profile) node.profile = profile;
+    return node;
+  });
 }
 
 interface TestingModule {

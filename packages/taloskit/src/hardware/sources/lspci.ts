@@ -2,28 +2,37 @@
 // text itself: `lspci -nnmm` (one quoted record per line), `lspci -vmmnnk`
 // (tag/value blocks) and `lspci -nnk` (the human form with [vendor:device] ids).
 import {
+  checkInventoryText,
+  clipText,
   cpuFromPciBridges,
   fullPciSlot,
   InventoryParseError,
   type MachineInventory,
-  MachineInventorySchema,
   type PciDevice,
-  PciDeviceSchema,
+  validateInventory,
+  validatePciDevice,
 } from "../inventory.js";
 
 const FORMAT = "lspci";
 
 /** A name with a trailing id in brackets, as -nn prints it: `NVIDIA Corporation [10de]`. */
 function splitNamed(field: string, digits: number, line: number): { name: string; id: string } {
-  const m = new RegExp(`^(.*?)\\s*\\[([0-9a-fA-F]{${digits}})\\]$`).exec(field.trim());
-  if (!m) {
+  // Read from the end by position (no backtracking regex: fields can be long).
+  const text = field.trim();
+  const open = text.length - digits - 2;
+  const id = text.slice(open + 1, -1);
+  if (open < 0 || text[open] !== "[" || !text.endsWith("]") || !isHex(id)) {
     throw new InventoryParseError(
       FORMAT,
-      `"${field}" has no [${"h".repeat(digits)}] id: run lspci with -nn`,
+      `"${clipText(field)}" has no [${"h".repeat(digits)}] id: run lspci with -nn`,
       line,
     );
   }
-  return { name: m[1] ?? "", id: (m[2] ?? "").toLowerCase() };
+  return { name: text.slice(0, open).trimEnd(), id: id.toLowerCase() };
+}
+
+function isHex(text: string): boolean {
+  return /^[0-9a-fA-F]+$/.test(text);
 }
 
 function device(fields: {
@@ -35,7 +44,7 @@ function device(fields: {
   sdevice?: { name: string; id: string };
   driver?: string;
 }): PciDevice {
-  return PciDeviceSchema.parse({
+  return validatePciDevice(FORMAT, {
     slot: fields.slot === undefined ? undefined : fullPciSlot(fields.slot),
     classId: fields.cls.id.slice(0, 2),
     subclassId: fields.cls.id.slice(2, 4),
@@ -143,7 +152,7 @@ function parseVerboseBlocks(lines: string[]): PciDevice[] {
     if (!m)
       throw new InventoryParseError(
         FORMAT,
-        `expected "Tag:<tab>value", got "${text.trim()}"`,
+        `expected "Tag:<tab>value", got "${clipText(text.trim())}"`,
         index + 1,
       );
     // Module may repeat; the first value of a tag is the one that matters.
@@ -153,14 +162,58 @@ function parseVerboseBlocks(lines: string[]): PciDevice[] {
   return out;
 }
 
-const HUMAN_LINE =
-  /^(\S+)\s+(.+?)\s+\[([0-9a-fA-F]{4})\]:\s+(.+?)\s+\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\](?:\s+\(rev [0-9a-fA-F]+\))?(?:\s+\(prog-if [^)]*\))?\s*$/;
+/** `[vvvv:dddd]`, as -nn prints a vendor and device id pair. */
+const ID_PAIR = /\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]/g;
+/** What may follow the id pair on a device line. */
+const LINE_TAIL = /^(?:\s+\(rev [0-9a-fA-F]+\))?(?:\s+\(prog-if [^)]*\))?\s*$/;
+
+/** The last `[vvvv:dddd]` of a text, by a single left-to-right scan. */
+function lastIdPair(text: string): RegExpExecArray | undefined {
+  let last: RegExpExecArray | undefined;
+  for (const m of text.matchAll(ID_PAIR)) last = m;
+  return last;
+}
+
+interface HumanDevice {
+  slot: string;
+  className: string;
+  classId: string;
+  rest: string;
+  vendorId: string;
+  productId: string;
+}
+
+/**
+ * One `lspci -nn` device line: `slot class [cccc]: vendor and device [vvvv:dddd] (rev xx)`.
+ * Read by position with fixed-width patterns, so long lines cost linear time.
+ */
+function humanDevice(text: string): HumanDevice | undefined {
+  const slotEnd = text.search(/\s/);
+  if (slotEnd <= 0) return undefined;
+  const cls = /\s\[([0-9a-fA-F]{4})\]:\s/g;
+  cls.lastIndex = slotEnd;
+  const c = cls.exec(text);
+  const pair = lastIdPair(text);
+  if (!c || !pair || pair.index < cls.lastIndex) return undefined;
+  const className = text.slice(slotEnd, c.index).trim();
+  const rest = text.slice(cls.lastIndex, pair.index).trim();
+  if (!className || !rest || !/\s/.test(text[pair.index - 1] ?? "")) return undefined;
+  if (!LINE_TAIL.test(text.slice(pair.index + pair[0].length))) return undefined;
+  return {
+    slot: text.slice(0, slotEnd),
+    className,
+    classId: c[1] as string,
+    rest,
+    vendorId: pair[1] as string,
+    productId: pair[2] as string,
+  };
+}
 
 function parseHumanLines(lines: string[]): PciDevice[] {
   const out: PciDevice[] = [];
   const records: {
     line: number;
-    m: RegExpExecArray;
+    d: HumanDevice;
     subsystem?: [string, string];
     driver?: string;
   }[] = [];
@@ -168,7 +221,8 @@ function parseHumanLines(lines: string[]): PciDevice[] {
     if (!text.trim()) return;
     if (/^\s/.test(text)) {
       // Indented detail lines of -k / -v output.
-      const sub = /Subsystem:.*\[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]/.exec(text);
+      const at = text.indexOf("Subsystem:");
+      const sub = at < 0 ? undefined : lastIdPair(text.slice(at));
       const drv = /Kernel driver in use:\s*(\S+)/.exec(text);
       const record = records[records.length - 1];
       if (!record)
@@ -181,25 +235,25 @@ function parseHumanLines(lines: string[]): PciDevice[] {
     if (text.trim() === "--") return;
     // Config-space dumps of -x/-xxx ("00: 86 80 40 2a ..."): bytes, not a device.
     if (/^[0-9a-fA-F]{2,3}:(?:\s[0-9a-fA-F]{2}){1,16}\s*$/.test(text)) return;
-    const m = HUMAN_LINE.exec(text);
-    if (!m) {
+    const d = humanDevice(text);
+    if (!d) {
       throw new InventoryParseError(
         FORMAT,
-        `not an lspci -nn device line: "${text.trim()}"`,
+        `not an lspci -nn device line: "${clipText(text.trim())}"`,
         index + 1,
       );
     }
-    records.push({ line: index + 1, m });
+    records.push({ line: index + 1, d });
   });
   for (const r of records) {
-    const [, slot, className, classId, rest, vendorId, productId] = r.m;
+    const { slot, className, classId, rest, vendorId, productId } = r.d;
     out.push(
       device({
         slot,
-        cls: { name: className ?? "", id: (classId ?? "").toLowerCase() },
+        cls: { name: className, id: classId.toLowerCase() },
         // The human form joins vendor and device names; keep the whole text as the product name.
-        vendor: { name: "", id: (vendorId ?? "").toLowerCase() },
-        product: { name: rest ?? "", id: (productId ?? "").toLowerCase() },
+        vendor: { name: "", id: vendorId.toLowerCase() },
+        product: { name: rest, id: productId.toLowerCase() },
         svendor: r.subsystem ? { name: "", id: r.subsystem[0].toLowerCase() } : undefined,
         sdevice: r.subsystem ? { name: "", id: r.subsystem[1].toLowerCase() } : undefined,
         driver: r.driver,
@@ -219,7 +273,8 @@ export function detectLspciFormat(text: string): "machine" | "verbose" | "human"
 
 /** Parses `lspci -nnmm`, `lspci -vmmnnk` or `lspci -nnk` output into PCI devices. */
 export function parseLspci(text: string): PciDevice[] {
-  if (!text.trim()) throw new InventoryParseError(FORMAT, "no devices: the input is empty");
+  if (!checkInventoryText(FORMAT, text).trim())
+    throw new InventoryParseError(FORMAT, "no devices: the input is empty");
   const lines = text.replace(/\r\n/g, "\n").split("\n");
   switch (detectLspciFormat(text)) {
     case "verbose":
@@ -239,7 +294,7 @@ export function parseLspci(text: string): PciDevice[] {
  */
 export function inventoryFromLspci(text: string, name?: string): MachineInventory {
   const pciDevices = parseLspci(text);
-  return MachineInventorySchema.parse({
+  return validateInventory(FORMAT, {
     source: "lspci",
     name,
     cpu: cpuFromPciBridges(pciDevices),

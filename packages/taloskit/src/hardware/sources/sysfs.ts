@@ -7,34 +7,40 @@
 //   echo "arch:$(uname -m)"; grep -m1 vendor_id /proc/cpuinfo
 import {
   archOf,
+  checkInventoryText,
+  clipText,
   cpuVendorOf,
   InventoryParseError,
   type MachineInventory,
-  MachineInventorySchema,
+  validateInventory,
 } from "../inventory.js";
+
+const FORMAT = "sysfs";
 
 export function inventoryFromSysfs(text: string, name?: string): MachineInventory {
   const devices = new Map<string, Record<string, string>>();
-  const facts: Record<string, string> = {};
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/\0/g, "").trim();
-    if (!line) return;
-    const link = /^\/sys\/bus\/pci\/devices\/([^/]+)\/driver -> .*\/([^/]+)$/.exec(line);
-    const attr =
-      /^\/sys\/bus\/pci\/devices\/([^/]+)\/(class|vendor|device|subsystem_vendor|subsystem_device):(.*)$/.exec(
-        line,
-      );
-    const file = /^(\/sys\/[^:]+|arch|vendor_id\s*):\s*(.*)$/.exec(line);
-    const device = (slot: string) => devices.get(slot) ?? devices.set(slot, {}).get(slot) ?? {};
-    if (link) device(link[1] as string).driver = link[2] as string;
-    else if (attr)
-      device(attr[1] as string)[attr[2] as string] = (attr[3] ?? "").trim().toLowerCase();
-    else if (file) facts[(file[1] ?? "").trim()] = (file[2] ?? "").trim();
-    else throw new InventoryParseError("sysfs", `unrecognized line "${line}"`, i + 1);
-  });
+  const facts = new Map<string, string>();
+  checkInventoryText(FORMAT, text)
+    .split("\n")
+    .forEach((raw, i) => {
+      const line = raw.replace(/\0/g, "").trim();
+      if (!line) return;
+      const link = /^\/sys\/bus\/pci\/devices\/([^/]+)\/driver -> .*\/([^/]+)$/.exec(line);
+      const attr =
+        /^\/sys\/bus\/pci\/devices\/([^/]+)\/(class|vendor|device|subsystem_vendor|subsystem_device):(.*)$/.exec(
+          line,
+        );
+      const file = /^(\/sys\/[^:]+|arch|vendor_id\s*):\s*(.*)$/.exec(line);
+      const device = (slot: string) => devices.get(slot) ?? devices.set(slot, {}).get(slot) ?? {};
+      if (link) device(link[1] as string).driver = link[2] as string;
+      else if (attr)
+        device(attr[1] as string)[attr[2] as string] = (attr[3] ?? "").trim().toLowerCase();
+      else if (file) facts.set((file[1] ?? "").trim(), (file[2] ?? "").trim());
+      else throw new InventoryParseError(FORMAT, `unrecognized line "${clipText(line)}"`, i + 1);
+    });
   const pciDevices = [...devices].map(([slot, d]) => {
     if (!d.class || !d.vendor)
-      throw new InventoryParseError("sysfs", `device ${slot} lacks its class or vendor file`);
+      throw new InventoryParseError(FORMAT, `device ${slot} lacks its class or vendor file`);
     // The class file holds 0xCCSSPP: class, subclass, programming interface.
     const cls = d.class.replace(/^0x/, "").padStart(6, "0");
     return {
@@ -48,14 +54,14 @@ export function inventoryFromSysfs(text: string, name?: string): MachineInventor
       driver: d.driver,
     };
   });
-  const model = facts["/sys/firmware/devicetree/base/model"];
-  return MachineInventorySchema.parse({
+  const model = facts.get("/sys/firmware/devicetree/base/model");
+  return validateInventory(FORMAT, {
     source: "sysfs",
     name,
-    cpu: { vendor: cpuVendorOf(facts.vendor_id), arch: archOf(facts.arch) },
+    cpu: { vendor: cpuVendorOf(facts.get("vendor_id")), arch: archOf(facts.get("arch")) },
     system: {
-      manufacturer: facts["/sys/class/dmi/id/sys_vendor"],
-      productName: facts["/sys/class/dmi/id/product_name"],
+      manufacturer: facts.get("/sys/class/dmi/id/sys_vendor"),
+      productName: facts.get("/sys/class/dmi/id/product_name"),
     },
     board: model ? { model } : undefined,
     pciDevices,

@@ -6,9 +6,10 @@ import {
   archOf,
   cpuFromPciBridges,
   cpuVendorOf,
+  describeValue,
   InventoryParseError,
   type MachineInventory,
-  MachineInventorySchema,
+  validateInventory,
 } from "../inventory.js";
 
 type Spec = Record<string, unknown>;
@@ -58,59 +59,109 @@ function archFromFlags(flags: unknown): Arch | undefined {
   return undefined;
 }
 
-export function inventoryFromTalosResources(r: TalosHardwareResources): MachineInventory {
-  const vendorText = str(r.cpuCores?.[0]?.vendorID) ?? str(r.processors?.[0]?.manufacturer);
-  const memoryMiB = r.memoryModules?.reduce((sum, m) => sum + (num(m.sizeMiB) ?? 0), 0);
-  const pciDevices = (r.pciDevices ?? []).map(({ id, spec }) => {
-    if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
-      throw new InventoryParseError(FORMAT, `PCIDevice ${id}: spec is not a mapping`);
-    }
-    return {
-      slot: id,
-      classId: hexField(id, spec, "class_id", true),
-      subclassId: hexField(id, spec, "subclass_id", true),
-      vendorId: hexField(id, spec, "vendor_id", true),
-      productId: hexField(id, spec, "product_id", false),
-      className: str(spec.class),
-      vendor: str(spec.vendor),
-      product: str(spec.product),
-      driver: str(spec.driver),
-    };
-  });
-  const parsed = MachineInventorySchema.safeParse({ pciDevices });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InventoryParseError(FORMAT, `${issue?.path.join(".")}: ${issue?.message}`);
+const isSpec = (v: unknown): v is Spec => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A list field of the resources: absent, or a list of mappings. */
+function specs(r: Spec, field: string): Spec[] {
+  const list = r[field];
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) {
+    throw new InventoryParseError(FORMAT, `${field} is ${describeValue(list)}, not a list`);
   }
-  const fromBridges = cpuFromPciBridges(parsed.data.pciDevices);
+  list.forEach((item, i) => {
+    if (!isSpec(item)) {
+      throw new InventoryParseError(
+        FORMAT,
+        `${field}.${i} is ${describeValue(item)}, not a mapping`,
+      );
+    }
+  });
+  return list;
+}
+
+/** A list of `{ id, spec }` resources, each with a string id and a mapping spec. */
+function identified(r: Spec, field: string): { id: string; spec: Spec }[] {
+  return specs(r, field).map((item, i) => {
+    if (typeof item.id !== "string") {
+      throw new InventoryParseError(
+        FORMAT,
+        `${field}.${i}.id is ${describeValue(item.id)}, not a string`,
+      );
+    }
+    if (!isSpec(item.spec)) {
+      throw new InventoryParseError(
+        FORMAT,
+        `${field}.${i}.spec is ${describeValue(item.spec)}, not a mapping`,
+      );
+    }
+    return { id: item.id, spec: item.spec };
+  });
+}
+
+/** A text field of the resources: absent or a string. */
+function text(r: Spec, field: string): string | undefined {
+  const value = r[field];
+  if (value === undefined || typeof value === "string") return value;
+  throw new InventoryParseError(FORMAT, `${field} is ${describeValue(value)}, not a string`);
+}
+
+export function inventoryFromTalosResources(input: TalosHardwareResources): MachineInventory {
+  if (!isSpec(input)) {
+    throw new InventoryParseError(FORMAT, `expected the resources, got ${describeValue(input)}`);
+  }
+  const r = input as unknown as Spec;
+  const node = text(r, "node");
+  const talosVersion = text(r, "talosVersion");
+  const schematicId = text(r, "schematicId");
+  const systemInformation = r.systemInformation ?? {};
+  if (!isSpec(systemInformation)) {
+    throw new InventoryParseError(
+      FORMAT,
+      `systemInformation is ${describeValue(systemInformation)}, not a mapping`,
+    );
+  }
+  const cores = specs(r, "cpuCores");
+  const processors = specs(r, "processors");
+  const vendorText = str(cores[0]?.vendorID) ?? str(processors[0]?.manufacturer);
+  const memoryMiB = specs(r, "memoryModules").reduce((sum, m) => sum + (num(m.sizeMiB) ?? 0), 0);
+  const pciDevices = identified(r, "pciDevices").map(({ id, spec }) => ({
+    slot: id,
+    classId: hexField(id, spec, "class_id", true),
+    subclassId: hexField(id, spec, "subclass_id", true),
+    vendorId: hexField(id, spec, "vendor_id", true),
+    productId: hexField(id, spec, "product_id", false),
+    className: str(spec.class),
+    vendor: str(spec.vendor),
+    product: str(spec.product),
+    driver: str(spec.driver),
+  }));
+  const checkedDevices = validateInventory(FORMAT, { pciDevices }).pciDevices;
+  const fromBridges = cpuFromPciBridges(checkedDevices);
   // "other" (a hypervisor's SMBIOS name such as QEMU) yields to what the bridges tell.
   const textVendor = cpuVendorOf(vendorText);
   const vendor =
     textVendor && textVendor !== "other" ? textVendor : (fromBridges.vendor ?? textVendor);
   const arch =
-    archOf(r.arch) ??
-    archFromFlags(r.cpuCores?.[0]?.flags) ??
+    archOf(text(r, "arch")) ??
+    archFromFlags(cores[0]?.flags) ??
     (vendor === "intel" || vendor === "amd" ? "amd64" : vendor === "arm" ? "arm64" : undefined) ??
     fromBridges.arch;
-  const running =
-    r.talosVersion || r.schematicId
-      ? { talosVersion: r.talosVersion, schematicId: r.schematicId }
-      : undefined;
-  return MachineInventorySchema.parse({
-    source: `talos${r.node ? ` ${r.node}` : ""}`,
-    name: r.node,
+  const running = talosVersion || schematicId ? { talosVersion, schematicId } : undefined;
+  return validateInventory(FORMAT, {
+    source: `talos${node ? ` ${node}` : ""}`,
+    name: node,
     cpu: {
       vendor,
       arch,
-      model: str(r.cpuCores?.[0]?.modelName) ?? str(r.processors?.[0]?.productName),
+      model: str(cores[0]?.modelName) ?? str(processors[0]?.productName),
     },
     system: {
-      manufacturer: str(r.systemInformation?.manufacturer),
-      productName: str(r.systemInformation?.productName),
+      manufacturer: str(systemInformation.manufacturer),
+      productName: str(systemInformation.productName),
     },
     memoryMiB: memoryMiB || undefined,
-    pciDevices: parsed.data.pciDevices,
-    disks: (r.disks ?? []).map(({ id, spec }) => ({
+    pciDevices: checkedDevices,
+    disks: identified(r, "disks").map(({ id, spec }) => ({
       name: id,
       sizeBytes: num(spec.size),
       model: str(spec.model),
