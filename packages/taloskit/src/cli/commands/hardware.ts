@@ -2,9 +2,10 @@
 // installer, boot media and config patches they need for a Talos version. The
 // machines come from live nodes (the global talosconfig flags, --insecure for
 // maintenance mode) or from files: lspci, NFD labels, sysfs listings, JSON.
+
 import { readFileSync } from "node:fs";
+import { messageOf, parseYaml } from "@taloskit/core";
 import { Command, Option } from "commander";
-import { parse as parseYaml } from "yaml";
 import { groupBySchematic } from "../../hardware/fleet.js";
 import {
   ARCHES,
@@ -313,9 +314,9 @@ function resolveOptions(
     const text = read(flags.rules);
     let data: unknown;
     try {
-      data = parseYaml(text);
+      data = parseYaml(text, { what: flags.rules });
     } catch (error) {
-      throw new Error(`${flags.rules}: not YAML or JSON: ${(error as Error).message}`);
+      throw new Error(`${flags.rules}: not YAML or JSON: ${messageOf(error)}`);
     }
     try {
       rules = [...defaultRules, ...parseRules(data)];
