@@ -184,7 +184,8 @@ function repeatedKey(node: Node): Node | undefined {
 }
 
 interface Frame {
-  node: Node;
+  /** The node whose children are being walked; none for the document itself. */
+  node: Node | undefined;
   children: Node[];
   next: number;
   size: number;
@@ -211,12 +212,14 @@ function checkDocument(root: Node, uniqueKeys: boolean, maxAliases: number, fail
     open.add(node);
     return { node, children: childrenOf(node), next: 0, size: 1 };
   };
-  const stack: Frame[] = [enter(root)];
+  // The document is a frame of its own, so that a document that is only an alias is checked too.
+  const stack: Frame[] = [{ node: undefined, children: [root], next: 0, size: 0 }];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1] as Frame;
     const child = frame.children[frame.next++];
     if (child === undefined) {
       stack.pop();
+      if (!frame.node) continue;
       open.delete(frame.node);
       if (frame.node.anchor) sizes.set(frame.node, frame.size);
       const parent = stack[stack.length - 1];
