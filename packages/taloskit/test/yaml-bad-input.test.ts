@@ -2,6 +2,9 @@
 // campaign found (issue 19), then random and adversarial YAML from fast-check.
 // Each must give a valid result or a TalosError, and no error may carry a secret
 // planted in the input. No timings: bounded work shows as a typed refusal.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { ResourceSchema } from "@taloskit/api/cosi";
 import { decodeResource, definitionOf, parseTalosconfig } from "@taloskit/client";
@@ -10,6 +13,7 @@ import { parseSchematic } from "@taloskit/factory";
 import fc from "fast-check";
 import { loadPatch, patchConfig, validateConfig } from "taloskit";
 import { describe, expect, it } from "vitest";
+import { readBoundedText } from "../src/cli/input.js";
 
 const SECRET = "LS0tLS1CRUdJTiBFRDI1NTE5IFBSSVZBVEUgS0VZLS0tLS0Kc2VjcmV0";
 const BASE =
@@ -224,4 +228,18 @@ describe("random and adversarial YAML (fast-check)", () => {
       );
     });
   }
+});
+
+describe("CLI input files", () => {
+  it("reads a file up to the limit and refuses a larger one without the contents", () => {
+    const dir = mkdtempSync(join(tmpdir(), "taloskit-input-"));
+    const file = join(dir, "patch.yaml");
+    writeFileSync(file, `token: ${SECRET}\n`);
+    expect(readBoundedText(file)).toBe(`token: ${SECRET}\n`);
+    expect(() => readBoundedText(file, 10)).toThrow(
+      /patch\.yaml is larger than the limit of 10 bytes/,
+    );
+    writeFileSync(file, "x".repeat(200_000));
+    expect(() => readBoundedText(file, 100_000)).toThrow(/larger than the limit/);
+  });
 });
