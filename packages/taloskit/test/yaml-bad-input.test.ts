@@ -119,6 +119,11 @@ describe("the fuzz campaign's cases", () => {
     });
   });
 
+  it("reads !!binary into a string field as Talos does (its decoded text)", () => {
+    const out = patchConfig(BASE, ["machine:\n  token: !!binary aGVsbG8=\n"]);
+    expect(out.text).toContain("token: hello\n");
+  });
+
   it("keeps aliases within the bound working", () => {
     const patch =
       "machine:\n  certSANs: &s [a.example, b.example]\ncluster:\n  apiServer:\n    certSANs: *s\n";

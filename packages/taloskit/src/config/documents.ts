@@ -1,7 +1,7 @@
 // Parsing a machine config (a stream of YAML documents) into yaml Document nodes,
 // naming each document the way Talos does, and printing the stream back.
 import { parseYamlDocuments as readYaml, YamlError } from "@taloskit/core";
-import { type Document, isMap, isScalar, type YAMLMap } from "yaml";
+import { type Document, isMap, isScalar, visit, type YAMLMap } from "yaml";
 import { ConfigPatchError } from "./errors.js";
 
 /** Kind used for the legacy `version: v1alpha1` document, which has no `kind` field. */
@@ -51,6 +51,25 @@ export function refOf(map: YAMLMap): DocumentRef {
   return ref;
 }
 
+const BINARY_TAG = "tag:yaml.org,2002:binary";
+
+/**
+ * Go's YAML decoder reads a `!!binary` scalar into a string field as its decoded
+ * bytes, and Talos prints that string back; the yaml library keeps bytes that it
+ * cannot print once merged into another document. So it becomes plain text here.
+ */
+function binaryAsText(doc: Document.Parsed): void {
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag === BINARY_TAG && node.value instanceof Uint8Array) {
+        node.value = new TextDecoder().decode(node.value);
+        node.tag = undefined;
+        node.type = undefined;
+      }
+    },
+  });
+}
+
 /**
  * Parses YAML text into its non-empty documents. `what` names the input in errors
  * (e.g. `base config`, `patch 2`). Every document must be a mapping.
@@ -65,6 +84,7 @@ export function parseYamlDocuments(text: string, what: string): Document.Parsed[
   }
   const out: Document.Parsed[] = [];
   for (const doc of docs) {
+    binaryAsText(doc);
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue;
     out.push(doc);
