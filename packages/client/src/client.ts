@@ -3,7 +3,6 @@
 // fan-out over nodes, and errors that explain themselves.
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
-import { parse as parseYaml } from "yaml";
 import { type PemCredentials, prepareCredentials } from "./credentials.js";
 import {
   PermissionDeniedError,
@@ -13,7 +12,7 @@ import {
 } from "./errors.js";
 import { type NodeResult, type OnNodesOptions, runOnNodes } from "./fanout.js";
 import { type NodeState, NodeStates, nodeStateInterceptor } from "./node-state.js";
-import { definitionOf, RESOURCE_DEFINITION_TYPE, Resources } from "./resources.js";
+import { definitionOf, RESOURCE_DEFINITION_TYPE, Resources, specObject } from "./resources.js";
 import type { RetrySetting } from "./retry-policy.js";
 import { explainUnavailable, requiredRoles, rpcAddedIn } from "./rpc.js";
 import { type NodeScope, nodeTransport, serviceClients, type TalosServices } from "./services.js";
@@ -286,8 +285,8 @@ export class TalosClient implements TalosServices, NodeScope {
       { namespace: "runtime", type: "BootIDs.runtime.talos.dev", id: "boot-id" },
       { timeoutMs: 10_000 },
     );
-    const spec = parseYaml(reply.resource?.spec?.yamlSpec ?? "") as { bootID?: unknown } | null;
-    return typeof spec?.bootID === "string" && spec.bootID ? spec.bootID : undefined;
+    const spec = specObject(reply.resource?.spec?.yamlSpec ?? "", "boot ID");
+    return typeof spec.bootID === "string" && spec.bootID ? spec.bootID : undefined;
   }
 
   /** Adds what the client knows to an error: the roles a call needs, the node's version. */

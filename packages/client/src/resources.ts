@@ -11,8 +11,7 @@ import {
   type ResourceEvent,
 } from "@taloskit/api/cosi";
 import { apiRegistry } from "@taloskit/api/registry";
-import { minorLine } from "@taloskit/core";
-import { parse as parseYaml } from "yaml";
+import { minorLine, parseYaml } from "@taloskit/core";
 import { ResourceTypeError } from "./errors.js";
 import { KNOWN_CHANGES } from "./known-changes.data.js";
 import type { ResourceDefinition } from "./node-state.js";
@@ -193,7 +192,7 @@ export function decodeResource(
   let yamlSpec: unknown;
   if (yamlText) {
     try {
-      yamlSpec = parseYaml(yamlText);
+      yamlSpec = parseYaml(yamlText, { what: `yaml_spec of ${metadata.type}` });
     } catch {
       yamlSpec = yamlText;
     }
@@ -338,6 +337,18 @@ function watchEvent(
   };
 }
 
+/**
+ * A resource's yaml_spec as an object (empty when it holds no mapping). Bad YAML
+ * throws `YamlError` from @taloskit/core, which names `what` but never the text.
+ * @internal
+ */
+export function specObject(yamlSpec: string, what: string): Record<string, unknown> {
+  const value = parseYaml(yamlSpec, { what });
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
 /** Reads a ResourceDefinition resource (proto_spec first, yaml_spec otherwise). */
 export function definitionOf(res: Resource): ResourceDefinition {
   const proto = res.spec?.protoSpec;
@@ -351,7 +362,7 @@ export function definitionOf(res: Resource): ResourceDefinition {
       sensitive: s.sensitivity === ResourceDefinitionSpec_Sensitivity.SENSITIVE,
     };
   }
-  const y = (parseYaml(res.spec?.yamlSpec ?? "") ?? {}) as Record<string, unknown>;
+  const y = specObject(res.spec?.yamlSpec ?? "", "resource definition");
   const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
   return {
     type: String(y.type ?? y.resourceType ?? res.metadata?.id ?? ""),

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseYaml, YamlError } from "@taloskit/core";
 import { z } from "zod";
 import { decodePemField } from "./credentials.js";
 import { TalosconfigError } from "./errors.js";
@@ -83,17 +83,23 @@ export function talosconfigPaths(
   return paths;
 }
 
+/** Largest talosconfig read: a few contexts of keys and certificates fit in far less. */
+const TALOSCONFIG_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Parses and validates talosconfig YAML text. */
 export function parseTalosconfig(text: string, path?: string): Talosconfig {
   const where = path ? ` in ${path}` : "";
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { what: path ?? "talosconfig", maxBytes: TALOSCONFIG_MAX_BYTES });
   } catch (cause) {
-    throw new TalosconfigError("TALOSCONFIG_INVALID", `talosconfig${where} is not valid YAML`, {
-      path,
-      cause,
-    });
+    // The YAML error names the place only: a talosconfig holds a private key.
+    const why = cause instanceof YamlError ? cause.message.slice(cause.what.length + 2) : "";
+    throw new TalosconfigError(
+      "TALOSCONFIG_INVALID",
+      `talosconfig${where} is not valid YAML${why ? ` (${why})` : ""}`,
+      { path, cause: cause instanceof YamlError ? cause : undefined },
+    );
   }
   if (raw === null || raw === undefined) {
     throw new TalosconfigError("TALOSCONFIG_INVALID", `talosconfig${where} is empty`, { path });

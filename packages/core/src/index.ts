@@ -23,3 +23,13 @@ export {
   tryParseTalosVersion,
   versionTag,
 } from "./version.js";
+export {
+  parseYaml,
+  parseYamlDocuments,
+  YAML_MAX_ALIAS_NODES,
+  YAML_MAX_BYTES,
+  YAML_MAX_DEPTH,
+  YamlError,
+  type YamlErrorCode,
+  type YamlReadOptions,
+} from "./yaml.js";

@@ -4,17 +4,8 @@
 
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  Lexer,
-  type Node,
-  parseAllDocuments,
-  visit,
-} from "yaml";
+import { parseYamlDocuments, YamlError } from "@taloskit/core";
+import { type Document, isAlias, isMap, isScalar, isSeq, Lexer, type Node, visit } from "yaml";
 import { z } from "zod";
 import { SchematicError } from "./errors.js";
 import {
@@ -216,6 +207,9 @@ function firstDisallowed(text: string): number {
  * factory's decoding rules: unknown fields are errors, a scalar read into a
  * string field keeps its text (`- 1` is the string "1"), `0xa` is a valid key.
  */
+/** Largest schematic read: real ones are a few kilobytes. */
+const SCHEMATIC_MAX_BYTES = 1024 * 1024;
+
 export function parseSchematic(text: string): Schematic {
   const badAt = firstDisallowed(text);
   if (badAt >= 0) {
@@ -232,23 +226,27 @@ export function parseSchematic(text: string): Schematic {
   // A lone CR ends a line for the factory's reader (as it does for YAML), not for ours.
   const lines = text.includes("\r") ? text.replace(/\r(?!\n)/g, "\n") : text;
   const source = lines.includes("\u0085") ? nelAsLineBreak(lines) : lines;
-  const docs = parseAllDocuments(source, {
-    schema: "failsafe",
-    uniqueKeys: true,
-    // Tagged scalars stay text; kindOf() reads them as the factory does.
-    resolveKnownTags: false,
-  });
+  let docs: Document.Parsed[];
+  try {
+    docs = parseYamlDocuments(source, {
+      what: "schematic",
+      maxBytes: SCHEMATIC_MAX_BYTES,
+      maxDocuments: 1,
+      // Tagged scalars stay text; kindOf() reads them as the factory does.
+      yaml: { schema: "failsafe", resolveKnownTags: false },
+    });
+  } catch (err) {
+    if (!(err instanceof YamlError)) throw err;
+    throw new SchematicError(
+      "schematic is not valid YAML or JSON",
+      [err.reason],
+      "SCHEMATIC_PARSE",
+    );
+  }
   // Only the first document counts; a text with none (empty, or only comments) is refused.
   const doc = docs[0];
   if (doc === undefined || isBareDocumentEnd(doc)) {
     throw new SchematicError("schematic is empty", ["no YAML document"], "SCHEMATIC_PARSE");
-  }
-  if (doc.errors.length > 0) {
-    throw new SchematicError(
-      "schematic is not valid YAML or JSON",
-      doc.errors.map((e) => e.message.split("\n")[0] ?? e.message),
-      "SCHEMATIC_PARSE",
-    );
   }
   checkScalars(doc, source);
   const value = decode({ doc, source }, doc.contents as Node | null, SPEC, []);

@@ -3,9 +3,10 @@
 // against the schema of the node's Talos version, show the diff, and send
 // ApplyConfiguration in the chosen mode. Nothing is sent when the patches change
 // nothing, and every problem found before the call leaves the node untouched.
+
 import { ApplyConfigurationRequest_Mode } from "@taloskit/api/machine";
 import { type NodeResult, RpcError, type TalosClient } from "@taloskit/client";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "@taloskit/core";
 import type { ConfigDiff } from "./diff.js";
 import { parseConfig, printConfig } from "./documents.js";
 import { ConfigApplyError, type ConfigIssue, ConfigPatchError } from "./errors.js";
@@ -153,7 +154,7 @@ export async function readMachineConfig(
   const yamlSpec = res.resource?.spec?.yamlSpec ?? "";
   let text = yamlSpec;
   try {
-    const value: unknown = parseYaml(yamlSpec);
+    const value: unknown = parseYaml(yamlSpec, { what: "machine config resource" });
     if (typeof value === "string") text = value;
   } catch {
     // Not YAML of a string: older simulators and tools sent the text itself.

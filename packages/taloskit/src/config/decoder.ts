@@ -268,12 +268,8 @@ export class NodeDecoder {
   }
 
   private typeError(path: string, node: Node, type: string): void {
-    const shown = isScalar(node) ? ` \`${scalarText(node)}\`` : "";
-    this.fail(
-      path,
-      "type",
-      `cannot decode ${this.kindName(node)}${shown} into ${goTypeName(type)}`,
-    );
+    // The value itself is not shown: it may be a secret put in the wrong field.
+    this.fail(path, "type", `cannot decode ${this.kindName(node)} into ${goTypeName(type)}`);
   }
 
   /** Checks `node` against `type` at `path`. */
@@ -355,7 +351,7 @@ export class NodeDecoder {
       }
       if (v === undefined || v < min || v > max) {
         if (v !== undefined) {
-          this.fail(path, "range", `${text} is out of range for ${goTypeName(type)}`);
+          this.fail(path, "range", `value is out of range for ${goTypeName(type)}`);
           return;
         }
         bad();

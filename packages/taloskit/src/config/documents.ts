@@ -1,6 +1,7 @@
 // Parsing a machine config (a stream of YAML documents) into yaml Document nodes,
 // naming each document the way Talos does, and printing the stream back.
-import { type Document, isMap, isScalar, parseAllDocuments, type YAMLMap } from "yaml";
+import { parseYamlDocuments as readYaml, YamlError } from "@taloskit/core";
+import { type Document, isMap, isScalar, visit, type YAMLMap } from "yaml";
 import { ConfigPatchError } from "./errors.js";
 
 /** Kind used for the legacy `version: v1alpha1` document, which has no `kind` field. */
@@ -50,24 +51,40 @@ export function refOf(map: YAMLMap): DocumentRef {
   return ref;
 }
 
+const BINARY_TAG = "tag:yaml.org,2002:binary";
+
+/**
+ * Go's YAML decoder reads a `!!binary` scalar into a string field as its decoded
+ * bytes, and Talos prints that string back; the yaml library keeps bytes that it
+ * cannot print once merged into another document. So it becomes plain text here.
+ */
+function binaryAsText(doc: Document.Parsed): void {
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.tag === BINARY_TAG && node.value instanceof Uint8Array) {
+        node.value = new TextDecoder().decode(node.value);
+        node.tag = undefined;
+        node.type = undefined;
+      }
+    },
+  });
+}
+
 /**
  * Parses YAML text into its non-empty documents. `what` names the input in errors
  * (e.g. `base config`, `patch 2`). Every document must be a mapping.
  */
 export function parseYamlDocuments(text: string, what: string): Document.Parsed[] {
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
-  if (!Array.isArray(docs)) return [];
+  let docs: Document.Parsed[];
+  try {
+    docs = readYaml(text, { what });
+  } catch (err) {
+    if (!(err instanceof YamlError)) throw err;
+    throw new ConfigPatchError("CONFIG_BAD_YAML", err.message, { cause: err });
+  }
   const out: Document.Parsed[] = [];
   for (const doc of docs) {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = err.linePos?.[0];
-      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
-      const first = err.message.split("\n")[0] ?? err.message;
-      throw new ConfigPatchError("CONFIG_BAD_YAML", `${what}: invalid YAML${where}: ${first}`, {
-        cause: err,
-      });
-    }
+    binaryAsText(doc);
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue;
     out.push(doc);
@@ -93,7 +110,17 @@ export function printConfig(docs: readonly ConfigDocument[]): string {
   return docs
     .map((d) => {
       d.doc.directives.docStart = null;
-      const text = d.doc.toString({ lineWidth: 0 });
+      let text: string;
+      try {
+        text = d.doc.toString({ lineWidth: 0 });
+      } catch {
+        // e.g. a !!binary value merged into a document whose schema cannot print it
+        throw new ConfigPatchError(
+          "CONFIG_BAD_DOCUMENT",
+          `document ${d.ref.id}: a value cannot be printed as YAML (is it tagged, e.g. !!binary?)`,
+          { document: d.ref.id },
+        );
+      }
       return text.endsWith("\n") ? text : `${text}\n`;
     })
     .join("---\n");

@@ -50,7 +50,11 @@ export function loadPatch(text: string, source = "patch"): ConfigPatch {
         `${source}: a list is only valid as a JSON6902 patch (items with op and path)`,
       );
     }
-    return { type: "json6902", operations: parseJsonPatch(first.toJS(), source), source };
+    return {
+      type: "json6902",
+      operations: parseJsonPatch(first.toJS({ maxAliasCount: -1 }), source),
+      source,
+    };
   }
   docs.forEach((d, i) => {
     if (!isMap(d.contents)) {
@@ -376,7 +380,7 @@ export function applyPatches(
 }
 
 function toMap(docs: readonly ConfigDocument[]): Map<string, unknown> {
-  return new Map(docs.map((d) => [d.ref.id, d.doc.toJS()]));
+  return new Map(docs.map((d) => [d.ref.id, d.doc.toJS({ maxAliasCount: -1 })]));
 }
 
 /**

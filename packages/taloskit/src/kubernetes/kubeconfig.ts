@@ -1,6 +1,6 @@
 // Reading a kubeconfig: the connection settings of its current or named
 // context (server, CA, client certificate and key, or token).
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "@taloskit/core";
 import { z } from "zod";
 import type { KubeClientOptions } from "./connection.js";
 import { KubernetesError } from "./errors.js";
@@ -51,7 +51,7 @@ export function kubeconfigOptions(
 ): KubeClientOptions {
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { what: "kubeconfig" });
   } catch (error) {
     throw invalid("the kubeconfig is not valid YAML", error);
   }

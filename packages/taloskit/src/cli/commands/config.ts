@@ -1,6 +1,6 @@
 // `taloskit config patch|validate|apply`: merge patches into a config with Talos's
 // rules, check a config against the schema of a Talos version, and patch live nodes.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { Command, Option } from "commander";
 import {
   APPLY_MODES,
@@ -15,6 +15,7 @@ import { redactConfigText, redactDiff } from "../../config/redact.js";
 import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
+import { readBoundedText } from "../input.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -31,9 +32,9 @@ export interface ConfigCommandIO {
 const processIO: ConfigCommandIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
-  readFile: (p) => readFileSync(p, "utf8"),
+  readFile: (p) => readBoundedText(p),
   exists: (p) => existsSync(p),
-  stdin: () => readFileSync(0, "utf8"),
+  stdin: () => readBoundedText(0),
   env: process.env,
 };
 

@@ -2,9 +2,9 @@
 // installer, boot media and config patches they need for a Talos version. The
 // machines come from live nodes (the global talosconfig flags, --insecure for
 // maintenance mode) or from files: lspci, NFD labels, sysfs listings, JSON.
-import { readFileSync } from "node:fs";
+
+import { messageOf, parseYaml } from "@taloskit/core";
 import { Command, Option } from "commander";
-import { parse as parseYaml } from "yaml";
 import { groupBySchematic } from "../../hardware/fleet.js";
 import {
   ARCHES,
@@ -27,6 +27,7 @@ import {
   processIO,
   withGlobalFlags,
 } from "../globals.js";
+import { readBoundedText } from "../input.js";
 import { render, renderTable } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -79,9 +80,9 @@ function withSourceFlags(cmd: Command): Command {
 
 function reader(io: HardwareCommandIO): (path: string) => string {
   return (path) => {
-    if (path === "-") return (io.stdin ?? (() => readFileSync(0, "utf8")))();
+    if (path === "-") return (io.stdin ?? (() => readBoundedText(0)))();
     try {
-      return (io.readFile ?? ((p: string) => readFileSync(p, "utf8")))(path);
+      return (io.readFile ?? ((p: string) => readBoundedText(p)))(path);
     } catch {
       throw new Error(`cannot read ${path}`);
     }
@@ -313,9 +314,9 @@ function resolveOptions(
     const text = read(flags.rules);
     let data: unknown;
     try {
-      data = parseYaml(text);
+      data = parseYaml(text, { what: flags.rules });
     } catch (error) {
-      throw new Error(`${flags.rules}: not YAML or JSON: ${(error as Error).message}`);
+      throw new Error(`${flags.rules}: not YAML or JSON: ${messageOf(error)}`);
     }
     try {
       rules = [...defaultRules, ...parseRules(data)];

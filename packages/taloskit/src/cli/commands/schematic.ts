@@ -1,6 +1,5 @@
 // `taloskit schematic id|create|get|urls|download`: schematic IDs offline,
 // and the Image Factory for the rest.
-import { readFileSync } from "node:fs";
 import {
   type Arch,
   type AssetKind,
@@ -15,6 +14,7 @@ import {
 } from "@taloskit/factory";
 import { downloadToFile } from "@taloskit/factory/node";
 import { Command, Option } from "commander";
+import { readBoundedText } from "../input.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -30,8 +30,8 @@ export interface SchematicCommandIO {
 const processIO: SchematicCommandIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
-  readFile: (p) => readFileSync(p, "utf8"),
-  stdin: () => readFileSync(0, "utf8"),
+  readFile: (p) => readBoundedText(p),
+  stdin: () => readBoundedText(0),
   isTTY: process.stderr.isTTY === true,
 };
 

@@ -1,7 +1,6 @@
 // `taloskit upgrade plan|run --to V`: plan a cluster upgrade (the version path
 // of every node, its installer image and schematic), or run it with live
 // progress on stderr and a final table (or json/yaml) on stdout.
-import { readFileSync } from "node:fs";
 import { FactoryClient } from "@taloskit/factory";
 import { Command, Option } from "commander";
 import { KubeClient } from "../../kubernetes/index.js";
@@ -23,6 +22,7 @@ import {
   processIO,
   withGlobalFlags,
 } from "../globals.js";
+import { readBoundedText } from "../input.js";
 import { type OutputFormat, render } from "../output.js";
 
 /** CommandIO plus whether stderr is a terminal (progress redraws in place). */
@@ -34,7 +34,7 @@ export interface UpgradeCommandIO extends CommandIO {
 const defaultIO: UpgradeCommandIO = {
   ...processIO,
   isTTY: process.stderr.isTTY === true,
-  readFile: (p) => readFileSync(p, "utf8"),
+  readFile: (p) => readBoundedText(p),
 };
 
 interface PlanFlags {
