@@ -9,16 +9,9 @@
 // so no line of a secret can reach the diff, however far it is from its key. The
 // node's own dry-run diff cannot be masked beforehand; it is redacted line by line,
 // by key and by the secret values both configs hold.
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  parseAllDocuments,
-  type Scalar,
-} from "yaml";
+
+import { parseYamlDocuments } from "@taloskit/core";
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type Scalar } from "yaml";
 import { type ConfigChange, type ConfigDiff, unifiedDiff } from "./diff.js";
 import { LEGACY_KIND, refOf } from "./documents.js";
 import { MODEL_BY_VERSION } from "./generated/model.js";
@@ -194,8 +187,9 @@ function valueText(node: Scalar): string | undefined {
 function findSecrets(text: string): Secret[] {
   const out: Secret[] = [];
   const seen = new Set<Node>();
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) return out;
+  // Read as the configs themselves are (bounded, linear); a text that cannot be read fails
+  // here with a typed error rather than leaving its secrets unfound.
+  const docs = parseYamlDocuments(text, { what: "config", uniqueKeys: false });
   docs.forEach((doc, index) => {
     let docId = `#${index}`;
     let kind = "";
