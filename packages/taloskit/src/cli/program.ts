@@ -5,7 +5,9 @@ import { Command, CommanderError } from "commander";
 import { configCommand } from "./commands/config.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
+import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.js";
 import { schematicCommand } from "./commands/schematic.js";
+import { serviceCommand } from "./commands/service.js";
 import { simCommand } from "./commands/sim.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
@@ -44,7 +46,11 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
-    .addCommand(upgradeCommand(io));
+    .addCommand(upgradeCommand(io))
+    .addCommand(serviceCommand(io))
+    .addCommand(rebootCommand(io))
+    .addCommand(shutdownCommand(io))
+    .addCommand(resetCommand(io));
   return acceptGlobalFlags(program);
 }
 
