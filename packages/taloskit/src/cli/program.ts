@@ -2,9 +2,13 @@
 // after any of them, and how a run ends (main.ts runs it on the process).
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { bootstrapCommand } from "./commands/bootstrap.js";
 import { configCommand } from "./commands/config.js";
+import { cpCommand } from "./commands/cp.js";
+import { etcdCommand } from "./commands/etcd.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
+import { kubeconfigCommand } from "./commands/kubeconfig.js";
 import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.js";
 import { schematicCommand } from "./commands/schematic.js";
 import { serviceCommand } from "./commands/service.js";
@@ -50,7 +54,11 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(serviceCommand(io))
     .addCommand(rebootCommand(io))
     .addCommand(shutdownCommand(io))
-    .addCommand(resetCommand(io));
+    .addCommand(resetCommand(io))
+    .addCommand(etcdCommand(io))
+    .addCommand(bootstrapCommand(io))
+    .addCommand(kubeconfigCommand(io))
+    .addCommand(cpCommand(io));
   return acceptGlobalFlags(program);
 }
 

@@ -1,8 +1,10 @@
 // What the commands that act on nodes share: run a call on every target node
 // (bounded fan-out), report each node's failure as one line naming it, and
 // print the successes with -o table|json|yaml.
+
+import { resolve } from "node:path";
 import type { TalosClient, TalosServices } from "@taloskit/client";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type CommandIO, connectTargets, type GlobalFlags, globalFlags } from "../globals.js";
 import { type Column, render } from "../output.js";
 
@@ -62,4 +64,39 @@ export function printRows<Row>(
 ): void {
   if (!rows.length && flags.output === "table") return;
   io.stdout(render(flags.output, rows, { rows, columns }));
+}
+
+/** A `before` check of {@link onEachNode} for commands that act on exactly one node. */
+export function singleNode(command: string): (flags: GlobalFlags) => void {
+  return (flags) => {
+    if ((flags.nodes?.length ?? 0) > 1)
+      throw new Error(
+        `${command} works on one node at a time: pass one with -n (got ${flags.nodes?.join(", ")})`,
+      );
+  };
+}
+
+/**
+ * A path as the user typed it, made absolute against the directory they ran
+ * the command in (pnpm runs scripts from the workspace root and tells the
+ * original directory in INIT_CWD).
+ */
+export function userPath(env: Record<string, string | undefined>, path: string): string {
+  return resolve(env.INIT_CWD || process.cwd(), path);
+}
+
+/**
+ * A boolean flag taken as talosctl's are: `--name`, `--name=true` or
+ * `--name=false` (`flags` is `--name` or `-n, --name`).
+ */
+export function boolOption(flags: string, description: string, fallback: boolean): Option {
+  const flag = flags.replace(/^.*--/, "");
+  return new Option(`${flags} [bool]`, `${description} (default ${fallback})`)
+    .preset("true")
+    .default(fallback)
+    .argParser((v: string) => {
+      if (/^(true|1|t)$/i.test(v)) return true;
+      if (/^(false|0|f)$/i.test(v)) return false;
+      throw new Error(`--${flag} takes true or false, not "${v}"`);
+    });
 }

@@ -13,7 +13,7 @@ import {
   processIO,
   withGlobalFlags,
 } from "../globals.js";
-import { callOf, type NodeTarget, onEachNode, printRows } from "./node-action.js";
+import { boolOption, callOf, type NodeTarget, onEachNode, printRows } from "./node-action.js";
 
 /** Where the power commands read and write; `confirm` asks a yes/no question on the terminal. */
 export interface PowerCommandIO extends CommandIO {
@@ -31,21 +31,6 @@ async function askOnTerminal(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
-}
-
-/**
- * A boolean flag spelled as talosctl's: `--name`, `--name=false` or
- * `--no-name`... commander takes `--name=false` through an optional value.
- */
-export function boolOption(flag: string, description: string, fallback: boolean): Option {
-  return new Option(`--${flag} [bool]`, `${description} (default ${fallback})`)
-    .preset("true")
-    .default(fallback)
-    .argParser((v: string) => {
-      if (/^(true|1|t)$/i.test(v)) return true;
-      if (/^(false|0|f)$/i.test(v)) return false;
-      throw new Error(`--${flag} takes true or false, not "${v}"`);
-    });
 }
 
 /** The node's boot ID (it changes with every boot). */
@@ -142,7 +127,9 @@ interface WaitFlags {
 
 function waitOptions(cmd: Command): Command {
   return cmd
-    .addOption(boolOption("wait", "wait for the operation to complete, following each node", true))
+    .addOption(
+      boolOption("--wait", "wait for the operation to complete, following each node", true),
+    )
     .option("--timeout <duration>", "how long to wait for the operation to complete", "30m");
 }
 
@@ -282,9 +269,9 @@ export function resetCommand(io: PowerCommandIO = defaultIO): Command {
     ),
   )
     .addOption(
-      boolOption("graceful", "cordon and drain the node and leave etcd before wiping", true),
+      boolOption("--graceful", "cordon and drain the node and leave etcd before wiping", true),
     )
-    .addOption(boolOption("reboot", "reboot after the reset instead of powering off", false))
+    .addOption(boolOption("--reboot", "reboot after the reset instead of powering off", false))
     .option(
       "--system-labels-to-wipe <label>",
       "system partition to wipe (STATE, EPHEMERAL, ...; repeat or comma separate); default: the whole system disk",
