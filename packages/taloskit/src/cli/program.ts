@@ -13,6 +13,7 @@ import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.j
 import { schematicCommand } from "./commands/schematic.js";
 import { serviceCommand } from "./commands/service.js";
 import { simCommand } from "./commands/sim.js";
+import { withTalosconfigCommands } from "./commands/talosconfig.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
 import { acceptGlobalFlags, type CommandIO, processIO, reportFailure } from "./globals.js";
@@ -45,7 +46,7 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .addCommand(schematicCommand(io))
-    .addCommand(configCommand(io))
+    .addCommand(withTalosconfigCommands(configCommand(io), io))
     .addCommand(versionCommand(io))
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
