@@ -66,6 +66,7 @@ export {
   schemaChanges,
   specSchemaFor,
   spkiFingerprint,
+  stringifyTalosconfig,
   type TalosCallOptions,
   TalosClient,
   type TalosContext,
@@ -84,6 +85,7 @@ export {
   talosContext,
   talosconfigPaths,
   UnimplementedError,
+  writeTalosconfig,
 } from "@taloskit/client";
 export {
   APPLY_MODES,
