@@ -89,7 +89,10 @@ export {
 } from "@taloskit/client";
 export {
   APPLY_MODES,
+  type ApplyMachineConfigOptions,
+  type ApplyMachineConfigResult,
   type ApplyMode,
+  applyMachineConfig,
   applyPatches,
   assertValidConfig,
   type BondMode,

@@ -2,6 +2,7 @@
 // after any of them, and how a run ends (main.ts runs it on the process).
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { applyConfigCommand } from "./commands/apply-config.js";
 import { bootstrapCommand } from "./commands/bootstrap.js";
 import { configCommand } from "./commands/config.js";
 import { cpCommand } from "./commands/cp.js";
@@ -9,6 +10,7 @@ import { etcdCommand } from "./commands/etcd.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { patchCommand } from "./commands/patch.js";
 import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.js";
 import { schematicCommand } from "./commands/schematic.js";
 import { serviceCommand } from "./commands/service.js";
@@ -59,7 +61,9 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(etcdCommand(io))
     .addCommand(bootstrapCommand(io))
     .addCommand(kubeconfigCommand(io))
-    .addCommand(cpCommand(io));
+    .addCommand(cpCommand(io))
+    .addCommand(applyConfigCommand(io))
+    .addCommand(patchCommand(io));
   return acceptGlobalFlags(program);
 }
 
