@@ -17,6 +17,7 @@ import { serviceCommand } from "./commands/service.js";
 import { simCommand } from "./commands/sim.js";
 import { withTalosconfigCommands } from "./commands/talosconfig.js";
 import { upgradeCommand } from "./commands/upgrade.js";
+import { withImageUpgrade } from "./commands/upgrade-image.js";
 import { versionCommand } from "./commands/version.js";
 import { acceptGlobalFlags, type CommandIO, processIO, reportFailure } from "./globals.js";
 
@@ -53,7 +54,7 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
-    .addCommand(upgradeCommand(io))
+    .addCommand(withImageUpgrade(upgradeCommand(io), io))
     .addCommand(serviceCommand(io))
     .addCommand(rebootCommand(io))
     .addCommand(shutdownCommand(io))

@@ -34,13 +34,15 @@ export async function onEachNode<T>(
   io: CommandIO,
   fn: (t: NodeTarget) => Promise<T>,
   before?: (flags: GlobalFlags) => void,
+  options?: { concurrency?: number },
 ): Promise<{ flags: GlobalFlags; results: { node: string; value: T }[] }> {
   const flags = globalFlags(cmd);
   before?.(flags);
   const targets = await connectTargets(flags, io);
   try {
-    const all = await targets.each((client, node, signal) =>
-      fn({ client, node, services: client.services(node), signal }),
+    const all = await targets.each(
+      (client, node, signal) => fn({ client, node, services: client.services(node), signal }),
+      options,
     );
     const results: { node: string; value: T }[] = [];
     for (const r of all) {
