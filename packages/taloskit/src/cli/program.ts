@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { applyConfigCommand } from "./commands/apply-config.js";
 import { bootstrapCommand } from "./commands/bootstrap.js";
+import { completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { cpCommand } from "./commands/cp.js";
 import { etcdCommand } from "./commands/etcd.js";
@@ -64,7 +65,8 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(kubeconfigCommand(io))
     .addCommand(cpCommand(io))
     .addCommand(applyConfigCommand(io))
-    .addCommand(patchCommand(io));
+    .addCommand(patchCommand(io))
+    .addCommand(completionCommand(io));
   return acceptGlobalFlags(program);
 }
 
