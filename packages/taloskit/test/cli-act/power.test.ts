@@ -107,6 +107,17 @@ describe("taloskit reboot", () => {
     expect(node.state.boots).toBe(boots + 1);
   });
 
+  it("a node that never goes down: --timeout ends the wait with one line naming it", async () => {
+    sim.faults.ignoreReboots("10.5.0.4", true);
+    try {
+      const r = await tk("-n", "10.5.0.4", "reboot", "--timeout", "300ms");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^10\.5\.0\.4: rebooting\ntaloskit: 10\.5\.0\.4: timed out after 300 ms waiting for the node to go down\n$/);
+    } finally {
+      sim.faults.ignoreReboots("10.5.0.4", false);
+    }
+  });
+
   it("an unreachable node: one line naming it, exit 1, the others rebooted", async () => {
     sim.faults.unreachable("10.5.0.5", true);
     try {

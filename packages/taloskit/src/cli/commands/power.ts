@@ -4,7 +4,9 @@
 // and asks first on a terminal unless --yes; without a terminal it needs --yes.
 import { createInterface } from "node:readline/promises";
 import { RebootRequest_Mode, ResetRequest_WipeMode } from "@taloskit/api/machine";
+import { TalosError } from "@taloskit/client";
 import { Command, Option } from "commander";
+import { readBootId } from "../../upgrade/inspect.js";
 import {
   type CommandIO,
   type GlobalFlags,
@@ -33,13 +35,14 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
-/** The node's boot ID (it changes with every boot). */
+/** The node's boot ID (it changes with every boot): the BootID resource, else /proc. */
 async function bootId(t: NodeTarget): Promise<string> {
-  const text = await t.client.streams
-    .read("/proc/sys/kernel/random/boot_id", { node: t.node, ...callOf(t) })
-    .text();
-  return text.trim();
+  const version = (await t.client.nodeState(t.node).talosVersion()) ?? "";
+  return (await readBootId(t.client, t.node, version, callOf(t))) ?? "";
 }
+
+/** A wait that ran out of time (a TalosError, so the fan-out reports it as it is). */
+const timedOut = (message: string) => new TalosError("DEADLINE_EXCEEDED", message);
 
 /** Polls `check` until it answers true, or fails after `timeoutMs`. */
 async function until(
@@ -51,7 +54,7 @@ async function until(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    if (left <= 0) throw timedOut(`timed out after ${timeoutMs} ms waiting until ${what}`);
     const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.min(left, 5_000))]);
     if (await check(attempt).catch(() => false)) return;
     await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
@@ -80,7 +83,7 @@ async function watchDown(
         while (!(await events.next()).done) {}
       } catch (error) {
         if (limit.aborted)
-          throw new Error(`timed out after ${timeoutMs} ms waiting for the node to go down`);
+          throw timedOut(`timed out after ${timeoutMs} ms waiting for the node to go down`);
         if (t.signal.aborted) throw error;
       }
     },
@@ -153,15 +156,22 @@ export function rebootCommand(io: CommandIO = processIO): Command {
       cmd,
       io,
       async (t): Promise<Omit<PowerRow, "node">> => {
-        const before = opts.wait ? await bootId(t) : undefined;
-        const res = await t.services.machine.reboot({ mode }, callOf(t));
-        const actorId = res.messages[0]?.actorId ?? "";
-        if (!opts.wait) return { actorId, status: "rebooting" };
-        progress(io, t, "rebooting");
+        const call = () => t.services.machine.reboot({ mode }, callOf(t));
+        if (!opts.wait) return { actorId: actorOf(await call()), status: "rebooting" };
+        // The boot ID, when it can be read, proves the boot is a new one; the
+        // event stream dropping proves the node went down.
+        const before = await bootId(t).catch(() => "");
+        const res = await callThenDown(t, timeoutMs, () => {
+          progress(io, t, "rebooting");
+          return call();
+        });
+        const actorId = actorOf(res);
         let after = "";
-        await until("the node was back with a new boot ID", timeoutMs, t.signal, async () => {
-          after = await bootId(t);
-          return after !== "" && after !== before;
+        await until("the node was back", timeoutMs, t.signal, async () => {
+          after = await bootId(t).catch(() => "");
+          if (before) return after !== "" && after !== before;
+          await t.services.machine.version({}, callOf(t));
+          return true;
         });
         progress(io, t, "back up");
         return { actorId, status: "rebooted", bootId: after };

@@ -6,7 +6,7 @@
 import { installerImage, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
 import { type Command, Option } from "commander";
 import { readNodeFacts, upgradeNode } from "../../upgrade/index.js";
-import { type CommandIO, parseDuration, processIO } from "../globals.js";
+import { parseDuration, processIO } from "../globals.js";
 import { boolOption, onEachNode, printRows } from "./node-action.js";
 import { progressPrinter, type UpgradeCommandIO } from "./upgrade.js";
 
