@@ -99,8 +99,9 @@ describe("taloskit etcd", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const path = join(dir, "db.snapshot");
-    const size = (await stat(path)).size;
+    const { size, mode } = await stat(path);
     expect(size).toBeGreaterThan(4096);
+    expect(mode & 0o777).toBe(0o600);
     expect(r.stdout).toBe(`etcd snapshot saved to ${JSON.stringify(path)} (${size} bytes)\n`);
   });
 

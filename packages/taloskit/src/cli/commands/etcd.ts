@@ -124,7 +124,7 @@ function snapshotCommand(io: EtcdCommandIO): Command {
         }
         if (io.isTTY) io.stderr("\r\x1b[K");
         try {
-          await writeFile(part, Buffer.concat(chunks));
+          await writeFile(part, Buffer.concat(chunks), { mode: 0o600 });
           await rename(part, target);
         } catch (error) {
           await rm(part, { force: true });
