@@ -55,6 +55,28 @@ describe("taloskit apply-config", () => {
     expect(node.state.config).toBe(next);
   });
 
+  it("-p patches the file before it is sent; a missing patch file is named by absolute path", async () => {
+    const node = sim.node("10.5.0.3");
+    await writeFile(join(dir, "base.yaml"), node.state.config);
+    await writeFile(join(dir, "extra.yaml"), "machine:\n  certSANs:\n    - from-patch.test\n");
+    const r = await tk("-n", "10.5.0.3", "apply-config", "-f", "base.yaml", "-p", "@extra.yaml");
+    expect(r.code).toBe(0);
+    expect(node.state.config).toContain("from-patch.test");
+    const calls = node.calls("machine.MachineService/ApplyConfiguration");
+    const missing = await tk(
+      "-n",
+      "10.5.0.3",
+      "apply-config",
+      "-f",
+      "base.yaml",
+      "-p",
+      "@gone.yaml",
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`taloskit: cannot read patch file ${join(dir, "gone.yaml")}\n`);
+    expect(node.calls("machine.MachineService/ApplyConfiguration")).toBe(calls);
+  });
+
   it("--dry-run changes nothing and redacts the secrets of both configs", async () => {
     const node = sim.node("10.5.0.2");
     const before = node.state.config;

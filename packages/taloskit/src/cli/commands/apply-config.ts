@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { APPLY_MODES, type ApplyMode, applyMachineConfig } from "../../config/apply.js";
 import { parseConfig } from "../../config/documents.js";
+import { loadPatches, patchConfig } from "../../config/patch.js";
 import { type CommandIO, parseDuration, processIO, withGlobalFlags } from "../globals.js";
 import { onEachNode, printRows, userPath } from "./node-action.js";
 
@@ -20,12 +21,18 @@ export function applyConfigCommand(io: CommandIO = processIO): Command {
         .choices([...APPLY_MODES])
         .default("auto"),
     )
+    .option(
+      "-p, --config-patch <patch>",
+      "patch the file before sending it: @file or inline YAML/JSON (repeatable)",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option("--dry-run", "ask the nodes what they would do; change nothing")
     .option("--timeout <duration>", "with --mode try: roll back after this long (e.g. 1m)")
     .option("--show-secrets", "show tokens and keys in a dry run's diff (redacted by default)");
   return cmd.action(
     async (opts: {
       file: string;
+      configPatch?: string[];
       mode: ApplyMode;
       dryRun?: boolean;
       timeout?: string;
@@ -45,6 +52,13 @@ export function applyConfigCommand(io: CommandIO = processIO): Command {
         parseConfig(config, path);
       } catch (error) {
         throw new Error(`${path} is not a machine config: ${(error as Error).message}`);
+      }
+      if (opts.configPatch?.length) {
+        // @file patches are read from the user's directory, and named by absolute path.
+        const specs = opts.configPatch.map((p) =>
+          p.startsWith("@") ? `@${userPath(io.env, p.slice(1))}` : p,
+        );
+        config = patchConfig(config, loadPatches(specs), { diff: false }).text;
       }
       const { flags, results } = await onEachNode(cmd, io, (t) =>
         applyMachineConfig(t.client, {
