@@ -112,7 +112,9 @@ describe("taloskit reboot", () => {
     try {
       const r = await tk("-n", "10.5.0.4", "reboot", "--timeout", "300ms");
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^10\.5\.0\.4: rebooting\ntaloskit: 10\.5\.0\.4: timed out after 300 ms waiting for the node to go down\n$/);
+      expect(r.stderr).toMatch(
+        /^10\.5\.0\.4: rebooting\ntaloskit: 10\.5\.0\.4: timed out after 300 ms waiting for the node to go down\n$/,
+      );
     } finally {
       sim.faults.ignoreReboots("10.5.0.4", false);
     }
