@@ -82,10 +82,12 @@ export {
   parseTalosconfig,
   type ResolvedContext,
   resolveContext,
+  stringifyTalosconfig,
   type Talosconfig,
   type TalosconfigContext,
   type TalosconfigOptions,
   talosconfigPaths,
+  writeTalosconfig,
 } from "./talosconfig.js";
 export type { TlsSettings } from "./tls.js";
 export { createTalosTransport, TalosTransport, type TalosTransportOptions } from "./transport.js";

@@ -1,10 +1,11 @@
-// Loading talosconfig files: where they live, what they hold, which context
-// is in use. Validation is done with zod and every error names the file and
+// Loading and writing talosconfig files: where they live, what they hold,
+// which context is in use. Validation is done with zod and every error names the file and
 // the field at fault.
-import { readFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { parseYaml, YamlError } from "@taloskit/core";
+import { stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { decodePemField } from "./credentials.js";
 import { TalosconfigError } from "./errors.js";
@@ -184,4 +185,37 @@ export function resolveContext(
     key: ctx.key ? decodePemField(ctx.key, "key", fieldWhere) : undefined,
     cluster: ctx.cluster ?? undefined,
   };
+}
+
+/** The YAML text of a talosconfig, as Talos writes it: `context`, then `contexts`, then the rest. */
+export function stringifyTalosconfig(config: Talosconfig): string {
+  const { context, contexts, ...rest } = config;
+  return stringifyYaml(
+    { ...(context ? { context } : {}), contexts: contexts ?? {}, ...rest },
+    { lineWidth: 0 },
+  );
+}
+
+/**
+ * Writes a talosconfig (it holds a client key: the file is readable by its
+ * owner only), replacing the file in one step and creating its directory.
+ */
+export async function writeTalosconfig(path: string, config: Talosconfig): Promise<void> {
+  const part = `${path}.${process.pid}.tmp`;
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await writeFile(part, stringifyTalosconfig(config), { mode: 0o600 });
+    await chmod(part, 0o600);
+    await rename(part, path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new TalosconfigError(
+      "TALOSCONFIG_INVALID",
+      `cannot write talosconfig ${path} (${code ?? "error"})`,
+      {
+        path,
+        cause,
+      },
+    );
+  }
 }

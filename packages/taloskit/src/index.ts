@@ -66,6 +66,7 @@ export {
   schemaChanges,
   specSchemaFor,
   spkiFingerprint,
+  stringifyTalosconfig,
   type TalosCallOptions,
   TalosClient,
   type TalosContext,
@@ -84,10 +85,14 @@ export {
   talosContext,
   talosconfigPaths,
   UnimplementedError,
+  writeTalosconfig,
 } from "@taloskit/client";
 export {
   APPLY_MODES,
+  type ApplyMachineConfigOptions,
+  type ApplyMachineConfigResult,
   type ApplyMode,
+  applyMachineConfig,
   applyPatches,
   assertValidConfig,
   type BondMode,

@@ -2,12 +2,23 @@
 // after any of them, and how a run ends (main.ts runs it on the process).
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { applyConfigCommand } from "./commands/apply-config.js";
+import { bootstrapCommand } from "./commands/bootstrap.js";
+import { completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
+import { cpCommand } from "./commands/cp.js";
+import { etcdCommand } from "./commands/etcd.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
+import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { patchCommand } from "./commands/patch.js";
+import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.js";
 import { schematicCommand } from "./commands/schematic.js";
+import { serviceCommand } from "./commands/service.js";
 import { simCommand } from "./commands/sim.js";
+import { withTalosconfigCommands } from "./commands/talosconfig.js";
 import { upgradeCommand } from "./commands/upgrade.js";
+import { withImageUpgrade } from "./commands/upgrade-image.js";
 import { versionCommand } from "./commands/version.js";
 import { acceptGlobalFlags, type CommandIO, processIO, reportFailure } from "./globals.js";
 
@@ -39,12 +50,23 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .addCommand(schematicCommand(io))
-    .addCommand(configCommand(io))
+    .addCommand(withTalosconfigCommands(configCommand(io), io))
     .addCommand(versionCommand(io))
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
-    .addCommand(upgradeCommand(io));
+    .addCommand(withImageUpgrade(upgradeCommand(io), io))
+    .addCommand(serviceCommand(io))
+    .addCommand(rebootCommand(io))
+    .addCommand(shutdownCommand(io))
+    .addCommand(resetCommand(io))
+    .addCommand(etcdCommand(io))
+    .addCommand(bootstrapCommand(io))
+    .addCommand(kubeconfigCommand(io))
+    .addCommand(cpCommand(io))
+    .addCommand(applyConfigCommand(io))
+    .addCommand(patchCommand(io))
+    .addCommand(completionCommand(io));
   return acceptGlobalFlags(program);
 }
 

@@ -94,7 +94,7 @@ export interface PatchMachineConfigResult {
   config: string;
 }
 
-function callOptions(o: PatchMachineConfigOptions) {
+function callOptions(o: Pick<PatchMachineConfigOptions, "node" | "signal" | "timeoutMs">) {
   return { node: o.node, signal: o.signal, timeoutMs: o.timeoutMs ?? 30_000 };
 }
 
@@ -246,31 +246,7 @@ async function patchLoaded(
   };
   if (!changed) return result;
 
-  let reply: Awaited<ReturnType<TalosClient["machine"]["applyConfiguration"]>>;
-  try {
-    reply = await client.services(node).machine.applyConfiguration(
-      {
-        data: new TextEncoder().encode(merged.text),
-        mode: TO_WIRE[requestedMode],
-        dryRun: options.dryRun === true,
-        ...(options.tryTimeoutMs !== undefined
-          ? {
-              tryModeTimeout: {
-                seconds: BigInt(Math.floor(options.tryTimeoutMs / 1000)),
-                nanos: Math.round((options.tryTimeoutMs % 1000) * 1e6),
-              },
-            }
-          : {}),
-      },
-      call,
-    );
-  } catch (error) {
-    throw refusal(error, node, requestedMode);
-  }
-  const msg = reply.messages[0];
-  if (msg?.metadata?.error) {
-    throw new ConfigApplyError("CONFIG_REJECTED", nodeSays(node, msg.metadata.error), { node });
-  }
+  const msg = await sendConfig(client, options, requestedMode, merged.text);
   const mode = fromWire(msg?.mode ?? TO_WIRE[requestedMode]);
   result.applied = true;
   result.mode = mode;
@@ -287,6 +263,106 @@ async function patchLoaded(
     );
   }
   return result;
+}
+
+/** Sends ApplyConfiguration with a whole config; the node's refusal throws ConfigApplyError. */
+async function sendConfig(
+  client: TalosClient,
+  options: Pick<
+    PatchMachineConfigOptions,
+    "node" | "dryRun" | "tryTimeoutMs" | "signal" | "timeoutMs"
+  >,
+  requestedMode: ApplyMode,
+  text: string,
+) {
+  const node = options.node;
+  let reply: Awaited<ReturnType<TalosClient["machine"]["applyConfiguration"]>>;
+  try {
+    reply = await client.services(node).machine.applyConfiguration(
+      {
+        data: new TextEncoder().encode(text),
+        mode: TO_WIRE[requestedMode],
+        dryRun: options.dryRun === true,
+        ...(options.tryTimeoutMs !== undefined
+          ? {
+              tryModeTimeout: {
+                seconds: BigInt(Math.floor(options.tryTimeoutMs / 1000)),
+                nanos: Math.round((options.tryTimeoutMs % 1000) * 1e6),
+              },
+            }
+          : {}),
+      },
+      callOptions(options),
+    );
+  } catch (error) {
+    throw refusal(error, node, requestedMode);
+  }
+  const msg = reply.messages[0];
+  if (msg?.metadata?.error) {
+    throw new ConfigApplyError("CONFIG_REJECTED", nodeSays(node, msg.metadata.error), { node });
+  }
+  return msg;
+}
+
+/** Options of {@link applyMachineConfig}. */
+export type ApplyMachineConfigOptions = Omit<
+  PatchMachineConfigOptions,
+  "patches" | "talosVersion"
+> & {
+  /** The whole machine config to send (multi-document YAML). */
+  config: string;
+};
+
+/** What {@link applyMachineConfig} did on a node. */
+export type ApplyMachineConfigResult = Pick<
+  PatchMachineConfigResult,
+  | "node"
+  | "dryRun"
+  | "requestedMode"
+  | "mode"
+  | "rebootRequired"
+  | "rebooting"
+  | "modeDetails"
+  | "warnings"
+>;
+
+/**
+ * Sends a whole machine config to a node (talosctl's apply-config), in `mode` or
+ * as a dry run; also to a node in maintenance mode. The config is parsed first:
+ * a document that does not parse throws ConfigPatchError before anything is sent.
+ * Secret values in the node's summary are redacted unless `showSecrets`.
+ */
+export async function applyMachineConfig(
+  client: TalosClient,
+  options: ApplyMachineConfigOptions,
+): Promise<ApplyMachineConfigResult> {
+  const requestedMode = checkOptions({ ...options, patches: [] });
+  parseConfig(options.config, "machine config");
+  // A dry run's summary holds the node's diff: the secrets of the config it runs
+  // now are masked too (a node in maintenance has none to read).
+  const running =
+    options.dryRun && !options.showSecrets
+      ? await readMachineConfig(client, callOptions(options)).then(
+          (c) => c.text,
+          () => "",
+        )
+      : "";
+  const msg = await sendConfig(client, options, requestedMode, options.config);
+  const mode = fromWire(msg?.mode ?? TO_WIRE[requestedMode]);
+  const details = msg?.modeDetails ?? "";
+  return {
+    node: options.node,
+    dryRun: options.dryRun === true,
+    requestedMode,
+    mode,
+    rebootRequired: mode === "reboot" || mode === "staged",
+    rebooting: mode === "reboot" && options.dryRun !== true,
+    modeDetails:
+      options.showSecrets || !details
+        ? details
+        : redactNodeText(details, secretFragments(options.config, running)),
+    warnings: msg?.warnings ?? [],
+  };
 }
 
 /**

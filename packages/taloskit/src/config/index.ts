@@ -3,7 +3,10 @@
 
 export {
   APPLY_MODES,
+  type ApplyMachineConfigOptions,
+  type ApplyMachineConfigResult,
   type ApplyMode,
+  applyMachineConfig,
   confirmTryConfig,
   MACHINE_CONFIG_RESOURCE,
   type NodePatchResult,

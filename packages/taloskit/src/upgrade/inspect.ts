@@ -128,7 +128,7 @@ export async function readSchematic(
 /** The node's boot ID: the BootID resource (1.14+), else /proc/sys/kernel/random/boot_id (admin). */
 export async function readBootId(
   client: TalosClient,
-  node: string,
+  node: string | undefined,
   version: string,
   options: InspectOptions = {},
 ): Promise<string | undefined> {

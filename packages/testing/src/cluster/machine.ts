@@ -141,6 +141,24 @@ export class SimMachine {
     })();
   }
 
+  /** Shutdown: events, stage "shutting down", connections drop, and the machine stays down until powered on. */
+  shutdown(actorId: string, sequence = "shutdown"): void {
+    void (async () => {
+      this.events.publish(SequenceEventSchema, { sequence, action: 1 }, actorId);
+      this.events.publish(TaskEventSchema, { task: "stopAllServices", action: 0 }, actorId);
+      this.setStage("shutting down", false, actorId);
+      await sleep(30);
+      this.state.poweredOff = true;
+      this.down = true;
+      this.lifecycle.emit("down");
+    })();
+  }
+
+  /** Resolves when the machine next goes down (a reboot, shutdown or reset); rejects after `timeoutMs`. */
+  async nextDown(timeoutMs: number): Promise<void> {
+    await once(this.lifecycle, "down", { signal: AbortSignal.timeout(timeoutMs) });
+  }
+
   /** Resolves when the machine next comes up (after a reboot or power-on); rejects after `timeoutMs`. */
   async nextBoot(timeoutMs: number): Promise<void> {
     await once(this.lifecycle, "up", { signal: AbortSignal.timeout(timeoutMs) });
@@ -150,6 +168,7 @@ export class SimMachine {
   powerOn(): void {
     if (!this.down) return;
     this.faults.neverReturn = false;
+    this.state.poweredOff = false;
     this.comeUp();
   }
 

@@ -48,6 +48,11 @@ export interface SimNode {
    * `timeoutMs`. Call it before the reboot so the boot cannot be missed.
    */
   nextBoot(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when the node next goes down (reboot, shutdown, reset); rejects after
+   * `timeoutMs`. Call it before the call that takes it down.
+   */
+  nextDown(timeoutMs: number): Promise<void>;
   /** Reboot the node now (as Reboot does). */
   reboot(): void;
   /** Bring back a node that was left down by the `neverReturn` fault. */
@@ -196,6 +201,9 @@ class PublicNode implements SimNode {
   }
   nextBoot(timeoutMs: number) {
     return this.impl.nextBoot(timeoutMs);
+  }
+  nextDown(timeoutMs: number) {
+    return this.impl.machine.nextDown(timeoutMs);
   }
   reboot() {
     this.impl.reboot("");

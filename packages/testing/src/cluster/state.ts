@@ -44,6 +44,12 @@ export interface SimEtcdMember {
   isLearner: boolean;
   healthy: boolean;
   dbSize: bigint;
+  /** Bytes of the database in use (what a defragmentation shrinks it to); default half of `dbSize`. */
+  dbSizeInUse?: bigint;
+  /** Whether this member leads the cluster (default: the first member does). */
+  leader?: boolean;
+  /** Raised alarms of this member (EtcdAlarmList). */
+  alarms?: ("NOSPACE" | "CORRUPT")[];
 }
 
 /** Options of one simulated node. */
@@ -110,6 +116,18 @@ export interface SimNodeState {
   pendingUpgrade?: { image: string; version: string; schematic: string };
   /** Number of boots so far. */
   boots: number;
+  /** Whether etcd was bootstrapped (Bootstrap refuses a second time); default: on control planes running etcd. */
+  etcdBootstrapped?: boolean;
+  /** Whether the node was shut down (Shutdown): it stays down until powered on. */
+  poweredOff?: boolean;
+  /** What the last Reset wiped, as the node was asked (system partition labels, user disks). */
+  lastReset?: {
+    graceful: boolean;
+    reboot: boolean;
+    mode: string;
+    labels: string[];
+    userDisks: string[];
+  };
 }
 
 /** Parse an installer reference `<registry>/<platform>-installer[-secureboot]/<schematic>:<version>`. */

@@ -213,9 +213,13 @@ function summary(r: ApplyRow): string {
   return (r.dryRun && lines[0] === "Dry run summary:" ? lines[1] : lines[0]) ?? "";
 }
 
-function applyCommand(io: ConfigCommandIO): Command {
+/**
+ * `config apply`, or under another name (talosctl's `patch machineconfig`):
+ * patch the machine config of live nodes.
+ */
+export function applyCommand(io: ConfigCommandIO = processIO, name = "apply"): Command {
   const cmd = withGlobalFlags(
-    new Command("apply").description(
+    new Command(name).description(
       "patch the machine config of live nodes: read it, merge patches, show the diff, apply",
     ),
   )

@@ -16,6 +16,7 @@ import { type FilesHost, filesImpls } from "./machine-files.js";
 import { type MachineInspectHost, machineInspectImpls } from "./machine-inspect.js";
 import { type LifecycleHost, lifecycleImpls } from "./machine-lifecycle.js";
 import { type LogsHost, logsImpls } from "./machine-logs.js";
+import { type ServiceControlHost, serviceControlImpls } from "./machine-service-control.js";
 import { type SystemHost, systemImpls } from "./machine-system.js";
 import { type StorageHost, storageImpls } from "./storage.js";
 import { timeImpls } from "./time.js";
@@ -23,6 +24,7 @@ import { timeImpls } from "./time.js";
 /** Everything the services use of a node. */
 export type ServiceHost = SystemHost &
   LogsHost &
+  ServiceControlHost &
   FilesHost &
   MachineInspectHost &
   EtcdHost &
@@ -43,6 +45,7 @@ export function serviceImpls(node: ServiceHost): Impls {
   return {
     ...systemImpls(node),
     ...logsImpls(node),
+    ...serviceControlImpls(node),
     ...filesImpls(node),
     ...machineInspectImpls(node),
     ...etcdImpls(node),

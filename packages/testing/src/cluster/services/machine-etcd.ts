@@ -1,5 +1,6 @@
 // MachineService calls only a control plane running etcd serves: the etcd
-// member list, status, snapshot and recovery upload, and the admin kubeconfig.
+// member list, status, snapshot and recovery upload, the admin calls (leave,
+// forfeit leadership, defragment, alarms), Bootstrap, and the admin kubeconfig.
 import * as grpc from "@grpc/grpc-js";
 import { adminKubeconfig, etcdSnapshot } from "../artifacts.js";
 import type { NodeFaults } from "../faults.js";
@@ -23,6 +24,77 @@ export interface EtcdHost {
   readonly uploads: UploadLog;
   /** The nodes of the cluster, this one included: etcd members are theirs. */
   peers(): { readonly state: SimNodeState }[];
+  touch(): void;
+}
+
+/** The member that leads: the one marked, else the first. */
+function leaderOf(node: EtcdHost) {
+  const members = node
+    .peers()
+    .map((n) => n.state.etcd)
+    .filter((e): e is NonNullable<typeof e> => e !== undefined);
+  return members.find((m) => m.leader) ?? members[0];
+}
+
+const ALARMS = { NOSPACE: 1, CORRUPT: 2 } as const;
+
+/** Bootstrap, EtcdLeaveCluster, EtcdForfeitLeadership, EtcdDefragment and EtcdAlarmList. */
+function etcdAdminImpls(node: EtcdHost): Impls {
+  const st = node.state;
+  return {
+    [`${M}Bootstrap`]: () => {
+      if (st.role !== "controlplane")
+        throw status(
+          S.FAILED_PRECONDITION,
+          "bootstrap can only be performed on a control plane node",
+        );
+      if (st.etcdBootstrapped ?? st.etcd !== undefined)
+        throw status(S.ALREADY_EXISTS, "etcd data directory is not empty");
+      st.etcdBootstrapped = true;
+      node.touch();
+      return { messages: [{}] };
+    },
+    [`${M}EtcdLeaveCluster`]: () => {
+      requireEtcd(st);
+      st.etcd = undefined;
+      const svc = st.services.find((s) => s.id === "etcd");
+      if (svc) {
+        svc.state = "Finished";
+        svc.healthy = false;
+      }
+      node.touch();
+      return { messages: [{}] };
+    },
+    [`${M}EtcdForfeitLeadership`]: () => {
+      requireEtcd(st);
+      const leader = leaderOf(node);
+      const members = node
+        .peers()
+        .map((n) => n.state.etcd)
+        .filter((e): e is NonNullable<typeof e> => e !== undefined);
+      // Only the leader hands leadership on, to another member; otherwise nothing changes.
+      if (leader !== st.etcd || members.length < 2) return { messages: [{ member: "" }] };
+      const next = members.find((m) => m !== st.etcd) as (typeof members)[number];
+      for (const m of members) m.leader = m === next;
+      return { messages: [{ member: next.id.toString(16) }] };
+    },
+    [`${M}EtcdDefragment`]: () => {
+      requireEtcd(st);
+      const e = st.etcd as NonNullable<SimNodeState["etcd"]>;
+      e.dbSize = e.dbSizeInUse ?? e.dbSize / 2n;
+      e.dbSizeInUse = e.dbSize;
+      return { messages: [{}] };
+    },
+    [`${M}EtcdAlarmList`]: () => {
+      requireEtcd(st);
+      const memberAlarms = node
+        .peers()
+        .map((n) => n.state.etcd)
+        .filter((e): e is NonNullable<typeof e> => e !== undefined)
+        .flatMap((e) => (e.alarms ?? []).map((a) => ({ memberId: e.id, alarm: ALARMS[a] })));
+      return { messages: [{ memberAlarms }] };
+    },
+  };
 }
 
 function etcdMembers(node: EtcdHost) {
@@ -39,10 +111,11 @@ function etcdMembers(node: EtcdHost) {
     }));
 }
 
-/** Kubeconfig, EtcdSnapshot, EtcdMemberList, EtcdStatus and EtcdRecover. */
+/** Kubeconfig, EtcdSnapshot, EtcdMemberList, EtcdStatus, EtcdRecover and the admin calls. */
 export function etcdImpls(node: EtcdHost): Impls {
   const st = node.state;
   return {
+    ...etcdAdminImpls(node),
     [`${M}Kubeconfig`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
       requireEtcd(st);
       const kc = adminKubeconfig({
@@ -76,8 +149,8 @@ export function etcdImpls(node: EtcdHost): Impls {
               protocolVersion: "3.6.0",
               storageVersion: "3.6.0",
               dbSize: e.dbSize,
-              dbSizeInUse: e.dbSize / 2n,
-              leader: etcdMembers(node)[0]?.id ?? e.id,
+              dbSizeInUse: e.dbSizeInUse ?? e.dbSize / 2n,
+              leader: leaderOf(node)?.id ?? e.id,
               raftIndex: 1234n,
               raftTerm: 2n,
               raftAppliedIndex: 1234n,
