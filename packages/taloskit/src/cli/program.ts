@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { configCommand } from "./commands/config.js";
+import { genCommand } from "./commands/gen.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
 import { schematicCommand } from "./commands/schematic.js";
@@ -44,7 +45,8 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
-    .addCommand(upgradeCommand(io));
+    .addCommand(upgradeCommand(io))
+    .addCommand(genCommand(io));
   return acceptGlobalFlags(program);
 }
 
