@@ -102,6 +102,8 @@ export interface OracleResponse {
   config?: string;
   version?: string;
   kinds?: unknown;
+  /** The talosconfig generated with given secrets (`generate` with `secrets`). */
+  talosconfig?: string;
   schematicId?: string;
   canonical?: string;
 }
@@ -180,7 +182,13 @@ export function machinery(version: OracleVersion) {
     /** A freshly generated config of a role, as talosctl gen config makes it. */
     generate: (
       role: "controlplane" | "worker" | "init",
-      options: { clusterName?: string; endpoint?: string; kubernetesVersion?: string } = {},
+      options: {
+        clusterName?: string;
+        endpoint?: string;
+        kubernetesVersion?: string;
+        /** A secrets bundle file (talosctl gen secrets) to generate with, as --with-secrets loads it. */
+        secrets?: string;
+      } = {},
     ) => o.request({ op: "generate", role, ...options }),
     /** Loads a config and encodes it again as configpatcher prints its output (no comments). */
     normalize: (config: string) => o.request({ op: "normalize", config }),

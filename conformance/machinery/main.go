@@ -35,6 +35,9 @@ type request struct {
 	ClusterName       string `json:"clusterName,omitempty"`
 	Endpoint          string `json:"endpoint,omitempty"`
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+	// Secrets is a secrets bundle file (talosctl gen secrets) to generate with,
+	// loaded as talosctl gen config --with-secrets loads it.
+	Secrets string `json:"secrets,omitempty"`
 	// redact
 	Replacement string `json:"replacement,omitempty"`
 }
@@ -48,6 +51,8 @@ type response struct {
 	Config   string   `json:"config,omitempty"`
 	Version  string   `json:"version,omitempty"`
 	Kinds    any      `json:"kinds,omitempty"`
+	// Talosconfig generated with the given secrets (generate with secrets only).
+	Talosconfig string `json:"talosconfig,omitempty"`
 }
 
 // mode is a runtime mode as Talos defines them for validation.
@@ -166,12 +171,23 @@ func generateConfig(req request) response {
 		}
 	}
 
+	use := bundle
+
+	if req.Secrets != "" {
+		loaded, err := loadBundle(req.Secrets)
+		if err != nil {
+			return response{Stage: "secrets", Error: err.Error()}
+		}
+
+		use = loaded
+	}
+
 	clusterName := or(req.ClusterName, "taloskit")
 	endpoint := or(req.Endpoint, "https://10.5.0.2:6443")
 	kube := or(req.KubernetesVersion, constants.DefaultKubernetesVersion)
 
 	in, err := generate.NewInput(clusterName, endpoint, kube,
-		generate.WithSecretsBundle(bundle),
+		generate.WithSecretsBundle(use),
 		// talosctl gen config's default install disk
 		generate.WithInstallDisk("/dev/sda"),
 	)
@@ -189,7 +205,45 @@ func generateConfig(req request) response {
 		return response{Stage: "encode", Error: err.Error()}
 	}
 
-	return response{OK: true, Config: string(b)}
+	resp := response{OK: true, Config: string(b)}
+
+	if req.Secrets != "" {
+		tc, err := in.Talosconfig()
+		if err != nil {
+			return response{Stage: "talosconfig", Error: err.Error()}
+		}
+
+		tb, err := tc.Bytes()
+		if err != nil {
+			return response{Stage: "talosconfig", Error: err.Error()}
+		}
+
+		resp.Talosconfig = string(tb)
+	}
+
+	return resp
+}
+
+// loadBundle reads a secrets bundle from a file, as talosctl --with-secrets does.
+func loadBundle(text string) (*secrets.Bundle, error) {
+	f, err := os.CreateTemp("", "secrets-*.yaml")
+	if err != nil {
+		return nil, err
+	}
+
+	defer os.Remove(f.Name()) //nolint:errcheck
+
+	if _, err = f.WriteString(text); err != nil {
+		f.Close() //nolint:errcheck
+
+		return nil, err
+	}
+
+	if err = f.Close(); err != nil {
+		return nil, err
+	}
+
+	return secrets.LoadBundle(f.Name())
 }
 
 func or(s, def string) string {

@@ -8,6 +8,7 @@ import { completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { cpCommand } from "./commands/cp.js";
 import { etcdCommand } from "./commands/etcd.js";
+import { genCommand } from "./commands/gen.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
@@ -66,7 +67,8 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(cpCommand(io))
     .addCommand(applyConfigCommand(io))
     .addCommand(patchCommand(io))
-    .addCommand(completionCommand(io));
+    .addCommand(completionCommand(io))
+    .addCommand(genCommand(io));
   return acceptGlobalFlags(program);
 }
 

@@ -60,6 +60,25 @@ export {
   type ConfigIssue,
   ConfigPatchError,
 } from "./errors.js";
+export {
+  CA_VALIDITY_MS,
+  CLIENT_VALIDITY_MS,
+  DEFAULT_KUBERNETES_VERSIONS,
+  GENERATE_VERSIONS,
+  type GenerateConfigInput,
+  type GeneratedConfig,
+  type GenerateSecretsOptions,
+  type GenerateVersion,
+  generateClientCertificate,
+  generateConfig,
+  generateSecrets,
+  generateVersion,
+  type PemCertAndKey,
+  parseSecrets,
+  printSecrets,
+  randomToken,
+  type SecretsBundle,
+} from "./generate/index.js";
 export type {
   TypesV1_10,
   TypesV1_11,
