@@ -3,9 +3,22 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { configCommand } from "./commands/config.js";
+import { eventsCommand } from "./commands/events.js";
+import { listCommand, readCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
+import { healthCommand } from "./commands/health.js";
+import {
+  containersCommand,
+  memoryCommand,
+  mountsCommand,
+  processesCommand,
+  statsCommand,
+  timeCommand,
+} from "./commands/inspect.js";
+import { dmesgCommand, logsCommand } from "./commands/logs.js";
 import { schematicCommand } from "./commands/schematic.js";
+import { serviceCommand, servicesCommand } from "./commands/services.js";
 import { simCommand } from "./commands/sim.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
@@ -44,7 +57,21 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(getCommand(io))
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
-    .addCommand(upgradeCommand(io));
+    .addCommand(upgradeCommand(io))
+    .addCommand(logsCommand(io))
+    .addCommand(dmesgCommand(io))
+    .addCommand(servicesCommand(io))
+    .addCommand(serviceCommand(io))
+    .addCommand(containersCommand(io))
+    .addCommand(statsCommand(io))
+    .addCommand(processesCommand(io))
+    .addCommand(memoryCommand(io))
+    .addCommand(mountsCommand(io))
+    .addCommand(timeCommand(io))
+    .addCommand(readCommand(io))
+    .addCommand(listCommand(io))
+    .addCommand(eventsCommand(io))
+    .addCommand(healthCommand(io));
   return acceptGlobalFlags(program);
 }
 
