@@ -74,6 +74,9 @@ async function follow(args: string[], done: (stdout: string) => boolean): Promis
   process.exitCode = undefined;
   try {
     await runTaloskit(["--talosconfig", cfg, ...args], io);
+    // Stopping closed every server stream the command opened.
+    for (const node of ["10.5.0.2", "10.5.0.3"])
+      await cluster.sim.node(node).streamsClosed(undefined, 5_000);
     return { ...out, code: process.exitCode ?? 0 };
   } finally {
     process.exitCode = before;
@@ -145,9 +148,12 @@ describe("logs and dmesg", () => {
   });
 
   it("follows logs until stopped, then closes the stream", async () => {
-    const r = await follow(["-n", "10.5.0.2", "logs", "-f", "machined"], (o) =>
-      o.includes("started"),
-    );
+    let open = 0;
+    const r = await follow(["-n", "10.5.0.2", "logs", "-f", "machined"], (o) => {
+      open = cluster.sim.node("10.5.0.2").openStreams("machine.MachineService/Logs");
+      return o.includes("started");
+    });
+    expect(open).toBe(1);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(lines(r.stdout)).toEqual([
@@ -385,5 +391,76 @@ describe("health", () => {
       /no such node/,
     );
     expectNodeFailure(await tk("-n", "10.5.0.3", "health"), "10.5.0.3", /control plane node/);
+  });
+});
+
+describe("get: the type's own columns, and -w", () => {
+  it("prints the definition's print columns after talosctl's metadata columns", async () => {
+    const r = await tk("-n", "10.5.0.2,10.5.0.3", "get", "members");
+    expect(r.stderr).toBe("");
+    const [head, ...rows] = lines(r.stdout);
+    expect(head).toMatch(
+      /^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+HOSTNAME\s+MACHINE TYPE\s+OS\s+ADDRESSES$/,
+    );
+    expect(rows).toHaveLength(4);
+    expect(rows).toContainEqual(
+      expect.stringMatching(
+        /^10\.5\.0\.3\s+cluster\s+Members\.cluster\.talos\.dev\s+talos-10-5-0-2\s+\d+\s+talos-10-5-0-2\s+controlplane\s+Talos \(v1\.14\.0\)\s+\["10\.5\.0\.2"\]$/,
+      ),
+    );
+    const ms = await tk("get", "machinestatus");
+    expect(lines(ms.stdout)).toEqual([
+      expect.stringMatching(/^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+STAGE\s+READY$/),
+      expect.stringMatching(
+        /^10\.5\.0\.2\s+runtime\s+MachineStatuses\.runtime\.talos\.dev\s+machine\s+\d+\s+running\s+true$/,
+      ),
+    ]);
+    // Types whose definition has none keep talosctl's five columns.
+    expect(lines((await tk("get", "pcidevices")).stdout)[0]).toMatch(
+      /^NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION$/,
+    );
+    expect(json(await tk("-o", "json", "get", "svc", "etcd"))).toMatchObject([
+      { node: "10.5.0.2", metadata: { id: "etcd" }, spec: { running: true, healthy: true } },
+    ]);
+  });
+
+  it("watches changes until stopped: the current resources (+), then updates", async () => {
+    const worker = cluster.sim.node("10.5.0.3");
+    const kubelet = worker.state.services.find((s) => s.id === "kubelet");
+    if (!kubelet) throw new Error("no kubelet");
+    let changed = false;
+    try {
+      const r = await follow(["-n", "10.5.0.3", "get", "svc", "-w"], (out) => {
+        if (!changed && /\n\+\s+10\.5\.0\.3\s+runtime\s+\S+\s+kubelet\s/.test(out)) {
+          changed = true;
+          kubelet.healthy = false;
+          worker.touch();
+        }
+        return /\n \s+10\.5\.0\.3\s+runtime\s+\S+\s+kubelet\s+\d+\s+true\s+false\n/.test(out);
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(lines(r.stdout)[0]).toMatch(
+        /^\*\s+NODE\s+NAMESPACE\s+TYPE\s+ID\s+VERSION\s+RUNNING\s+HEALTHY$/,
+      );
+      expect(lines(r.stdout)[1]).toMatch(
+        /^\+\s+10\.5\.0\.3\s+runtime\s+Services\.v1alpha1\.talos\.dev\s+\w+\s+\d+\s+true\s+true$/,
+      );
+    } finally {
+      kubelet.healthy = true;
+      worker.touch();
+    }
+    const j = await follow(["-o", "json", "get", "machinestatus", "--watch"], (o) =>
+      /^\}/m.test(o),
+    );
+    expect(json(j)).toMatchObject([
+      { event: "created", node: "10.5.0.2", metadata: { id: "machine" } },
+    ]);
+  });
+
+  it("names the node that cannot answer", async () => {
+    const r = await tk("-n", "10.5.0.2,10.5.0.77", "get", "members");
+    expect(r.stdout).toMatch(/^NODE\s/);
+    expectNodeFailure(r, "10.5.0.77", /unavailable|no route/);
   });
 });

@@ -1,8 +1,7 @@
 // talosctl's looks inside a node, each one call per node printed as a table:
 // `containers [-k]`, `stats [-k]`, `processes`, `memory`, `mounts` and `time`.
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
-import type { Column } from "../output.js";
 import { humanBytes, nodeCommand, printNodeRows, type StreamIO } from "./node-shell.js";
 
 /** common.ContainerDriver: CONTAINERD 0, CRI 1. */
@@ -318,8 +317,7 @@ interface TimeRow {
   remotetime: Date | undefined;
 }
 
-const dateOf = (t: Timestamp | undefined) =>
-  t ? new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6)) : undefined;
+const dateOf = (t: Timestamp | undefined) => (t ? timestampDate(t) : undefined);
 
 /** `taloskit time [--check SERVER]`. */
 export function timeCommand(io?: StreamIO): Command {

@@ -1,6 +1,6 @@
 // `taloskit services` and `taloskit service <id> [status]`: the Talos
 // services of each node, as talosctl lists and describes them.
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceInfo } from "@taloskit/api/machine";
 import type { TalosServices } from "@taloskit/client";
 import type { Command } from "commander";
@@ -23,8 +23,7 @@ export interface ServiceRow {
   events: { msg: string; state: string; ts?: Date }[];
 }
 
-const dateOf = (t: Timestamp | undefined) =>
-  t ? new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6)) : undefined;
+const dateOf = (t: Timestamp | undefined) => (t ? timestampDate(t) : undefined);
 
 function serviceRow(node: string, s: ServiceInfo): ServiceRow {
   return {
