@@ -89,13 +89,27 @@ describe("services and service", () => {
     expect(r.stderr).toBe("");
     const [head, ...rows] = lines(r.stdout);
     expect(head).toMatch(/^NODE\s+SERVICE\s+STATE\s+HEALTH\s+LAST CHANGE\s+LAST EVENT$/);
-    expect(rows.some((l) => /^10\.5\.0\.2\s+etcd\s+Running\s+OK\s+\d+s ago\s+/.test(l))).toBe(true);
+    expect(rows).toContainEqual(
+      expect.stringMatching(
+        /^10\.5\.0\.2\s+etcd\s+Running\s+OK\s+\d+s ago\s+Health check successful$/,
+      ),
+    );
+    // machined runs as a goroutine, without a health check.
+    expect(rows).toContainEqual(
+      expect.stringMatching(
+        /^10\.5\.0\.3\s+machined\s+Running\s+\?\s+\d+s ago\s+Service started as goroutine$/,
+      ),
+    );
     expect(rows.some((l) => /^10\.5\.0\.3\s+kubelet\s+Running\s+OK/.test(l))).toBe(true);
     expect(rows.some((l) => /^10\.5\.0\.3\s+etcd\s/.test(l))).toBe(false);
     const docs = json<{ node: string; id: string; state: string }>(
       await tk("-n", "10.5.0.3", "-o", "json", "services"),
     );
     expect(docs.map((d) => d.id)).toContain("kubelet");
+    // `service` without an ID lists them too, as talosctl's does.
+    expect(json(await tk("-n", "10.5.0.3", "-o", "json", "service"))).toEqual(
+      docs.map((d) => ({ ...d, events: expect.any(Array), health: expect.any(Object) })),
+    );
     expect(docs.every((d) => d.node === "10.5.0.3" && d.state === "Running")).toBe(true);
   });
 
@@ -103,7 +117,7 @@ describe("services and service", () => {
     const r = await tk("-n", "10.5.0.2", "service", "etcd");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^NODE\s+10\.5\.0\.2\nID\s+etcd\nSTATE\s+Running\nHEALTH\s+OK\nEVENTS\s+\[Running\]: /,
+      /^NODE\s+10\.5\.0\.2\nID\s+etcd\nSTATE\s+Running\nHEALTH\s+OK\nEVENTS\s+\[Running\]: Health check successful \(\d+s ago\)\n\s+\[Running\]: Started task etcd /,
     );
     expect(json(await tk("-o", "json", "service", "etcd", "status"))).toMatchObject([
       { node: "10.5.0.2", id: "etcd", state: "Running", health: { healthy: true } },

@@ -18,7 +18,7 @@ import {
 } from "./commands/inspect.js";
 import { dmesgCommand, logsCommand } from "./commands/logs.js";
 import { schematicCommand } from "./commands/schematic.js";
-import { serviceCommand, servicesCommand } from "./commands/services.js";
+import { serviceCommand } from "./commands/services.js";
 import { simCommand } from "./commands/sim.js";
 import { upgradeCommand } from "./commands/upgrade.js";
 import { versionCommand } from "./commands/version.js";
@@ -60,7 +60,6 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(upgradeCommand(io))
     .addCommand(logsCommand(io))
     .addCommand(dmesgCommand(io))
-    .addCommand(servicesCommand(io))
     .addCommand(serviceCommand(io))
     .addCommand(containersCommand(io))
     .addCommand(statsCommand(io))

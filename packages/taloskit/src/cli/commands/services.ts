@@ -1,5 +1,5 @@
-// `taloskit services` and `taloskit service <id> [status]`: the Talos
-// services of each node, as talosctl lists and describes them.
+// `taloskit service [<id> [status]]` (alias `services`): the Talos services
+// of each node, as talosctl lists and describes them.
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceInfo } from "@taloskit/api/machine";
 import type { TalosServices } from "@taloskit/client";
@@ -72,15 +72,9 @@ const LIST_COLUMNS: Column<ServiceRow>[] = [
   { header: "SERVICE", value: (r) => r.id },
   { header: "STATE", value: (r) => r.state },
   { header: "HEALTH", value: healthText },
-  { header: "LAST CHANGE", value: (r) => ago(r.health.lastChange ?? r.events.at(-1)?.ts) },
-  { header: "LAST EVENT", value: (r) => r.events.at(-1)?.msg ?? "" },
+  { header: "LAST CHANGE", value: (r) => ago(r.events.at(-1)?.ts) },
+  { header: "LAST EVENT", value: (r) => r.events.at(-1)?.msg ?? "<none>" },
 ];
-
-/** `taloskit services`. */
-export function servicesCommand(io?: StreamIO): Command {
-  const cmd = nodeCommand("services", "list the services of nodes");
-  return cmd.action(() => printNodeRows<ServiceRow>(cmd, io, listServices, LIST_COLUMNS));
-}
 
 /** A service's details as talosctl prints them: one `KEY   value` line each, events under it. */
 function describe(r: ServiceRow): string {
@@ -98,19 +92,31 @@ function describe(r: ServiceRow): string {
   return lines.map(([k, v]) => `${k.padEnd(width)}   ${v}\n`).join("");
 }
 
+/** A service action other than status (start, stop, restart), run on the targets of `cmd`. */
+export type ServiceAction = (id: string, cmd: Command) => Promise<void>;
+
 /**
- * `taloskit service [id] [status]`: without an ID, the list (as `services`);
- * with one, its details on every node. start, stop and restart are registered
- * beside it by the mutating commands.
+ * `taloskit service [id] [status]` (alias `services`): without an ID, every
+ * service of every node; with one, its details. `actions` adds talosctl's
+ * other actions (start, stop, restart) from the commands that own them.
  */
-export function serviceCommand(io?: StreamIO): Command {
-  const cmd = nodeCommand("service", "show a service's status (or list services)")
+export function serviceCommand(
+  io?: StreamIO,
+  actions: Record<string, ServiceAction> = {},
+): Command {
+  const cmd = nodeCommand("service", "show the services of nodes, or one service's status")
+    .alias("services")
     .argument("[id]", "service ID")
-    .argument("[action]", "status (the default)");
-  return cmd.action(async (id: string | undefined, action: string | undefined) => {
-    if (action !== undefined && action !== "status")
-      throw new Error(`unknown action "${action}": use status`);
-    if (!id) return printNodeRows<ServiceRow>(cmd, io, listServices, LIST_COLUMNS);
+    .argument("[action]", ["status", ...Object.keys(actions)].join("|"), "status");
+  return cmd.action(async (id: string | undefined, action: string) => {
+    const other = actions[action];
+    if (action !== "status" && !other)
+      throw new Error(`unsupported service action "${action}": use status`);
+    if (!id) {
+      if (other) throw new Error(`service ${action} needs a service ID`);
+      return printNodeRows<ServiceRow>(cmd, io, listServices, LIST_COLUMNS);
+    }
+    if (other) return other(id, cmd);
     const out: CommandIO = io ?? processIO;
     await withTargets(cmd, out, async ({ flags, targets }) => {
       const results = await targets.each(async (client, node, signal) => {
