@@ -7,6 +7,8 @@ import {
   humanBytes,
   nodeCommand,
   nodeLabel,
+  type Plain,
+  plain,
   printNodeRows,
   reportNodes,
   type StreamIO,
@@ -68,33 +70,7 @@ export function lastModText(seconds: bigint, now = Date.now()): string {
     : `${day} ${d.getFullYear()} ${hm}`;
 }
 
-interface ListRow {
-  node: string;
-  name: string;
-  relativeName: string;
-  size: bigint;
-  mode: number;
-  modified: bigint;
-  isDir: boolean;
-  link: string;
-  uid: number;
-  gid: number;
-}
-
-function listRow(node: string, f: FileInfo): ListRow {
-  return {
-    node,
-    name: f.name,
-    relativeName: f.relativeName,
-    size: f.size,
-    mode: f.mode,
-    modified: f.modified,
-    isDir: f.isDir,
-    link: f.link,
-    uid: f.uid,
-    gid: f.gid,
-  };
-}
+type ListRow = Plain<FileInfo> & { node: string };
 
 /** `taloskit list [path] [-l] [-r] [-d depth]` (alias `ls`). */
 export function listCommand(io: StreamIO = processIO): Command {
@@ -146,7 +122,7 @@ export function listCommand(io: StreamIO = processIO): Command {
             { signal, timeoutMs: 120_000 },
           )) {
             if (f.error) throw new Error(`error reading file ${f.name}: ${f.error}`);
-            rows.push(listRow(node, f));
+            rows.push({ node, ...plain(f) });
           }
           return rows;
         },

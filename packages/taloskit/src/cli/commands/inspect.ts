@@ -1,8 +1,16 @@
 // talosctl's looks inside a node, each one call per node printed as a table:
 // `containers [-k]`, `stats [-k]`, `processes`, `memory`, `mounts` and `time`.
 import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
+import type { ContainerInfo, MountStat, ProcessInfo, Stat } from "@taloskit/api/machine";
 import type { Command } from "commander";
-import { humanBytes, nodeCommand, printNodeRows, type StreamIO } from "./node-shell.js";
+import {
+  humanBytes,
+  nodeCommand,
+  type Plain,
+  plain,
+  printNodeRows,
+  type StreamIO,
+} from "./node-shell.js";
 
 /** common.ContainerDriver: CONTAINERD 0, CRI 1. */
 const DRIVER_CRI = 1;
@@ -45,124 +53,63 @@ function byPod<T extends { namespace: string; podId: string; id: string }>(rows:
   });
 }
 
-interface ContainerRow {
-  node: string;
-  namespace: string;
-  id: string;
-  podId: string;
-  name: string;
-  image: string;
-  pid: number;
-  status: string;
-  display: string;
-}
+type ContainerRow = Plain<ContainerInfo> & { node: string };
+type StatsRow = Plain<Stat> & { node: string };
 
 /** `taloskit containers [-k] [-c]`. */
 export function containersCommand(io?: StreamIO): Command {
   const cmd = withContainerFlags(nodeCommand("containers", "list containers").alias("c"));
   return cmd.action(async (opts: { kubernetes?: boolean; useCri?: boolean }) => {
-    const scope = containerScope(opts);
     await printNodeRows<ContainerRow>(
       cmd,
       io,
       async (services, node, signal) => {
-        const reply = await services.machine.containers(scope, {
+        const reply = await services.machine.containers(containerScope(opts), {
           signal,
           timeoutMs: 60_000,
         });
-        const rows = reply.messages.flatMap((m) =>
-          m.containers.map((c) => ({
-            node,
-            namespace: c.namespace,
-            id: c.id,
-            podId: c.podId,
-            name: c.name,
-            image: c.image,
-            pid: c.pid,
-            status: c.status,
-            display: displayId(c, Boolean(opts.kubernetes)),
-          })),
+        return byPod(
+          reply.messages.flatMap((m) => m.containers.map((c) => ({ node, ...plain(c) }))),
         );
-        return byPod(rows);
       },
       [
         { header: "NODE", value: (r) => r.node },
         { header: "NAMESPACE", value: (r) => r.namespace },
-        { header: "ID", value: (r) => r.display },
+        { header: "ID", value: (r) => displayId(r, Boolean(opts.kubernetes)) },
         { header: "IMAGE", value: (r) => r.image },
         { header: "PID", value: (r) => r.pid },
         { header: "STATUS", value: (r) => r.status },
       ],
-      ({ display: _d, ...row }) => row,
     );
   });
-}
-
-interface StatsRow {
-  node: string;
-  namespace: string;
-  id: string;
-  podId: string;
-  name: string;
-  memoryUsage: bigint;
-  cpuUsage: bigint;
-  display: string;
 }
 
 /** `taloskit stats [-k] [-c]`. */
 export function statsCommand(io?: StreamIO): Command {
   const cmd = withContainerFlags(nodeCommand("stats", "get container stats"));
   return cmd.action(async (opts: { kubernetes?: boolean; useCri?: boolean }) => {
-    const scope = containerScope(opts);
     await printNodeRows<StatsRow>(
       cmd,
       io,
       async (services, node, signal) => {
-        const reply = await services.machine.stats(scope, {
+        const reply = await services.machine.stats(containerScope(opts), {
           signal,
           timeoutMs: 60_000,
         });
-        return byPod(
-          reply.messages.flatMap((m) =>
-            m.stats.map((s) => ({
-              node,
-              namespace: s.namespace,
-              id: s.id,
-              podId: s.podId,
-              name: s.name,
-              memoryUsage: s.memoryUsage,
-              cpuUsage: s.cpuUsage,
-              display: displayId(s, Boolean(opts.kubernetes)),
-            })),
-          ),
-        );
+        return byPod(reply.messages.flatMap((m) => m.stats.map((c) => ({ node, ...plain(c) }))));
       },
       [
         { header: "NODE", value: (r) => r.node },
         { header: "NAMESPACE", value: (r) => r.namespace },
-        { header: "ID", value: (r) => r.display },
+        { header: "ID", value: (r) => displayId(r, Boolean(opts.kubernetes)) },
         { header: "MEMORY(MB)", value: (r) => (Number(r.memoryUsage) / 1024 / 1024).toFixed(2) },
         { header: "CPU", value: (r) => r.cpuUsage },
       ],
-      ({ display: _d, ...row }) => row,
     );
   });
 }
 
-interface ProcessRow {
-  node: string;
-  pid: number;
-  ppid: number;
-  state: string;
-  threads: number;
-  cpuTime: number;
-  virtualMemory: bigint;
-  residentMemory: bigint;
-  command: string;
-  executable: string;
-  args: string;
-  label: string;
-}
+type ProcessRow = Plain<ProcessInfo> & { node: string };
 
 /** The command line as talosctl shows it: the executable's full path in place of argv[0]. */
 function commandLine(p: ProcessRow): string {
@@ -185,22 +132,7 @@ export function processesCommand(io?: StreamIO): Command {
       io,
       async (services, node, signal) => {
         const reply = await services.machine.processes({}, { signal, timeoutMs: 60_000 });
-        const rows = reply.messages.flatMap((m) =>
-          m.processes.map((p) => ({
-            node,
-            pid: p.pid,
-            ppid: p.ppid,
-            state: p.state,
-            threads: p.threads,
-            cpuTime: p.cpuTime,
-            virtualMemory: p.virtualMemory,
-            residentMemory: p.residentMemory,
-            command: p.command,
-            executable: p.executable,
-            args: p.args,
-            label: p.label,
-          })),
-        );
+        const rows = reply.messages.flatMap((m) => m.processes.map((p) => ({ node, ...plain(p) })));
         return rows.sort((a, b) =>
           opts.sort === "cpu" ? b.cpuTime - a.cpuTime : Number(b.residentMemory - a.residentMemory),
         );
@@ -262,13 +194,7 @@ export function memoryCommand(io?: StreamIO): Command {
   });
 }
 
-interface MountRow {
-  node: string;
-  filesystem: string;
-  size: bigint;
-  available: bigint;
-  mountedOn: string;
-}
+type MountRow = Plain<MountStat> & { node: string };
 
 const gb = (n: bigint) => (Number(n) * 1e-9).toFixed(2);
 
@@ -283,15 +209,7 @@ export function mountsCommand(io?: StreamIO): Command {
         const reply = await services.machine.mounts({}, { signal, timeoutMs: 60_000 });
         // talosctl leaves out what has no size (the percentage would be NaN).
         return reply.messages.flatMap((m) =>
-          m.stats
-            .filter((s) => s.size > 0n)
-            .map((s) => ({
-              node,
-              filesystem: s.filesystem,
-              size: s.size,
-              available: s.available,
-              mountedOn: s.mountedOn,
-            })),
+          m.stats.filter((s) => s.size > 0n).map((s) => ({ node, ...plain(s) })),
         );
       },
       [

@@ -99,6 +99,22 @@ export function reportNodes<T>(
   return ok;
 }
 
+/** A protobuf message as plain data (without its `$typeName` and `$unknown`). */
+export type Plain<M> = Omit<M, "$typeName" | "$unknown">;
+
+/** `message` as plain data, for rows that print as json/yaml. */
+export function plain<M extends object>(message: M): Plain<M> {
+  const {
+    $typeName: _t,
+    $unknown: _u,
+    ...rest
+  } = message as M & {
+    $typeName?: unknown;
+    $unknown?: unknown;
+  };
+  return rest as Plain<M>;
+}
+
 /** What each node answers, turned into rows (`services` are the node's own). */
 export type RowsOf<Row> = (
   services: TalosServices,
