@@ -217,6 +217,12 @@ describe("containers, stats, processes, memory, mounts, time", () => {
     );
     expect(docs.length).toBeGreaterThan(1);
     expect(docs.every((d) => d.namespace === "k8s.io")).toBe(true);
+    // A worker runs the cluster's DaemonSet pods, not the control plane's.
+    const w = await tk("-n", "10.5.0.3", "containers", "-k");
+    expect(w.stdout).toMatch(
+      /\n10\.5\.0\.3\s+k8s\.io\s+└─ kube-system\/kube-proxy-\w+:kube-proxy:[0-9a-f]{12}\s+registry\.k8s\.io\/kube-proxy:\S+\s+\d+\s+CONTAINER_RUNNING\n/,
+    );
+    expect(w.stdout).not.toContain("kube-apiserver");
   });
 
   it("prints container stats in MB", async () => {
