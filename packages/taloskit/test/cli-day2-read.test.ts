@@ -411,6 +411,21 @@ describe("health", () => {
       /no such node/,
     );
     expectNodeFailure(await tk("-n", "10.5.0.3", "health"), "10.5.0.3", /control plane node/);
+    // Ctrl-C while a check waits ends the call on the node.
+    const stopped = await follow(
+      [
+        "health",
+        "--wait-timeout",
+        "10m",
+        "--control-plane-nodes",
+        "10.5.0.2",
+        "--worker-nodes",
+        "10.5.0.66",
+      ],
+      (o) => o.includes("10.5.0.66: no such node"),
+    );
+    expect(stopped.stderr).toBe("");
+    expect(stopped.code).toBe(0);
   });
 });
 

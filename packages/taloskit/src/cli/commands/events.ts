@@ -104,7 +104,7 @@ export function eventsCommand(io: StreamIO = processIO): Command {
                 tailSeconds,
                 withActorId: opts.actorId ?? "",
               },
-              { node, signal: AbortSignal.any([signal, interrupt]) },
+              { node, signal },
             )) {
               print({
                 node: label,

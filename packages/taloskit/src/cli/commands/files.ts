@@ -27,7 +27,7 @@ export function readCommand(io: StreamIO = processIO): Command {
         async (client, node, signal) => {
           const stream = client.streams.read(path, {
             node,
-            signal: AbortSignal.any([signal, interrupt]),
+            signal,
           });
           if (flags.output !== "table") {
             print({ node: nodeLabel(client, node), path, content: await stream.text() });

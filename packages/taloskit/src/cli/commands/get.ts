@@ -110,7 +110,7 @@ export function getCommand(io: StreamIO = processIO): Command {
   return cmd.action(async (type: string, id: string | undefined) => {
     const { namespace, watch } = cmd.opts() as { namespace?: string; watch?: boolean };
     if (watch) return watchResources(cmd, io, type, id, namespace);
-    await withTargets(cmd, io, async ({ flags, targets }) => {
+    await withTargets(cmd, io, async ({ flags, targets, signal: interrupt }) => {
       const perNode = await targets.each(async (client, node, signal) => {
         const opts = { node, signal, ...(namespace ? { namespace } : {}) };
         const def = await client.resources.resolveType(type, opts);
@@ -119,7 +119,7 @@ export function getCommand(io: StreamIO = processIO): Command {
           : await client.resources.list(type, opts);
         return { def, found };
       });
-      const ok = reportNodes(perNode, io);
+      const ok = reportNodes(perNode, io, interrupt);
       const out = ok.flatMap((r) => r.value.found.map((res) => printable(res, r.node)));
       if (out.length || flags.output === "table")
         io.stdout(
@@ -156,7 +156,7 @@ async function watchResources(
         for await (const ev of client.resources.watch(type, {
           node,
           id,
-          signal: AbortSignal.any([signal, interrupt]),
+          signal,
           ...(namespace ? { namespace } : {}),
         })) {
           if (ev.type === "errored") throw new Error(ev.error ?? "watch failed");

@@ -61,7 +61,7 @@ export function healthCommand(io: StreamIO = processIO): Command {
               },
             },
             // The server gives up at the wait timeout; the call a little after it.
-            { signal: AbortSignal.any([signal, interrupt]), timeoutMs: waitMs + 30_000 },
+            { signal, timeoutMs: waitMs + 30_000 },
           );
           for await (const msg of stream) {
             if (msg.metadata?.error) throw new Error(msg.metadata.error);

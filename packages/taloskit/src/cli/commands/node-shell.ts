@@ -24,7 +24,7 @@ export interface StreamIO extends CommandIO {
 export interface NodeRun {
   flags: GlobalFlags;
   targets: Targets;
-  /** Fires on Ctrl-C (SIGINT), SIGTERM or the IO's own signal. */
+  /** Fires on Ctrl-C (SIGINT), SIGTERM or the IO's own signal (which every `targets.each` call follows). */
   signal: AbortSignal;
 }
 
@@ -63,8 +63,14 @@ export async function withTargets(
   const flags = globalFlags(cmd);
   const targets = await connectTargets(flags, io);
   const interrupt = interruptSignal(io.signal);
+  // Every call on the targets ends on Ctrl-C too.
+  const each: Targets["each"] = (fn, options) =>
+    targets.each(
+      (client, node, signal) => fn(client, node, AbortSignal.any([signal, interrupt.signal])),
+      options,
+    );
   try {
-    await action({ flags, targets, signal: interrupt.signal });
+    await action({ flags, targets: { ...targets, each }, signal: interrupt.signal });
   } finally {
     interrupt.release();
     targets.close();
@@ -134,11 +140,11 @@ export async function printNodeRows<Row extends { node: string }>(
   columns: Column<Row>[],
   data: (row: Row) => unknown = (row) => row,
 ): Promise<void> {
-  await withTargets(cmd, io, async ({ flags, targets }) => {
+  await withTargets(cmd, io, async ({ flags, targets, signal: interrupt }) => {
     const results = await targets.each((client, node, signal) =>
       rowsOf(client.services(node), nodeLabel(client, node), signal),
     );
-    const rows = reportNodes(results, io).flatMap((r) => r.value);
+    const rows = reportNodes(results, io, interrupt).flatMap((r) => r.value);
     if (rows.length || flags.output === "table")
       io.stdout(render(flags.output, rows.map(data), { rows, columns }));
   });
@@ -236,8 +242,7 @@ export async function printNodeLines(
   const results = await run.targets.each(
     async (client, node, signal) => {
       const label = nodeLabel(client, node);
-      const both = AbortSignal.any([signal, run.signal]);
-      await eachLine(open(client, node, both), (message) =>
+      await eachLine(open(client, node, signal), (message) =>
         run.flags.output === "table"
           ? io.stdout(`${label}: ${message}\n`)
           : print({ node: label, message }),

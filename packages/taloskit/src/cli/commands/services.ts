@@ -118,14 +118,14 @@ export function serviceCommand(
     }
     if (other) return other(id, cmd);
     const out: CommandIO = io ?? processIO;
-    await withTargets(cmd, out, async ({ flags, targets }) => {
+    await withTargets(cmd, out, async ({ flags, targets, signal: interrupt }) => {
       const results = await targets.each(async (client, node, signal) => {
         const label = node ?? client.endpoints[0] ?? "";
         const rows = await listServices(client.services(node), label, signal);
         return rows.find((r) => r.id === id);
       });
       const rows: ServiceRow[] = [];
-      for (const { node, value } of reportNodes(results, out)) {
+      for (const { node, value } of reportNodes(results, out, interrupt)) {
         if (value) rows.push(value);
         else {
           out.stderr(`taloskit: ${node}: service "${id}" is not registered\n`);
