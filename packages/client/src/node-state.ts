@@ -14,6 +14,8 @@ export interface ResourceDefinition {
   defaultNamespace: string;
   aliases: string[];
   sensitive: boolean;
+  /** Columns that `get` prints beside the ID: a name and a JSONPath (`{.stage}`) into the spec. */
+  printColumns: { name: string; jsonPath: string }[];
 }
 
 /** How a node's facts are read; `node` is undefined for the endpoint's own node. */

@@ -360,6 +360,7 @@ export function definitionOf(res: Resource): ResourceDefinition {
       defaultNamespace: s.defaultNamespace,
       aliases: [...new Set([...s.allAliases, ...s.aliases])],
       sensitive: s.sensitivity === ResourceDefinitionSpec_Sensitivity.SENSITIVE,
+      printColumns: s.printColumns.map((c) => ({ name: c.name, jsonPath: c.jsonPath })),
     };
   }
   const y = specObject(res.spec?.yamlSpec ?? "", "resource definition");
@@ -370,6 +371,10 @@ export function definitionOf(res: Resource): ResourceDefinition {
     defaultNamespace: String(y.defaultNamespace ?? ""),
     aliases: [...new Set([...list(y.allAliases), ...list(y.aliases)])],
     sensitive: String(y.sensitivity ?? "") === "sensitive" || y.sensitivity === 1,
+    printColumns: (Array.isArray(y.printColumns) ? y.printColumns : []).map((c) => {
+      const col = (c ?? {}) as Record<string, unknown>;
+      return { name: String(col.name ?? ""), jsonPath: String(col.jsonPath ?? col.jsonpath ?? "") };
+    }),
   };
 }
 

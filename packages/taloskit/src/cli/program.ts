@@ -8,14 +8,27 @@ import { completionCommand } from "./commands/completion.js";
 import { configCommand } from "./commands/config.js";
 import { cpCommand } from "./commands/cp.js";
 import { etcdCommand } from "./commands/etcd.js";
+import { eventsCommand } from "./commands/events.js";
+import { listCommand, readCommand } from "./commands/files.js";
 import { genCommand } from "./commands/gen.js";
 import { getCommand } from "./commands/get.js";
 import { hardwareCommand } from "./commands/hardware.js";
+import { healthCommand } from "./commands/health.js";
+import {
+  containersCommand,
+  memoryCommand,
+  mountsCommand,
+  processesCommand,
+  statsCommand,
+  timeCommand,
+} from "./commands/inspect.js";
 import { kubeconfigCommand } from "./commands/kubeconfig.js";
+import { dmesgCommand, logsCommand } from "./commands/logs.js";
 import { patchCommand } from "./commands/patch.js";
 import { rebootCommand, resetCommand, shutdownCommand } from "./commands/power.js";
 import { schematicCommand } from "./commands/schematic.js";
-import { serviceCommand } from "./commands/service.js";
+import { serviceControl } from "./commands/service.js";
+import { serviceCommand } from "./commands/services.js";
 import { simCommand } from "./commands/sim.js";
 import { withTalosconfigCommands } from "./commands/talosconfig.js";
 import { upgradeCommand } from "./commands/upgrade.js";
@@ -57,7 +70,7 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(hardwareCommand(io))
     .addCommand(simCommand(io))
     .addCommand(withImageUpgrade(upgradeCommand(io), io))
-    .addCommand(serviceCommand(io))
+    .addCommand(serviceCommand(io, serviceControl(io)))
     .addCommand(rebootCommand(io))
     .addCommand(shutdownCommand(io))
     .addCommand(resetCommand(io))
@@ -68,7 +81,19 @@ export function createProgram(overrides: Partial<ProgramIO> = {}): Command {
     .addCommand(applyConfigCommand(io))
     .addCommand(patchCommand(io))
     .addCommand(completionCommand(io))
-    .addCommand(genCommand(io));
+    .addCommand(genCommand(io))
+    .addCommand(logsCommand(io))
+    .addCommand(dmesgCommand(io))
+    .addCommand(containersCommand(io))
+    .addCommand(statsCommand(io))
+    .addCommand(processesCommand(io))
+    .addCommand(memoryCommand(io))
+    .addCommand(mountsCommand(io))
+    .addCommand(timeCommand(io))
+    .addCommand(readCommand(io))
+    .addCommand(listCommand(io))
+    .addCommand(eventsCommand(io))
+    .addCommand(healthCommand(io));
   return acceptGlobalFlags(program);
 }
 

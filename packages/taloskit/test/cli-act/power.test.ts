@@ -48,7 +48,7 @@ describe("taloskit service <id> start|stop|restart", () => {
     expect(service("10.5.0.3", "kubelet")?.state).toBe("Finished");
 
     const status = await tk("-n", "10.5.0.3", "service", "kubelet");
-    expect(status.stdout).toMatch(/10\.5\.0\.3\s+kubelet\s+Finished\s+Fail/);
+    expect(status.stdout).toMatch(/^NODE\s+10\.5\.0\.3\nID\s+kubelet\nSTATE\s+Finished\n/);
 
     const start = await tk("-n", "10.5.0.3", "-o", "json", "service", "kubelet", "start");
     expect(parseJsonStream(start.stdout)).toEqual([

@@ -65,6 +65,8 @@ export interface ResourceType {
   sensitive: boolean;
   /** First Talos minor line that has this type, e.g. "1.14". */
   since?: string;
+  /** The columns its definition asks `talosctl get` to print beside the ID (Talos's own). */
+  printColumns?: { name: string; jsonPath: string }[];
   items(s: SimNodeState, version: string, view: NodeView): ResourceItem[];
 }
 
@@ -390,6 +392,10 @@ export const resourceTypes: ResourceType[] = [
     displayType: "MachineStatus",
     aliases: ["machinestatus", "machinestatuses"],
     sensitive: false,
+    printColumns: [
+      { name: "Stage", jsonPath: "{.stage}" },
+      { name: "Ready", jsonPath: "{.status.ready}" },
+    ],
     items(s) {
       return [
         {
@@ -487,6 +493,10 @@ export const resourceTypes: ResourceType[] = [
     displayType: "Service",
     aliases: ["service", "services", "svc"],
     sensitive: false,
+    printColumns: [
+      { name: "Running", jsonPath: "{.running}" },
+      { name: "Healthy", jsonPath: "{.healthy}" },
+    ],
     items(s) {
       return s.services.map((svc) => {
         const spec = { running: svc.state === "Running", healthy: svc.healthy, unknown: false };
@@ -679,6 +689,12 @@ resourceTypes.push(
     displayType: "Member",
     aliases: [],
     sensitive: false,
+    printColumns: [
+      { name: "Hostname", jsonPath: "{.hostname}" },
+      { name: "Machine Type", jsonPath: "{.machineType}" },
+      { name: "OS", jsonPath: "{.operatingSystem}" },
+      { name: "Addresses", jsonPath: "{.addresses}" },
+    ],
     items(s, _version, view) {
       // Discovery lists configured nodes of the cluster; a maintenance node has none.
       if (s.maintenance) return [];
@@ -729,6 +745,7 @@ resourceTypes.push(
     displayType: "EtcdMember",
     aliases: [],
     sensitive: false,
+    printColumns: [{ name: "Member ID", jsonPath: "{.memberID}" }],
     items(s) {
       if (!s.etcd) return [];
       // Talos stores the local member ID as 16 hex digits.
@@ -768,6 +785,10 @@ resourceTypes.push(
     displayType: "VolumeStatus",
     aliases: [],
     sensitive: false,
+    printColumns: [
+      { name: "Phase", jsonPath: "{.phase}" },
+      { name: "Location", jsonPath: "{.location}" },
+    ],
     items: (s) => volumeStatuses(s),
   },
 );
@@ -836,7 +857,7 @@ function rdItem(t: ResourceType): ResourceItem {
     defaultNamespace: t.namespace,
     aliases: t.aliases,
     allAliases: allAliases(t),
-    printColumns: [],
+    printColumns: t.printColumns ?? [],
     sensitivity: t.sensitive
       ? ResourceDefinitionSpec_Sensitivity.SENSITIVE
       : ResourceDefinitionSpec_Sensitivity.NON_SENSITIVE,
@@ -850,7 +871,7 @@ function rdItem(t: ResourceType): ResourceItem {
       defaultNamespace: spec.defaultNamespace,
       aliases: spec.aliases,
       allAliases: spec.allAliases,
-      printColumns: [],
+      printColumns: spec.printColumns,
       sensitivity: t.sensitive ? 1 : 0,
     }),
   };

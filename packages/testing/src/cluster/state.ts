@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { atLeastMinor } from "@taloskit/core";
 import { type HardwareProfile, type HardwareProfileName, hardwareProfiles } from "./profiles.js";
 
@@ -244,14 +244,22 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
   ]);
   const logs = new Map<string, string[]>();
   for (const s of services) logs.set(s.id, [`[talos] ${s.id} starting`, `[talos] ${s.id} started`]);
-  // Control planes run the Kubernetes control plane as static pods in the CRI namespace.
+  // Control planes run the Kubernetes control plane as static pods in the CRI namespace;
+  // every configured node runs the DaemonSets of Talos's default cluster (kube-proxy,
+  // flannel), pods named with a suffix of their own.
   const containerLogs = new Map<string, string[]>();
+  const podLines = (c: string) => [
+    `I0801 00:00:00.000000       1 server.go:150] ${c} starting`,
+    `I0801 00:00:01.000000       1 server.go:210] ${c} serving`,
+  ];
   if (role === "controlplane" && !maintenance)
     for (const c of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
-      containerLogs.set(`kube-system/${c}-${hostname}:${c}`, [
-        `I0801 00:00:00.000000       1 server.go:150] ${c} starting`,
-        `I0801 00:00:01.000000       1 server.go:210] ${c} serving`,
-      ]);
+      containerLogs.set(`kube-system/${c}-${hostname}:${c}`, podLines(c));
+  if (!maintenance)
+    for (const c of ["kube-flannel", "kube-proxy"]) {
+      const suffix = createHash("sha256").update(`${c}/${hostname}`).digest("hex").slice(0, 5);
+      containerLogs.set(`kube-system/${c}-${suffix}:${c}`, podLines(c));
+    }
   return {
     hostname,
     role,

@@ -68,7 +68,10 @@ function containersOf(node: MachineInspectHost, namespace: string, driver: numbe
         podId: pod,
         name: `${pod}:${name}:${containerId.slice(0, 12)}`,
         internalId: containerId,
-        image: `registry.k8s.io/${name}:${st.kubernetesVersion}`,
+        image:
+          name === "kube-flannel"
+            ? "ghcr.io/flannel-io/flannel:v0.26.7"
+            : `registry.k8s.io/${name}:${st.kubernetesVersion}`,
         pid: pid++,
         status: "CONTAINER_RUNNING",
         memory: 180_000_000n,

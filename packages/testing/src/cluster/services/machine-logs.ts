@@ -64,7 +64,10 @@ function logSource(
   if (req.namespace === "") throw status(S.INVALID_ARGUMENT, "namespace can't be empty");
   if (req.driver === DRIVER_CRI && req.namespace !== CRI_NS)
     throw status(S.UNKNOWN, "CRI inspector is supported only for K8s namespace");
-  const l = req.namespace === CRI_NS ? st.containerLogs?.get(req.id) : undefined;
+  // The CRI inspector takes `<namespace>/<pod>:<container>`, with or without the
+  // `:<container id>` that `containers -k` shows after it.
+  const key = req.id.split(":").slice(0, 2).join(":");
+  const l = req.namespace === CRI_NS ? st.containerLogs?.get(key) : undefined;
   if (!l) throw status(S.UNKNOWN, `container ${JSON.stringify(req.id)} not found`);
   return l;
 }
