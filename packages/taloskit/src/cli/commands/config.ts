@@ -15,7 +15,7 @@ import { redactConfigText, redactDiff } from "../../config/redact.js";
 import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
-import { readBoundedText } from "../input.js";
+import { cannotRead, readBoundedText } from "../input.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -42,8 +42,8 @@ function readInput(io: ConfigCommandIO, path: string): string {
   if (path === "-") return io.stdin();
   try {
     return io.readFile(path);
-  } catch {
-    throw new Error(`cannot read ${path}`);
+  } catch (error) {
+    throw cannotRead(path, error);
   }
 }
 

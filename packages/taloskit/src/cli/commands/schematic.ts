@@ -14,7 +14,7 @@ import {
 } from "@taloskit/factory";
 import { downloadToFile } from "@taloskit/factory/node";
 import { Command, Option } from "commander";
-import { readBoundedText } from "../input.js";
+import { cannotRead, readBoundedText } from "../input.js";
 import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -46,8 +46,8 @@ function readInput(io: SchematicCommandIO, path: string | undefined): string {
   if (path === undefined || path === "-") return io.stdin();
   try {
     return io.readFile(path);
-  } catch {
-    throw new Error(`cannot read ${path}`);
+  } catch (error) {
+    throw cannotRead(path, error);
   }
 }
 
