@@ -5,8 +5,9 @@
 import { resolve } from "node:path";
 import type { NodeResult, TalosClient } from "@taloskit/client";
 import { type Command, Option } from "commander";
+import { red } from "./colour.js";
 import { FlagError, quotedFlag } from "./errors.js";
-import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./output.js";
+import { type OutputFormat, outputOption, parseOutputFormat } from "./output.js";
 
 /** Parsed global flags. */
 export interface GlobalFlags {
@@ -39,7 +40,7 @@ export const processIO: CommandIO = {
  */
 export function reportFailure(error: unknown, io: Pick<CommandIO, "stderr"> = processIO): void {
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`taloskit: ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
+  io.stderr(`${red("taloskit:", "stderr")} ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
   process.exitCode = 1;
 }
 
@@ -94,9 +95,7 @@ function globalOptions(): Option[] {
       "--cert-fingerprint <list>",
       "with --insecure: accepted server certificate SPKI fingerprints",
     ).argParser(list),
-    new Option("-o, --output <format>", "output format")
-      .choices([...OUTPUT_FORMATS])
-      .default("table"),
+    outputOption(),
   ];
 }
 

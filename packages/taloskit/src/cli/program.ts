@@ -7,6 +7,7 @@
 // specs. Adding a command is one entry in COMMANDS.
 import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { type Colours, coloursFor, setColours } from "./colour.js";
 import {
   acceptGlobalFlags,
   type CommandIO,
@@ -22,6 +23,11 @@ export interface ProgramIO extends CommandIO {
   stdin: () => string;
   /** Whether stderr is a terminal (progress bars redraw in place). */
   isTTY: boolean;
+  /**
+   * Where colours go: by default where the process's stream is a terminal and
+   * NO_COLOR is unset, and nowhere when stdout or stderr is replaced.
+   */
+  colours?: Colours;
 }
 
 const processProgramIO: ProgramIO = {
@@ -138,6 +144,16 @@ export async function runTaloskit(
   commands: readonly CommandSpec[] = COMMANDS,
 ): Promise<void> {
   const io: ProgramIO = { ...processProgramIO, ...overrides };
+  const replaced = overrides.stdout !== undefined || overrides.stderr !== undefined;
+  const before = setColours(
+    io.colours ??
+      (replaced
+        ? { stdout: false, stderr: false }
+        : coloursFor(
+            { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
+            io.env,
+          )),
+  );
   try {
     const program = await createProgram(args, io, commands);
     const visit = (cmd: Command) => {
@@ -149,5 +165,7 @@ export async function runTaloskit(
   } catch (error) {
     if (error instanceof CommanderError) process.exitCode = error.exitCode;
     else reportFailure(error, io);
+  } finally {
+    setColours(before);
   }
 }

@@ -16,7 +16,7 @@ import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
 import { cannotRead, readBoundedText } from "../input.js";
-import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
+import { outputOption, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
 export interface ConfigCommandIO {
@@ -149,11 +149,7 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
     .argument("<file>", "config file, or - for stdin")
     .requiredOption("--talos-version <version>", "Talos version, e.g. 1.14 or v1.14.2")
     .option("--patch", "the file is a patch: missing required fields are not errors")
-    .addOption(
-      new Option("-o, --output <format>", "output format")
-        .choices([...OUTPUT_FORMATS])
-        .default("table"),
-    )
+    .addOption(outputOption())
     .action((file: string, opts: { talosVersion: string; patch?: boolean; output: string }) => {
       const format = parseOutputFormat(opts.output);
       const result = validateConfig(readInput(io, file), opts.talosVersion, {
