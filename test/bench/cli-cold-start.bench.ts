@@ -5,7 +5,15 @@
 // CPU of the child processes is read from /proc/self/stat (cutime + cstime, the
 // CPU of waited-for children), so it needs Linux; elsewhere it prints wall time.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -26,6 +34,37 @@ writeFileSync(
   file,
   "customization:\n  systemExtensions:\n    officialExtensions:\n      - siderolabs/intel-ucode\n      - siderolabs/i915\n",
 );
+
+/**
+ * The files of the built bin that a run of `schematic id` loads before it
+ * runs (main.js, the schematic command's chunk and what they import
+ * statically), and the sources bundled in them (from their source maps).
+ */
+function loadedBy(command: string): { files: string[]; bytes: number; sources: string[] } {
+  const dirOf = join(bin, "..");
+  const entry = readdirSync(dirOf).find((f) => f.startsWith(`${command}-`) && f.endsWith(".js"));
+  if (!entry) throw new Error(`no chunk of the ${command} command in ${dirOf}`);
+  const files = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(join(dirOf, file), "utf8");
+    for (const m of text.matchAll(/^import (?:[^;]*? from )?'\.\/([^']+)'/gm))
+      visit(m[1] as string);
+  };
+  visit("main.js");
+  visit(entry);
+  let bytes = 0;
+  const sources = new Set<string>();
+  for (const file of files) {
+    bytes += statSync(join(dirOf, file)).size;
+    const map = JSON.parse(readFileSync(join(dirOf, `${file}.map`), "utf8")) as {
+      sources: string[];
+    };
+    for (const source of map.sources) sources.add(source);
+  }
+  return { files: [...files], bytes, sources: [...sources] };
+}
 
 /** CPU seconds of the waited-for children so far, or undefined without /proc. */
 function childrenCpu(): number | undefined {
@@ -62,6 +101,21 @@ function measure(label: string, args: string[]): number {
 try {
   const id = spawnSync(process.execPath, [bin, "schematic", "id", file], { encoding: "utf8" });
   if (!/^[0-9a-f]{64}\n$/.test(id.stdout)) throw new Error(`unexpected output: ${id.stdout}`);
+  const loaded = loadedBy("schematic");
+  const heavy = [
+    "@taloskit/api",
+    "/api/",
+    "@connectrpc",
+    "@bufbuild/protobuf",
+    "/client/",
+    "src/config/",
+    "src/upgrade/",
+  ];
+  const pulled = heavy.filter((h) => loaded.sources.some((s) => s.includes(h)));
+  console.log(
+    `  schematic id loads ${loaded.files.length} files, ${(loaded.bytes / 1024).toFixed(0)} KiB; of the API, connect, protobuf, the client, the config model and upgrades: ${pulled.length ? pulled.join(", ") : "none"}`,
+  );
+  if (pulled.length) process.exitCode = 1;
   const cli = measure("  taloskit schematic id FILE", [bin, "schematic", "id", file]);
   const bare = measure("  baseline: node -e 0", ["-e", "0"]);
   console.log(`  ratio taloskit/baseline: ${(cli / bare).toFixed(2)}x CPU (goal: at most 3x)`);
