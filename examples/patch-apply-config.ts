@@ -5,12 +5,12 @@
 // ApplyConfiguration only when something changed. A bad patch fails before the node is
 // touched, with a typed ConfigPatchError that names the document and path.
 //
-//   TALOSCONFIG=./talosconfig NODE=10.5.0.2 npx tsx examples/patch-apply-config.ts
+//   TALOSCONFIG=./talosconfig TALOS_NODE=10.5.0.2 npx tsx examples/patch-apply-config.ts
 import { TalosClient } from "@taloskit/client";
 import { ConfigPatchError, patchMachineConfig } from "taloskit";
 
 const client = await TalosClient.fromTalosconfig();
-const node = process.env.NODE ?? client.nodes[0];
+const node = process.env.TALOS_NODE ?? client.nodes[0];
 const patch = `
 machine:
   certSANs:

@@ -5,12 +5,12 @@
 // The same works before install: connect with TalosClient.maintenance({ endpoint,
 // fingerprints }) and pass no node. Offline, inventoryFromLspci(text) does the reading.
 //
-//   TALOSCONFIG=./talosconfig NODE=10.5.0.2 TALOS_VERSION=v1.14.0 npx tsx examples/resolve-hardware.ts
+//   TALOSCONFIG=./talosconfig TALOS_NODE=10.5.0.2 TALOS_VERSION=v1.14.0 npx tsx examples/resolve-hardware.ts
 import { TalosClient } from "@taloskit/client";
 import { inventoryFromNode, planHardware } from "taloskit";
 
 const client = await TalosClient.fromTalosconfig();
-const node = process.env.NODE ?? client.nodes[0];
+const node = process.env.TALOS_NODE ?? client.nodes[0];
 try {
   const machine = await inventoryFromNode(client, node, { timeoutMs: 15_000 });
   const plan = planHardware(machine, {

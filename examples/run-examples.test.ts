@@ -112,9 +112,9 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
 
 const extraEnv: Record<string, NodeJS.ProcessEnv> = {
   "fan-out.ts": { NODES: "10.5.0.2,10.5.0.3,10.5.0.9" },
-  "watch-resources.ts": { NODE: "10.5.0.2", WATCH_MS: "1500" },
-  "patch-apply-config.ts": { NODE: "10.5.0.2" },
-  "resolve-hardware.ts": { NODE: "10.5.0.2" },
+  "watch-resources.ts": { TALOS_NODE: "10.5.0.2", WATCH_MS: "1500" },
+  "patch-apply-config.ts": { TALOS_NODE: "10.5.0.2" },
+  "resolve-hardware.ts": { TALOS_NODE: "10.5.0.2" },
   "upgrade-cluster.ts": { TALOS_VERSION: "v1.14.0" },
 };
 

@@ -4,11 +4,11 @@
 // and the aliases from the node's ResourceDefinitions all work. The watch starts with
 // the current contents, then follows every change until the signal aborts.
 //
-//   TALOSCONFIG=./talosconfig NODE=10.5.0.2 npx tsx examples/watch-resources.ts
+//   TALOSCONFIG=./talosconfig TALOS_NODE=10.5.0.2 npx tsx examples/watch-resources.ts
 import { TalosClient } from "@taloskit/client";
 
 const client = await TalosClient.fromTalosconfig();
-const node = process.env.NODE ?? client.nodes[0];
+const node = process.env.TALOS_NODE ?? client.nodes[0];
 const signal = AbortSignal.timeout(Number(process.env.WATCH_MS ?? 5_000));
 try {
   for await (const event of client.resources.watch("services", { node, signal })) {

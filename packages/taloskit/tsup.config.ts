@@ -1,4 +1,4 @@
 import { defineConfig } from "tsup";
 import { packageBuild } from "../../tsup.base.js";
 
-export default defineConfig(packageBuild({ index: "src/index.ts", "cli/main": "src/cli/main.ts" }));
+export default defineConfig(packageBuild({ index: "src/index.ts" }));

@@ -404,9 +404,17 @@ function textOf(ctx: ReadContext, node: Node): string {
     if (/[\u2028\u2029]/.test(raw)) return readQuoted(raw);
   }
   if (node.tag === `${STD_TAG}binary`) {
-    const bytes = Uint8Array.from(atob(scalarText(node).replace(/\s/g, "")), (c) =>
-      c.charCodeAt(0),
-    );
+    // Standard base64 with its padding, as Go's decoder wants it (atob is laxer, and
+    // throws an untyped error on what it refuses).
+    const b64 = scalarText(node).replace(/\s/g, "");
+    if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
+      throw new SchematicError(
+        "schematic is not valid YAML or JSON",
+        ["a !!binary value is not valid base64"],
+        "SCHEMATIC_PARSE",
+      );
+    }
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     return new TextDecoder().decode(bytes);
   }
   return scalarText(node);

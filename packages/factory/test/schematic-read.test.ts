@@ -124,3 +124,17 @@ describe("writing as the factory writes", () => {
     );
   });
 });
+
+describe("!!binary values", () => {
+  it("reads standard base64 as its text, and refuses anything else with a typed error", () => {
+    expect(parseSchematic("customization:\n  extraKernelArgs: [!!binary Zm9vPWJhcg==]\n")).toEqual(
+      parseSchematic("customization:\n  extraKernelArgs: [foo=bar]\n"),
+    );
+    // Go's decoder wants standard base64 with its padding; Node 22's atob threw a
+    // DOMException on the first of these and accepted the second.
+    for (const bad of ["aGVsbG8=a", "aGVsbG8"]) {
+      const err = rejection(`customization:\n  extraKernelArgs: [!!binary ${bad}]\n`);
+      expect(err).toMatchObject({ code: "SCHEMATIC_PARSE" });
+    }
+  });
+});

@@ -1,9 +1,13 @@
 // The talosctl-style global flags shared by every command that talks to
 // nodes, and how they turn into a TalosClient and a list of target nodes.
-import { type NodeResult, runOnNodes, TalosClient } from "@taloskit/client";
+// The client library is loaded only when a command connects, so that commands
+// which never talk to a node (and `--help`) start without it.
+import { resolve } from "node:path";
+import type { NodeResult, TalosClient } from "@taloskit/client";
 import { type Command, Option } from "commander";
+import { red } from "./colour.js";
 import { FlagError, quotedFlag } from "./errors.js";
-import { OUTPUT_FORMATS, type OutputFormat, parseOutputFormat } from "./output.js";
+import { type OutputFormat, outputOption, parseOutputFormat } from "./output.js";
 
 /** Parsed global flags. */
 export interface GlobalFlags {
@@ -36,8 +40,32 @@ export const processIO: CommandIO = {
  */
 export function reportFailure(error: unknown, io: Pick<CommandIO, "stderr"> = processIO): void {
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`taloskit: ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
+  io.stderr(`${red("taloskit:", "stderr")} ${message.trim().replace(/\s*\n\s*/g, " ")}\n`);
   process.exitCode = 1;
+}
+
+/**
+ * The directory the user ran taloskit from. Through the root script
+ * (`pnpm taloskit ...`) pnpm runs it from the workspace root and names the
+ * user's directory in INIT_CWD; main changes to it, so that relative paths on
+ * the command line mean what the user typed.
+ */
+export function userDirectory(env: Record<string, string | undefined>, cwd: string): string {
+  const initial = env.INIT_CWD;
+  if (env.npm_lifecycle_event === "taloskit" && initial && resolve(initial) !== resolve(cwd))
+    return resolve(initial);
+  return cwd;
+}
+
+/** The names of the global flags that take a value (`-n`, `--nodes`, ...). */
+export function globalFlagsWithValues(): Set<string> {
+  const names = new Set<string>();
+  for (const o of globalOptions()) {
+    if (!o.required && !o.optional) continue;
+    if (o.long) names.add(o.long);
+    if (o.short) names.add(o.short);
+  }
+  return names;
 }
 
 const list = (value: string, previous: string[] | undefined) => [
@@ -67,9 +95,7 @@ function globalOptions(): Option[] {
       "--cert-fingerprint <list>",
       "with --insecure: accepted server certificate SPKI fingerprints",
     ).argParser(list),
-    new Option("-o, --output <format>", "output format")
-      .choices([...OUTPUT_FORMATS])
-      .default("table"),
+    outputOption(),
   ];
 }
 
@@ -169,6 +195,7 @@ export interface Targets {
 
 /** Targets over `nodes`, each served by `clientFor`. */
 function targetsOf(
+  runOnNodes: typeof import("@taloskit/client").runOnNodes,
   nodes: (string | undefined)[],
   clientFor: (node: string | undefined) => TalosClient,
   close: () => void,
@@ -201,6 +228,7 @@ export async function connectTargets(
   flags: GlobalFlags,
   io: CommandIO = processIO,
 ): Promise<Targets> {
+  const { runOnNodes, TalosClient } = await import("@taloskit/client");
   if (flags.insecure) {
     const nodes = flags.nodes?.length ? flags.nodes : (flags.endpoints ?? []);
     if (!nodes.length)
@@ -217,6 +245,7 @@ export async function connectTargets(
       );
     }
     return targetsOf(
+      runOnNodes,
       nodes,
       (node) => clients.get(node ?? "") ?? (clients.values().next().value as TalosClient),
       () => {
@@ -225,13 +254,15 @@ export async function connectTargets(
     );
   }
   const client = await TalosClient.fromTalosconfig({
-    path: flags.talosconfig,
+    // absolute, so that an error about the file names it wherever the user stood
+    path: flags.talosconfig === undefined ? undefined : resolve(flags.talosconfig),
     context: flags.context,
     endpoints: flags.endpoints,
     nodes: flags.nodes,
     env: io.env,
   });
   return targetsOf(
+    runOnNodes,
     client.nodes.length ? [...client.nodes] : [undefined],
     () => client,
     () => client.close(),

@@ -2,6 +2,7 @@
 // more than this anyway, so there is no point reading a larger (or endless) input
 // into memory first.
 import { closeSync, openSync, readSync } from "node:fs";
+import { resolve } from "node:path";
 import { YAML_MAX_BYTES } from "@taloskit/core";
 
 /**
@@ -34,4 +35,15 @@ export function readBoundedText(file: string | number, maxBytes = YAML_MAX_BYTES
   } finally {
     if (typeof file !== "number") closeSync(fd);
   }
+}
+
+/**
+ * The error of an input file the CLI cannot read: it names the file by its
+ * absolute path (wherever the user ran the command from) and why.
+ */
+export function cannotRead(path: string, cause: unknown): Error {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : undefined;
+  return new Error(`cannot read ${resolve(path)}${why ? `: ${why}` : ""}`, { cause });
 }

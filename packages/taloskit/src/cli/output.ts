@@ -7,17 +7,40 @@
 // encoder writes a map) or `---`-separated YAML documents written as Go's
 // YAML encoder writes them, so that a string such as `0000:17:00.0`, `yes`
 // or `012` is quoted and reads back as a string under YAML 1.1 and 1.2.
+//
+// `jsonpath=EXPR` (talosctl's `-o jsonpath='{.spec.x}'`) prints the template's
+// text for each document, one line each. Table headers are bold when stdout is
+// a terminal and NO_COLOR is unset (see colour.ts).
 import { emitGoYaml, type GoNode } from "@taloskit/factory";
+import { Option } from "commander";
+import { bold } from "./colour.js";
 import { FlagError, quotedFlag } from "./errors.js";
+import { parseJsonPath } from "./jsonpath.js";
 
-export const OUTPUT_FORMATS = ["table", "json", "yaml"] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export const OUTPUT_FORMATS = ["table", "json", "yaml", "jsonpath"] as const;
+/** An output format: `jsonpath=` carries its template. */
+export type OutputFormat = "table" | "json" | "yaml" | `jsonpath=${string}`;
 
+/** Reads `-o`: table, json, yaml or jsonpath=TEMPLATE (checked here, a JsonPathError if bad). */
 export function parseOutputFormat(value: string): OutputFormat {
-  if ((OUTPUT_FORMATS as readonly string[]).includes(value)) return value as OutputFormat;
+  if (value === "table" || value === "json" || value === "yaml") return value;
+  if (typeof value === "string" && value.startsWith("jsonpath=")) {
+    parseJsonPath(value.slice("jsonpath=".length));
+    return value as OutputFormat;
+  }
   throw new FlagError(
-    `unknown output format ${quotedFlag(value)}: use one of ${OUTPUT_FORMATS.join(", ")}`,
+    `unknown output format ${quotedFlag(value)}: use one of table, json, yaml, jsonpath=TEMPLATE`,
   );
+}
+
+/** The `-o, --output` option, for a command that has its own (checked as it is read). */
+export function outputOption(): Option {
+  return new Option(
+    "-o, --output <format>",
+    "output format: table, json, yaml or jsonpath=TEMPLATE (e.g. jsonpath={.spec})",
+  )
+    .argParser((value: string) => parseOutputFormat(value))
+    .default("table");
 }
 
 export interface Column<Row> {
@@ -35,6 +58,10 @@ export function render<Row>(
   table?: { rows: Row[]; columns: Column<Row>[] },
 ): string {
   const docs = Array.isArray(data) ? data : [data];
+  if (format.startsWith("jsonpath=")) {
+    const path = parseJsonPath(format.slice("jsonpath=".length));
+    return docs.map((d) => `${path.evaluate(toJsonValue(d))}\n`).join("");
+  }
   if (format === "json") return docs.map(renderJson).join("");
   if (format === "yaml" || !table) return docs.map(renderYaml).join("---\n");
   return renderTable(table.rows, table.columns);
@@ -61,7 +88,7 @@ export function renderTable<Row>(rows: Row[], columns: Column<Row>[]): string {
       .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
       .join("   ")
       .trimEnd();
-  return `${[line(columns.map((c) => c.header)), ...cells.map(line)].join("\n")}\n`;
+  return `${[bold(line(columns.map((c) => c.header)), "stdout"), ...cells.map(line)].join("\n")}\n`;
 }
 
 function cellText(value: unknown): string {

@@ -8,7 +8,7 @@ import { type ClusterSimulator, type StartClusterOptions, startCluster } from "@
 import { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { reportFailure } from "../../src/cli/globals.js";
-import { type ProgramIO, runTaloskit } from "../../src/cli/program.js";
+import { type CommandSpec, type ProgramIO, runTaloskit } from "../../src/cli/program.js";
 
 /** The output side every command's IO has. */
 interface Output {
@@ -102,21 +102,26 @@ export async function runMain<IO extends Output>(
 export async function runTaloskitMain(
   args: string[],
   io: Partial<ProgramIO> = {},
+  commands?: readonly CommandSpec[],
 ): Promise<CliResult> {
   const out = { stdout: "", stderr: "" };
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
-    await runTaloskit(args, {
-      env: {},
-      ...io,
-      stdout: (t) => {
-        out.stdout += t;
+    await runTaloskit(
+      args,
+      {
+        env: {},
+        ...io,
+        stdout: (t) => {
+          out.stdout += t;
+        },
+        stderr: (t) => {
+          out.stderr += t;
+        },
       },
-      stderr: (t) => {
-        out.stderr += t;
-      },
-    });
+      commands,
+    );
     return { ...out, code: process.exitCode ?? 0 };
   } finally {
     process.exitCode = before;

@@ -15,8 +15,8 @@ import { redactConfigText, redactDiff } from "../../config/redact.js";
 import { rewriteJson6902 } from "../../config/rewrite.js";
 import { validateConfig } from "../../config/validate.js";
 import { connectTargets, globalFlags, parseDuration, withGlobalFlags } from "../globals.js";
-import { readBoundedText } from "../input.js";
-import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
+import { cannotRead, readBoundedText } from "../input.js";
+import { outputOption, parseOutputFormat, render } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
 export interface ConfigCommandIO {
@@ -42,8 +42,8 @@ function readInput(io: ConfigCommandIO, path: string): string {
   if (path === "-") return io.stdin();
   try {
     return io.readFile(path);
-  } catch {
-    throw new Error(`cannot read ${path}`);
+  } catch (error) {
+    throw cannotRead(path, error);
   }
 }
 
@@ -57,7 +57,9 @@ function patchArg(io: ConfigCommandIO, arg: string): ConfigPatch {
 
 /** The `config` command group. */
 export function configCommand(io: ConfigCommandIO = processIO): Command {
-  const config = new Command("config").description("Machine configs: patch and validate");
+  const config = new Command("config").description(
+    "Machine configs (patch, validate, apply) and the talosconfig (contexts, merge, endpoints, nodes)",
+  );
 
   config
     .command("patch")
@@ -149,11 +151,7 @@ export function configCommand(io: ConfigCommandIO = processIO): Command {
     .argument("<file>", "config file, or - for stdin")
     .requiredOption("--talos-version <version>", "Talos version, e.g. 1.14 or v1.14.2")
     .option("--patch", "the file is a patch: missing required fields are not errors")
-    .addOption(
-      new Option("-o, --output <format>", "output format")
-        .choices([...OUTPUT_FORMATS])
-        .default("table"),
-    )
+    .addOption(outputOption())
     .action((file: string, opts: { talosVersion: string; patch?: boolean; output: string }) => {
       const format = parseOutputFormat(opts.output);
       const result = validateConfig(readInput(io, file), opts.talosVersion, {

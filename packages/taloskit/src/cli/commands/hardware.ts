@@ -27,7 +27,7 @@ import {
   processIO,
   withGlobalFlags,
 } from "../globals.js";
-import { readBoundedText } from "../input.js";
+import { cannotRead, readBoundedText } from "../input.js";
 import { render, renderTable } from "../output.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -83,8 +83,8 @@ function reader(io: HardwareCommandIO): (path: string) => string {
     if (path === "-") return (io.stdin ?? (() => readBoundedText(0)))();
     try {
       return (io.readFile ?? ((p: string) => readBoundedText(p)))(path);
-    } catch {
-      throw new Error(`cannot read ${path}`);
+    } catch (error) {
+      throw cannotRead(path, error);
     }
   };
 }

@@ -14,8 +14,9 @@ import {
 } from "@taloskit/factory";
 import { downloadToFile } from "@taloskit/factory/node";
 import { Command, Option } from "commander";
-import { readBoundedText } from "../input.js";
-import { OUTPUT_FORMATS, parseOutputFormat, render } from "../output.js";
+import { cannotRead, readBoundedText } from "../input.js";
+import { outputOption, parseOutputFormat, render } from "../output.js";
+import { progressBar, progressLine } from "../progress.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
 export interface SchematicCommandIO {
@@ -35,10 +36,6 @@ const processIO: SchematicCommandIO = {
   isTTY: process.stderr.isTTY === true,
 };
 
-const outputOption = () =>
-  new Option("-o, --output <format>", "output format")
-    .choices([...OUTPUT_FORMATS])
-    .default("table");
 const factoryOption = () =>
   new Option("--factory <url>", "Image Factory URL").default("https://factory.talos.dev");
 
@@ -46,21 +43,13 @@ function readInput(io: SchematicCommandIO, path: string | undefined): string {
   if (path === undefined || path === "-") return io.stdin();
   try {
     return io.readFile(path);
-  } catch {
-    throw new Error(`cannot read ${path}`);
+  } catch (error) {
+    throw cannotRead(path, error);
   }
 }
 
-/** A text progress bar: `[=====>     ]  45% 12.0/26.5 MiB`. */
-export function progressLine(received: number, total: number | undefined): string {
-  const mib = (n: number) => (n / 1048576).toFixed(1);
-  if (!total) return `${mib(received)} MiB`;
-  const ratio = Math.min(received / total, 1);
-  const width = 30;
-  const filled = Math.round(ratio * width);
-  const bar = `${"=".repeat(Math.max(filled - 1, 0))}${filled > 0 ? ">" : ""}`.padEnd(width);
-  return `[${bar}] ${String(Math.round(ratio * 100)).padStart(3)}% ${mib(received)}/${mib(total)} MiB`;
-}
+/** The text of a download's progress bar (kept here for callers of this module). */
+export { progressLine } from "../progress.js";
 
 const KINDS: Record<string, AssetKind> = {
   iso: "iso",
@@ -244,16 +233,11 @@ export function schematicCommand(io: SchematicCommandIO = processIO): Command {
         });
         const url = imageUrl(client.baseUrl, t, path);
         const out = opts.out ?? path;
-        let last = "";
+        const bar = progressBar(io);
         const result = await downloadToFile(client, url, out, {
-          onProgress: ({ received, total }) => {
-            const line = progressLine(received, total);
-            if (line === last) return;
-            last = line;
-            if (io.isTTY) io.stderr(`\r${line}`);
-          },
+          onProgress: ({ received, total }) => bar.update(received, total),
         });
-        io.stderr(`${io.isTTY ? "\r" : ""}${progressLine(result.size, result.size)}\n`);
+        bar.finish(progressLine(result.size, result.size));
         io.stdout(`${result.path}\n`);
       },
     );

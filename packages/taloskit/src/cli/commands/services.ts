@@ -104,7 +104,10 @@ export function serviceCommand(
   io?: StreamIO,
   actions: Record<string, ServiceAction> = {},
 ): Command {
-  const cmd = nodeCommand("service", "show the services of nodes, or one service's status")
+  const cmd = nodeCommand(
+    "service",
+    "show the services of nodes or one service's status; start, stop or restart one",
+  )
     .alias("services")
     .argument("[id]", "service ID")
     .argument("[action]", ["status", ...Object.keys(actions)].join("|"), "status");

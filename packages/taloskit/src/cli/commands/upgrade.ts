@@ -24,6 +24,7 @@ import {
 } from "../globals.js";
 import { readBoundedText } from "../input.js";
 import { type OutputFormat, render } from "../output.js";
+import { progressBar } from "../progress.js";
 
 /** CommandIO plus whether stderr is a terminal (progress redraws in place). */
 export interface UpgradeCommandIO extends CommandIO {
@@ -151,11 +152,13 @@ function printSummary(io: UpgradeCommandIO, format: OutputFormat, s: UpgradeSumm
 
 /** Turns progress events into lines on stderr; on a terminal, pull progress redraws one line. */
 export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void {
-  let open = false;
-  const line = (text: string) => {
-    io.stderr(`${open ? "\r\x1b[K" : ""}${text}\n`);
-    open = false;
-  };
+  // pull progress redraws one line on a terminal; every other event is a line of its own
+  const bar = progressBar(
+    io,
+    "",
+    (done, total) => `${total ? Math.floor((done / total) * 100) : 0}%`,
+  );
+  const line = (text: string) => bar.line(text);
   return (e) => {
     switch (e.type) {
       case "run-start":
@@ -173,12 +176,7 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
       case "step":
         return line(`${e.node}: ${e.step}${e.detail ? ` ${e.detail}` : ""}`);
       case "pull-progress":
-        if (io.isTTY) {
-          const pct = e.total ? Math.floor((e.offset / e.total) * 100) : 0;
-          io.stderr(`\r\x1b[K${e.node}: pulling ${e.layer} ${pct}%`);
-          open = true;
-        }
-        return;
+        return bar.update(e.offset, e.total, `${e.node}: pulling ${e.layer} `);
       case "machine-status":
         return line(`${e.node}: ${e.stage}${e.ready ? ", ready" : ""}`);
       case "reconnect":
