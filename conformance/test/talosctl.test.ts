@@ -7,6 +7,7 @@ import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TalosClient } from "@taloskit/client";
 import { type ClusterSimulator, startCluster } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -150,8 +151,20 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
     expect(viaFlag).toMatch(/\tNODE:\s+10\.5\.0\.5\n/);
   });
 
-  // talosctl get <alias>: the table NODE NAMESPACE TYPE ID VERSION, resolved through
-  // the resource definitions' aliases; -o yaml/json add node, metadata and spec.
+  /** The columns talosctl adds for a type: its definition's print columns, as the node serves them. */
+  async function printColumns(alias: string, node: string): Promise<string[]> {
+    const client = TalosClient.connect(sim.clientOptions());
+    try {
+      const def = await client.resources.resolveType(alias, { node });
+      return def.printColumns.map((c) => c.name.toUpperCase());
+    } finally {
+      client.close();
+    }
+  }
+
+  // talosctl get <alias>: the table NODE NAMESPACE TYPE ID VERSION and the type's own
+  // print columns, resolved through the resource definitions' aliases; -o yaml/json
+  // add node, metadata and spec.
   const resources: [alias: string, namespace: string, type: string, node: string][] = [
     ["members", "cluster", "Member", CP1],
     ["addresses", "network", "AddressStatus", W1],
@@ -168,7 +181,8 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
 
   it.each(resources)("get %s: table, yaml and json", async (alias, namespace, type, node) => {
     const rows = table(await ok(["get", alias, "-n", node]));
-    expect(rows[0]).toEqual(["NODE", "NAMESPACE", "TYPE", "ID", "VERSION"]);
+    const extra = await printColumns(alias, node);
+    expect(rows[0]).toEqual(["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", ...extra]);
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows.slice(1)) expect(r.slice(0, 3)).toEqual([node, namespace, type]);
 
@@ -224,7 +238,9 @@ describe("talosctl v1.14.1 against the simulated cluster", () => {
       (out) => table(out).length > CONFIGURED.length,
     );
     const rows = table(r.stdout);
-    expect(rows[0]).toEqual(["NODE", "*", "NAMESPACE", "TYPE", "ID", "VERSION"]);
+    const extra = await printColumns("members", CP1);
+    expect(extra.length).toBeGreaterThan(0);
+    expect(rows[0]).toEqual(["NODE", "*", "NAMESPACE", "TYPE", "ID", "VERSION", ...extra]);
     expect(rows.slice(1).map((row) => row[1])).toEqual(CONFIGURED.map(() => "+"));
     expect(
       rows
