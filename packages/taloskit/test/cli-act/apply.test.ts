@@ -35,7 +35,9 @@ afterAll(async () => {
 });
 
 const tk = (...args: string[]) =>
-  runTaloskitMain(["--talosconfig", cfg, ...args], { env: { INIT_CWD: dir } });
+  runTaloskitMain(["--talosconfig", cfg, ...args], {
+    env: { INIT_CWD: dir, npm_lifecycle_event: "taloskit" },
+  });
 
 describe("taloskit apply-config", () => {
   it("sends the whole config; the node runs it", async () => {

@@ -94,7 +94,7 @@ describe("taloskit etcd", () => {
   it("snapshot writes the node's snapshot to a path relative to the user's directory", async () => {
     const r = await runTaloskitMain(
       ["--talosconfig", cfg, "-n", "10.5.0.2", "etcd", "snapshot", "db.snapshot"],
-      { env: { INIT_CWD: dir } },
+      { env: { INIT_CWD: dir, npm_lifecycle_event: "taloskit" } },
     );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -147,7 +147,7 @@ describe("taloskit kubeconfig", () => {
   it("writes the admin kubeconfig into a directory, relative to the user's directory", async () => {
     await mkdir(join(dir, "kc"), { recursive: true });
     const r = await runTaloskitMain(["--talosconfig", cfg, "-n", "10.5.0.2", "kubeconfig", "kc"], {
-      env: { INIT_CWD: dir },
+      env: { INIT_CWD: dir, npm_lifecycle_event: "taloskit" },
     });
     expect(r).toEqual({ stdout: "", stderr: "", code: 0 });
     const kc = parse(await readFile(join(dir, "kc", "kubeconfig"), "utf8"));
@@ -217,7 +217,7 @@ describe("taloskit cp", () => {
     sim.node("10.5.0.5").state.files.set("/var/log/app/sub/b.log", "beta\n");
     const r = await runTaloskitMain(
       ["--talosconfig", cfg, "-n", "10.5.0.5", "-o", "json", "cp", "/var/log/app", "out"],
-      { env: { INIT_CWD: dir } },
+      { env: { INIT_CWD: dir, npm_lifecycle_event: "taloskit" } },
     );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -249,7 +249,7 @@ describe("taloskit cp", () => {
   it("a missing path: one line naming the node, nothing written", async () => {
     const r = await runTaloskitMain(
       ["--talosconfig", cfg, "-n", "10.5.0.5", "cp", "/nope", "missing-out"],
-      { env: { INIT_CWD: dir } },
+      { env: { INIT_CWD: dir, npm_lifecycle_event: "taloskit" } },
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^taloskit: 10\.5\.0\.5: .*\/nope.*\n$/);

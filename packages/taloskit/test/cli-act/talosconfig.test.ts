@@ -34,7 +34,7 @@ describe("taloskit config (talosconfig)", () => {
     await cluster.files.write("other", { context: "prod", roles: ["os:reader"] });
     const same = await cluster.files.write("same-name", { roles: ["os:reader"] });
     const r = await runTaloskitMain(["--talosconfig", cfg, "config", "merge", "other"], {
-      env: { INIT_CWD: cluster.files.dir },
+      env: { INIT_CWD: cluster.files.dir, npm_lifecycle_event: "taloskit" },
     });
     expect(r).toEqual({ stdout: "", stderr: "", code: 0 });
     const clash = await runTaloskitMain(["--talosconfig", cfg, "config", "merge", same]);

@@ -94,8 +94,10 @@ describe("taloskit gen config", () => {
 
   it("resolves relative paths against the user's directory (pnpm's INIT_CWD)", async () => {
     const dir = tempDir();
-    const saved = process.env.INIT_CWD;
+    const saved = { INIT_CWD: process.env.INIT_CWD, event: process.env.npm_lifecycle_event };
+    // As `pnpm taloskit` runs it: from the workspace root, the user's directory in INIT_CWD.
     process.env.INIT_CWD = dir;
+    process.env.npm_lifecycle_event = "taloskit";
     try {
       const s = await runTaloskitMain(["gen", "secrets", "-o", "s.yaml"]);
       expect(s.code, s.stderr).toBe(0);
@@ -122,8 +124,13 @@ describe("taloskit gen config", () => {
       expect(get(cp, "machine.ca.key")).toBe(get(secrets, "certs.os.key"));
       expect(get(cp, "machine.network")).toEqual({});
     } finally {
-      if (saved === undefined) delete process.env.INIT_CWD;
-      else process.env.INIT_CWD = saved;
+      for (const [key, value] of [
+        ["INIT_CWD", saved.INIT_CWD],
+        ["npm_lifecycle_event", saved.event],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
     }
   });
 

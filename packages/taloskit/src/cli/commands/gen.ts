@@ -2,9 +2,10 @@
 // and talosconfig, with talosctl gen's names and flags. The library does the work
 // (config/generate); this file reads flags and writes files.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Command } from "commander";
 import { FlagError } from "../errors.js";
+import { userDirectory } from "../globals.js";
 import { readBoundedText } from "../input.js";
 
 /** Where the command reads and writes (the process by default; tests pass their own). */
@@ -18,15 +19,6 @@ export interface GenCommandIO {
   cwd: () => string;
 }
 
-/**
- * The directory the user ran the command in: pnpm runs a root script in the
- * workspace root and names the user's directory in INIT_CWD.
- */
-function userDirectory(): string {
-  const init = process.env.INIT_CWD;
-  return init && isAbsolute(init) && existsSync(init) ? init : process.cwd();
-}
-
 const processIO: GenCommandIO = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
@@ -36,7 +28,7 @@ const processIO: GenCommandIO = {
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, text, { mode: 0o600 });
   },
-  cwd: userDirectory,
+  cwd: () => userDirectory(process.env, process.cwd()),
 };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -5,7 +5,13 @@
 import { resolve } from "node:path";
 import type { TalosClient, TalosServices } from "@taloskit/client";
 import { type Command, Option } from "commander";
-import { type CommandIO, connectTargets, type GlobalFlags, globalFlags } from "../globals.js";
+import {
+  type CommandIO,
+  connectTargets,
+  type GlobalFlags,
+  globalFlags,
+  userDirectory,
+} from "../globals.js";
 import { type Column, render } from "../output.js";
 
 /** One target node as an action sees it. */
@@ -78,13 +84,9 @@ export function singleNode(command: string): (flags: GlobalFlags) => void {
   };
 }
 
-/**
- * A path as the user typed it, made absolute against the directory they ran
- * the command in (pnpm runs scripts from the workspace root and tells the
- * original directory in INIT_CWD).
- */
+/** A path as the user typed it, made absolute against the directory they ran taloskit in. */
 export function userPath(env: Record<string, string | undefined>, path: string): string {
-  return resolve(env.INIT_CWD || process.cwd(), path);
+  return resolve(userDirectory(env, process.cwd()), path);
 }
 
 /**
