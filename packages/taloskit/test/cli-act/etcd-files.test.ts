@@ -6,8 +6,8 @@ import type { ClusterSimulator } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { cpCommand } from "../../src/cli/commands/cp.js";
-import { humanBytes } from "../../src/cli/commands/etcd.js";
 import { mergeKubeconfig } from "../../src/cli/commands/kubeconfig.js";
+import { humanBytes } from "../../src/cli/commands/node-shell.js";
 import { readTar } from "../../src/cli/tar.js";
 import {
   type CliCluster,

@@ -6,8 +6,8 @@ import { mkdir } from "node:fs/promises";
 import { Command } from "commander";
 import { type CommandIO, processIO, withGlobalFlags } from "../globals.js";
 import { extractTar, readTar } from "../tar.js";
-import { humanBytes } from "./etcd.js";
 import { onEachNode, printRows, singleNode, userPath } from "./node-action.js";
+import { humanBytes } from "./node-shell.js";
 
 /** CommandIO plus whether stderr is a terminal, and raw bytes on stdout. */
 export interface CpCommandIO extends CommandIO {

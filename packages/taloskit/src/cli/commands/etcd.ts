@@ -5,6 +5,7 @@ import { EtcdMemberAlarm_AlarmType } from "@taloskit/api/machine";
 import { Command } from "commander";
 import { type CommandIO, processIO, withGlobalFlags } from "../globals.js";
 import { callOf, onEachNode, printRows, singleNode, userPath } from "./node-action.js";
+import { humanBytes } from "./node-shell.js";
 
 /** CommandIO plus whether stderr is a terminal (progress redraws in place). */
 export interface EtcdCommandIO extends CommandIO {
@@ -13,15 +14,6 @@ export interface EtcdCommandIO extends CommandIO {
 
 /** An etcd member ID as talosctl prints it: 16 hex digits. */
 const hexId = (id: bigint) => id.toString(16).padStart(16, "0");
-
-/** Bytes in SI units, rounded as go-humanize's Bytes does ("20 MB", "1.5 kB"). */
-export function humanBytes(n: number): string {
-  if (n < 10) return `${n} B`;
-  const units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-  const e = Math.min(Math.floor(Math.log(n) / Math.log(1000)), units.length - 1);
-  const v = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ${units[e]}`;
-}
 
 /** A command of the group: global flags, and an action over the target nodes. */
 function sub(name: string, description: string): Command {
