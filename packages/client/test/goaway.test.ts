@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TalosClient } from "../src/index.js";
 import { type ClusterSimulator, startCluster } from "./helpers/sim.js";
+import { until } from "./helpers/until.js";
 
 let sim: ClusterSimulator;
 let client: TalosClient;
@@ -20,11 +21,6 @@ afterAll(async () => {
   client?.close();
   await sim?.close();
 });
-
-/** Waits until `cond()` holds, checking on each turn of the event loop (bounded by the test timeout). */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
 
 it("reconnects after the router restarts under an idle connection", async () => {
   for (let round = 0; round < 8; round++) {

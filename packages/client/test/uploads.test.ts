@@ -7,6 +7,7 @@ import { ContainerdNamespace } from "@taloskit/api/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TalosClient, TalosError } from "../src/index.js";
 import { type ClusterSimulator, type SimWithClients, startSimWithClients } from "./helpers/sim.js";
+import { until } from "./helpers/until.js";
 
 const CP = "10.5.0.2";
 const WORKER = "10.5.0.3";
@@ -44,11 +45,6 @@ function* unevenChunks(data: Uint8Array): Generator<Uint8Array> {
     yield data.subarray(off, off + n);
     off += n;
   }
-}
-
-/** Waits until `cond()` holds, checking on each turn of the event loop (bounded by the test timeout). */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
 const images = async (node: string) => {
