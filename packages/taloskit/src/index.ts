@@ -298,6 +298,7 @@ export {
   UpgradeRunError,
   type UpgradeStep,
   type UpgradeSummary,
+  upgradeableFrom,
   upgradeErrorReason,
   upgradeNode,
   type VersionCatalog,

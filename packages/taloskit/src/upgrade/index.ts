@@ -53,6 +53,7 @@ export {
   type ParsedCatalog,
   parseCatalog,
   TALOS_COMPATIBILITY,
+  upgradeableFrom,
   type VersionCatalog,
   versionPath,
 } from "./versions.js";
