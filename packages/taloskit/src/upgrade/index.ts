@@ -1,6 +1,13 @@
 // Upgrades: version paths, single-node upgrades and rolling cluster upgrades.
 
 export {
+  type ClusterDiscovery,
+  type DiscoveredNode,
+  type DiscoverOptions,
+  type DiscoverySource,
+  discoverCluster,
+} from "./discover.js";
+export {
   reason as upgradeErrorReason,
   UPGRADE_ERROR_CODES,
   UpgradeError,
@@ -13,6 +20,7 @@ export {
   type InspectOptions,
   type NodeFacts,
   readBootId,
+  readExtensions,
   readMachineStatus,
   readNodeFacts,
   readSchematic,

@@ -249,6 +249,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
       to: "v1.14.0",
       factory: env.factoryClient,
       nodes: [WORKERS[0] as string],
+      subset: true,
       schematic: { [WORKERS[0] as string]: SCHEMATIC_B },
     });
     expect(plan.nodes[0]?.steps.map((s) => s.version)).toEqual(["v1.14.0"]);
@@ -287,6 +288,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
       to: "v1.14.0",
       factory: env.factoryClient,
       nodes: [cp, w],
+      subset: true,
       schematic: { [cp]: SCHEMATIC_B, [w]: SCHEMATIC_B },
     });
     expect(plan.nodes.map((n) => n.action)).toEqual(["upgrade", "upgrade"]);
