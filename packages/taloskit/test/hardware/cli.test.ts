@@ -227,11 +227,15 @@ describe("hardware resolve from files", () => {
 
   it("rejects bad input with one line on stderr and a non-zero exit", async () => {
     const bad = join(dir, "bad.txt");
-    await writeFile(bad, "00:02.0 VGA compatible controller: Intel Corporation UHD Graphics 620\n");
+    // Plain lspci whose NIC vendor name stands for two PCI ids (Marvell's 11ab and 1b4b).
+    await writeFile(
+      bad,
+      "02:00.0 Ethernet controller: Marvell Technology Group Ltd. 88E8056 PCI-E Gigabit Ethernet Controller\n",
+    );
     const cases: [string[], RegExp][] = [
       [
         ["resolve", "--from-lspci", bad, "--talos-version", "1.14"],
-        /^taloskit: .*bad\.txt: lspci: line 1: not an lspci -nn device line/,
+        /^taloskit: .*bad\.txt: lspci: line 1: the vendor name stands for no single PCI id in .*: run lspci with -nn/,
       ],
       [["resolve", "--from-lspci", fixture("hgx-h100")], /^taloskit: --talos-version is needed/],
       [

@@ -54,6 +54,7 @@ interface ResolveFlags extends SourceFlags {
   nvidiaBranch?: "lts" | "production";
   rules?: string;
   factory?: string;
+  memoryGib?: string;
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -324,9 +325,19 @@ function resolveOptions(
       throw new Error(`${flags.rules}: ${(error as Error).message}`);
     }
   }
+  let memoryMiB: number | undefined;
+  if (flags.memoryGib !== undefined) {
+    const gib = Number(flags.memoryGib);
+    if (!Number.isInteger(gib) || gib <= 0)
+      throw new Error(
+        `--memory-gib ${flags.memoryGib}: expected a whole number of GiB such as 128`,
+      );
+    memoryMiB = gib * 1024;
+  }
   return {
     arch: flags.arch,
     platform: flags.platform,
+    memoryMiB,
     secureBoot: flags.secureboot,
     nvidiaBranch: flags.nvidiaBranch,
     intents: flags.intent,
@@ -405,6 +416,10 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
     .option("--kernel-arg <arg>", "an extra kernel argument (repeatable)", repeat)
     .addOption(
       new Option("--nvidia-branch <branch>", "NVIDIA driver branch").choices(["lts", "production"]),
+    )
+    .option(
+      "--memory-gib <n>",
+      "the machine's memory when the source does not tell it (lspci): sizes APU GPU memory",
     )
     .option("--rules <file>", "extra rules (YAML or JSON) added to the defaults")
     .option(
