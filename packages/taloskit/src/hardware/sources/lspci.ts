@@ -223,14 +223,17 @@ const CLASSES_THAT_MATTER = new Set(["02", "03", "0b", "12"]);
  * cannot be named; throws, asking for -nn, when one that matters cannot be.
  */
 function plainDevice(text: string, line: number): HumanDevice | null | undefined {
-  const m = /^(\S+)\s+([^:[]+?)(?:\s+\[([0-9a-fA-F]{4})\])?:\s+(.+)$/.exec(text);
-  if (!m) return undefined;
-  const [, slot, className, bracketClass, tail] = m as unknown as string[];
-  const classId = bracketClass ?? classIdOfName(className as string);
-  const name = (tail as string).replace(
-    /(?:\s+\((?:rev [0-9a-fA-F]+|prog-if [^)]*\]?)\))+\s*$/,
-    "",
-  );
+  // By position, as humanDevice reads: no pattern here may backtrack over a long line.
+  const slotEnd = text.search(/\s/);
+  const colon = slotEnd > 0 ? text.indexOf(": ", slotEnd) : -1;
+  if (colon < 0) return undefined;
+  const slot = text.slice(0, slotEnd);
+  let className = text.slice(slotEnd, colon).trim();
+  // A subclass pci.ids has no name for: `Generic system peripheral [0807]`.
+  const bracket = /\s\[([0-9a-fA-F]{4})\]$/.exec(className);
+  if (bracket) className = className.slice(0, bracket.index).trim();
+  const classId = bracket?.[1] ?? classIdOfName(className);
+  const name = withoutLineTail(text.slice(colon + 2).trim());
   const bothIds = /^Device ([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$/.exec(name);
   if (classId && bothIds) {
     const [, vendorId, productId] = bothIds as unknown as string[];
@@ -266,14 +269,19 @@ function plainDevice(text: string, line: number): HumanDevice | null | undefined
   ) {
     throw ask("no device id or chip name tells the NVIDIA GPU's generation");
   }
-  return {
-    slot: slot as string,
-    className: className as string,
-    classId,
-    rest: name,
-    vendorId: vendor.id,
-    productId,
-  };
+  return { slot, className, classId, rest: name, vendorId: vendor.id, productId };
+}
+
+/** A device text without lspci's `(rev xx)` and `(prog-if xx [name])` at its end. */
+function withoutLineTail(text: string): string {
+  let rest = text;
+  for (;;) {
+    const open = rest.lastIndexOf(" (");
+    if (open < 0 || !rest.endsWith(")")) return rest;
+    const piece = rest.slice(open + 2, -1);
+    if (!/^rev [0-9a-fA-F]+$/.test(piece) && !piece.startsWith("prog-if ")) return rest;
+    rest = rest.slice(0, open).trimEnd();
+  }
 }
 
 function parseHumanLines(lines: string[]): PciDevice[] {
