@@ -34,7 +34,8 @@ export function simulatedCatalog(tag: string) {
       name: e.name,
       ...pin(e.name, tag),
       author: e.author,
-      description: e.description || `[core] ${e.name.replace(/^siderolabs\//, "")} for Talos ${tag}\n`,
+      description:
+        e.description || `[core] ${e.name.replace(/^siderolabs\//, "")} for Talos ${tag}\n`,
     })),
     overlays: catalog.overlays.map((o) => ({
       name: o.name,
