@@ -78,11 +78,17 @@ export const MachineInventorySchema = z.object({
     .default([]),
   /** True when the source could not see device ids (NFD labels by class and vendor only). */
   partialPciIds: z.boolean().default(false),
-  /** What a live Talos node runs now (version and Image Factory schematic), when read from one. */
+  /**
+   * What a live Talos node runs now, when read from one: its version, Image
+   * Factory schematic, platform (PlatformMetadata) and SecureBoot state
+   * (SecurityState), which an upgrade's installer must keep.
+   */
   running: z
     .object({
       talosVersion: z.string().optional(),
       schematicId: z.string().optional(),
+      platform: z.string().optional(),
+      secureBoot: z.boolean().optional(),
     })
     .optional(),
 });

@@ -48,8 +48,12 @@ export interface ResolveOptions {
   talosVersion: string;
   /** Target arch; defaults to the machine's, then amd64. */
   arch?: Arch;
-  /** Platform override (`metal`, `aws`, `vmware`, ...); defaults to what the rules choose, then metal. */
+  /**
+   * Platform override (`metal`, `aws`, `vmware`, ...); defaults to the platform
+   * a live node runs, then to what the rules choose, then metal.
+   */
   platform?: string;
+  /** SecureBoot installer and media; defaults to the state a live node booted in, then false. */
   secureBoot?: boolean;
   /** NVIDIA driver branch; LTS unless asked otherwise. */
   nvidiaBranch?: NvidiaBranch;
@@ -367,6 +371,11 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
       "the inventory has no PCI device ids (NFD labels): GPU generations could not be told apart",
     );
   }
+  if (!overlay && arch === "arm64" && !machine.board && !machine.system.productName) {
+    warnings.push(
+      "arm64 machine without a board model: no overlay chosen (read the node with an os:admin client, which can read /proc/device-tree, or give board.model)",
+    );
+  }
   if (overlay && arch !== "arm64")
     warnings.push(`overlay ${overlay.name} is for arm64 boards, but the target arch is ${arch}`);
   // The factory cannot build an extension for an arch it has no content for.
@@ -385,8 +394,15 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   if (officialExtensions.length) schematic.customization.systemExtensions = { officialExtensions };
 
   const id = schematicId(schematic);
-  const finalPlatform = options.platform ?? platform ?? "metal";
-  const secureBoot = options.secureBoot ?? false;
+  // A live node's platform and SecureBoot state are facts its installer must keep.
+  const runningPlatform = machine.running?.platform;
+  if (!options.platform && runningPlatform && platform && platform !== runningPlatform) {
+    warnings.push(
+      `the node runs the ${runningPlatform} platform where the rules would choose ${platform}: keeping ${runningPlatform}`,
+    );
+  }
+  const finalPlatform = options.platform ?? runningPlatform ?? platform ?? "metal";
+  const secureBoot = options.secureBoot ?? machine.running?.secureBoot ?? false;
   const target = {
     schematicId: id,
     version: talosVersion,

@@ -387,6 +387,8 @@ describe("hardware resolve from live nodes", () => {
     expect(out.running).toEqual({
       talosVersion: "v1.14.0",
       schematicId: "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba",
+      platform: "metal",
+      secureBoot: false,
       inSync: false,
     });
   });

@@ -194,6 +194,8 @@ const NOTABLE = new Set(["0x03", "0x12", "0x0b"]);
 interface RunningState {
   talosVersion?: string;
   schematicId?: string;
+  platform?: string;
+  secureBoot?: boolean;
   /** The node runs the resolved schematic already. */
   inSync?: boolean;
 }
