@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  groupBySchematicId,
   HardwareOptionError,
   InventoryParseError,
   inventoryFromJson,
@@ -305,5 +306,36 @@ describe("extension names per version", () => {
     expect(() =>
       parseLspci("05:00.0 Ethernet controller: Unknown Networks Ltd. Fast NIC 9000\n"),
     ).toThrow(InventoryParseError);
+  });
+});
+
+describe("fleet grouping by schematic ID", () => {
+  it("shows nodes that share an ID across architectures: the ID names the same schematic on both", () => {
+    const amd64Nic = inventoryFromJson({
+      name: "x86-worker",
+      cpu: { vendor: "intel", arch: "amd64" },
+      system: { manufacturer: "Amazon EC2", productName: "m7i.large" },
+      pciDevices: [
+        { classId: "0x02", subclassId: "0x00", vendorId: "0x10ec", productId: "0x8125" },
+      ],
+    });
+    const arm64Nic = inventoryFromJson({
+      name: "altra-worker",
+      cpu: { vendor: "arm", arch: "arm64" },
+      pciDevices: [
+        { classId: "0x02", subclassId: "0x00", vendorId: "0x10ec", productId: "0x8125" },
+      ],
+    });
+    const plans = [plan(amd64Nic), plan(arm64Nic)];
+    // Both need realtek-firmware alone (no microcode: one is an EC2 instance, the other arm64).
+    expect(plans.map(extensionsOf)).toEqual([["realtek-firmware"], ["realtek-firmware"]]);
+    expect(groupBySchematicId(plans)).toEqual([
+      {
+        id: plans[0]?.id,
+        arches: ["amd64", "arm64"],
+        platforms: ["aws", "metal"],
+        machines: ["x86-worker", "altra-worker"],
+      },
+    ]);
   });
 });
