@@ -206,7 +206,11 @@ export function cpuFromPciBridges(devices: readonly PciDevice[]): {
   if (hostBridge?.vendorId === "0x8086") return { vendor: "intel", arch: "amd64" };
   if (hostBridge?.vendorId === "0x1022") return { vendor: "amd", arch: "amd64" };
   const socBridge = devices.find(
-    (d) => d.vendorId === "0x14e4" && ["0x2711", "0x2712"].includes(d.productId ?? ""),
+    (d) =>
+      d.vendorId === "0x14e4" &&
+      (d.productId === undefined
+        ? /\bBCM271[12]\b/.test(d.product ?? "") // plain lspci: the chip by name
+        : ["0x2711", "0x2712"].includes(d.productId)),
   );
   if (socBridge) return { vendor: "arm", arch: "arm64" };
   return {};

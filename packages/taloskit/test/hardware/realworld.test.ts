@@ -248,6 +248,16 @@ c5:00.0 Bridge [0680]: NVIDIA Corporation GA100 [A100 NVSwitch] [10de:1af1] (rev
     expect(extensionsOf(p)).toEqual(["i915", "mei"]);
   });
 
+  it("plain lspci of a Raspberry Pi 5: BCM2712 and RP1 by name, arm64 and the rpi_5 overlay", () => {
+    const pi = inventoryFromLspci(
+      "0000:00:00.0 PCI bridge: Broadcom Inc. and subsidiaries BCM2712 PCIe Bridge (rev 21)\n0001:01:00.0 Ethernet controller: Raspberry Pi Ltd RP1 PCIe 2.0 South Bridge\n",
+    );
+    expect(pi.cpu).toEqual({ vendor: "arm", arch: "arm64" });
+    const p = plan(pi);
+    expect(p.schematic.overlay?.name).toBe("rpi_5");
+    expect(rulesOf(p)).toEqual(["raspberry-pi-5"]);
+  });
+
   it("an Ampere Altra (arm64) with a Radeon Pro W6800: amdgpu has no arm64 content, so it is left out and said so", () => {
     const altra = inventoryFromJson({
       cpu: { vendor: "arm", arch: "arm64" },
