@@ -148,44 +148,76 @@ export interface EtcdSnapshotContent {
 }
 
 /**
+ * The freelist page listing `free` page IDs, with overflow pages as needed. A
+ * count of 0xFFFF or more is stored as 0xFFFF, the real count in the first slot.
+ */
+function freelistPage(free: number[]): Buffer {
+  const big = free.length >= 0xffff;
+  const ids = big ? [free.length, ...free] : free;
+  const pages = Math.ceil((16 + 8 * ids.length) / PAGE);
+  const p = Buffer.alloc(pages * PAGE);
+  p.writeBigUInt64LE(2n, 0);
+  p.writeUInt16LE(PAGE_FREELIST, 8);
+  p.writeUInt16LE(big ? 0xffff : free.length, 10);
+  p.writeUInt32LE(pages - 1, 12);
+  ids.forEach((id, i) => {
+    p.writeBigUInt64LE(BigInt(id), 16 + 8 * i);
+  });
+  return p;
+}
+
+/**
  * A bbolt database laid out as bbolt writes one: two meta pages (transactions
- * 0 and 1), an empty freelist, the root bucket's leaf with etcd's `key` and
- * `meta` buckets, their leaves, and free pages up to `dbSize`.
+ * 0 and 1), the freelist, the root bucket's leaf with etcd's `key` and `meta`
+ * buckets, their leaves, and free pages (listed in the freelist, so bbolt's
+ * consistency check finds every page accounted for) up to `dbSize`.
  */
 function boltDb(content: EtcdSnapshotContent): Buffer {
   const keys = Object.entries(content.keys ?? {}).map(([k, v], i) => etcdKey(i + 2, k, v));
   const index = Buffer.alloc(8);
   index.writeBigUInt64BE(BigInt(keys.length + 1));
-  const keyLeaf = leafPage(4, keys);
-  const metaId = 4 + keyLeaf.length / PAGE;
-  const metaLeaf = leafPage(metaId, [{ key: Buffer.from("consistent_index"), value: index }]);
-  const root = leafPage(3, [
-    { key: Buffer.from("key"), value: bucketHeader(4), bucket: true },
-    { key: Buffer.from("meta"), value: bucketHeader(metaId), bucket: true },
-  ]);
-  const used = metaId + metaLeaf.length / PAGE;
-  const pages = Math.max(used, Math.ceil(Number(content.dbSize ?? 0n) / PAGE));
-  const db = Buffer.alloc(pages * PAGE);
-  for (const id of [0, 1]) {
-    const at = id * PAGE;
-    db.writeBigUInt64LE(BigInt(id), at);
-    db.writeUInt16LE(PAGE_META, at + 8);
-    const m = at + 16;
-    db.writeUInt32LE(BOLT_MAGIC, m);
-    db.writeUInt32LE(BOLT_VERSION, m + 4);
-    db.writeUInt32LE(PAGE, m + 8);
-    db.writeBigUInt64LE(3n, m + 16); // root bucket page
-    db.writeBigUInt64LE(2n, m + 32); // freelist page
-    db.writeBigUInt64LE(BigInt(pages), m + 40); // high-water page id
-    db.writeBigUInt64LE(BigInt(id), m + 48); // txid
-    db.writeBigUInt64LE(fnv64a(db.subarray(m, m + 56)), m + 56);
+  const wanted = Math.ceil(Number(content.dbSize ?? 0n) / PAGE);
+  // The freelist's own size depends on how many pages it lists: grow it until it fits.
+  let freelist = freelistPage([]);
+  for (;;) {
+    const rootId = 2 + freelist.length / PAGE;
+    const keyId = rootId + 1;
+    const keyLeaf = leafPage(keyId, keys);
+    const metaId = keyId + keyLeaf.length / PAGE;
+    const metaLeaf = leafPage(metaId, [{ key: Buffer.from("consistent_index"), value: index }]);
+    const used = metaId + metaLeaf.length / PAGE;
+    const pages = Math.max(used, wanted);
+    const free = Array.from({ length: pages - used }, (_, i) => used + i);
+    const next = freelistPage(free);
+    if (next.length > freelist.length) {
+      freelist = next;
+      continue;
+    }
+    const root = leafPage(rootId, [
+      { key: Buffer.from("key"), value: bucketHeader(keyId), bucket: true },
+      { key: Buffer.from("meta"), value: bucketHeader(metaId), bucket: true },
+    ]);
+    const db = Buffer.alloc(pages * PAGE);
+    for (const id of [0, 1]) {
+      const at = id * PAGE;
+      db.writeBigUInt64LE(BigInt(id), at);
+      db.writeUInt16LE(PAGE_META, at + 8);
+      const m = at + 16;
+      db.writeUInt32LE(BOLT_MAGIC, m);
+      db.writeUInt32LE(BOLT_VERSION, m + 4);
+      db.writeUInt32LE(PAGE, m + 8);
+      db.writeBigUInt64LE(BigInt(rootId), m + 16); // root bucket page
+      db.writeBigUInt64LE(2n, m + 32); // freelist page
+      db.writeBigUInt64LE(BigInt(pages), m + 40); // high-water page id
+      db.writeBigUInt64LE(BigInt(id), m + 48); // txid
+      db.writeBigUInt64LE(fnv64a(db.subarray(m, m + 56)), m + 56);
+    }
+    next.copy(db, 2 * PAGE);
+    root.copy(db, rootId * PAGE);
+    keyLeaf.copy(db, keyId * PAGE);
+    metaLeaf.copy(db, metaId * PAGE);
+    return db;
   }
-  db.writeBigUInt64LE(2n, 2 * PAGE);
-  db.writeUInt16LE(PAGE_FREELIST, 2 * PAGE + 8);
-  root.copy(db, 3 * PAGE);
-  keyLeaf.copy(db, 4 * PAGE);
-  metaLeaf.copy(db, metaId * PAGE);
-  return db;
 }
 
 /** An etcd snapshot as EtcdSnapshot streams it: the database, then the SHA-256 of its bytes. */
