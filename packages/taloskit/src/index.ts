@@ -261,6 +261,8 @@ export {
   type CatalogVersion,
   checkKubernetes,
   checkTarget,
+  type EtcdSnapshotInfo,
+  type EtcdSnapshotOptions,
   type FactoryVersions,
   type InspectOptions,
   type InstallTarget,
@@ -301,6 +303,7 @@ export {
   upgradeErrorReason,
   upgradeNode,
   type VersionCatalog,
+  verifyEtcdSnapshot,
   versionPath,
   wavesOf,
 } from "./upgrade/index.js";

@@ -4,10 +4,10 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { messageOf, pollUntil } from "@taloskit/core";
 import { UpgradeError } from "./errors.js";
-import { type EtcdSnapshotInfo, verifyEtcdSnapshot } from "./etcd-snapshot.js";
+import { verifyEtcdSnapshot } from "./etcd-snapshot.js";
 import {
   type EtcdMemberState,
   etcdMembers,
@@ -31,7 +31,7 @@ export const memberHex = (id: bigint): string => id.toString(16).padStart(16, "0
  * size, or 8 MiB on small databases: it catches a snapshot of another or an
  * empty database, while truncation and corruption are caught by the hash.
  */
-function sizeMismatch(dbBytes: number, reported: bigint): string | undefined {
+export function sizeMismatch(dbBytes: number, reported: bigint): string | undefined {
   const want = Number(reported);
   if (want <= 0) return undefined;
   const slack = Math.max(want / 4, 8 * 1024 * 1024);
@@ -126,19 +126,21 @@ export async function saveEtcdSnapshot(ctx: RunContext): Promise<string | undefi
   const t0 = Date.now();
   if (o?.reuse) {
     if (!o.path) throw failed("reusing an etcd snapshot needs its path");
-    const info = await verifyEtcdSnapshot(o.path);
+    const path = resolve(o.path);
+    const info = await verifyEtcdSnapshot(path);
     ctx.emit({
       type: "etcd-snapshot",
-      path: o.path,
+      path,
       bytes: info.size,
       node: undefined,
       member: undefined,
       reused: true,
       durationMs: Date.now() - t0,
     });
-    return o.path;
+    return path;
   }
-  const path = o?.path ?? join(o?.dir ?? tmpdir(), defaultName(ctx));
+  // Absolute, so that the summary names the file wherever it is read.
+  const path = resolve(o?.path ?? join(o?.dir ?? tmpdir(), defaultName(ctx)));
   const source = (await snapshotSources(ctx))[0];
   if (!source)
     throw failed(
@@ -159,18 +161,25 @@ export async function saveEtcdSnapshot(ctx: RunContext): Promise<string | undefi
       error,
     );
   }
-  let info: EtcdSnapshotInfo;
-  try {
-    info = await verifyEtcdSnapshot(temp);
-    const mismatch = sizeMismatch(info.dbSize, status.dbSize);
-    if (mismatch) throw failed(`the etcd snapshot of ${node} is not consistent: ${mismatch}`);
-    await rename(temp, path);
-  } catch (error) {
+  const discard = async (error: unknown) => {
     await rm(temp, { force: true });
-    if (error instanceof UpgradeError)
-      throw failed(`the etcd snapshot of ${node}: ${error.message}`, error);
-    throw failed(`cannot write the etcd snapshot to ${path}: ${messageOf(error)}`, error);
-  }
+    return error;
+  };
+  const info = await verifyEtcdSnapshot(temp, `the etcd snapshot streamed by ${node}`).catch(
+    async (error: unknown) => {
+      throw await discard(error);
+    },
+  );
+  const mismatch = sizeMismatch(info.dbSize, status.dbSize);
+  if (mismatch)
+    throw await discard(
+      failed(`the etcd snapshot streamed by ${node} is not consistent: ${mismatch}`),
+    );
+  await rename(temp, path).catch(async (error: unknown) => {
+    throw await discard(
+      failed(`cannot write the etcd snapshot to ${path}: ${messageOf(error)}`, error),
+    );
+  });
   await syncDir(dirname(path));
   ctx.emit({
     type: "etcd-snapshot",

@@ -74,10 +74,10 @@ function readMeta(page: Buffer): Meta | string {
   };
 }
 
-function invalid(path: string, why: string, cause?: unknown): UpgradeError {
+function invalid(name: string, why: string, cause?: unknown): UpgradeError {
   return new UpgradeError(
     "UPGRADE_ETCD_SNAPSHOT_FAILED",
-    `${path} is not a readable etcd snapshot: ${why}`,
+    `${name} is not a readable etcd snapshot: ${why}`,
     { step: "snapshot", cause },
   );
 }
@@ -86,27 +86,31 @@ function invalid(path: string, why: string, cause?: unknown): UpgradeError {
  * Checks an etcd snapshot file as etcd's restore would: the SHA-256 trailer
  * over the database, and a bbolt meta page (magic, version, checksum) whose
  * page count matches the database's size. Throws UpgradeError
- * UPGRADE_ETCD_SNAPSHOT_FAILED (step "snapshot") naming what is wrong.
+ * UPGRADE_ETCD_SNAPSHOT_FAILED (step "snapshot") naming what is wrong, and
+ * the file by `name` (default: its path).
  */
-export async function verifyEtcdSnapshot(path: string): Promise<EtcdSnapshotInfo> {
+export async function verifyEtcdSnapshot(
+  path: string,
+  name: string = path,
+): Promise<EtcdSnapshotInfo> {
   const fh = await open(path, "r").catch((error: unknown) => {
     throw invalid(
-      path,
+      name,
       `cannot open it (${(error as NodeJS.ErrnoException).code ?? error})`,
       error,
     );
   });
   try {
     const size = (await fh.stat()).size;
-    if (size === 0) throw invalid(path, "the file is empty");
+    if (size === 0) throw invalid(name, "the file is empty");
     if (size % 512 !== SHA256_BYTES)
-      throw invalid(path, `${size} bytes do not end in etcd's SHA-256 trailer (truncated?)`);
+      throw invalid(name, `${size} bytes do not end in etcd's SHA-256 trailer (truncated?)`);
     const dbSize = size - SHA256_BYTES;
     const hash = createHash("sha256");
     const buf = Buffer.alloc(Math.min(CHUNK, dbSize));
     for (let at = 0; at < dbSize; ) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, dbSize - at), at);
-      if (bytesRead === 0) throw invalid(path, "the file ended while it was read");
+      if (bytesRead === 0) throw invalid(name, "the file ended while it was read");
       hash.update(buf.subarray(0, bytesRead));
       at += bytesRead;
     }
@@ -114,7 +118,7 @@ export async function verifyEtcdSnapshot(path: string): Promise<EtcdSnapshotInfo
     await fh.read(trailer, 0, SHA256_BYTES, dbSize);
     const sha256 = hash.digest("hex");
     if (sha256 !== trailer.toString("hex"))
-      throw invalid(path, "the SHA-256 trailer does not match the database (corrupted)");
+      throw invalid(name, "the SHA-256 trailer does not match the database (corrupted)");
 
     // bbolt reads meta page 0 at offset 0 and meta page 1 one page further.
     const first = Buffer.alloc(Math.min(dbSize, PAGE_HEADER + META_BODY));
@@ -128,10 +132,10 @@ export async function verifyEtcdSnapshot(path: string): Promise<EtcdSnapshotInfo
     }
     const valid = [meta0, meta1].filter((m): m is Meta => typeof m !== "string");
     const meta = valid.sort((a, b) => (a.txid < b.txid ? 1 : -1))[0];
-    if (!meta) throw invalid(path, `no valid bbolt meta page (page 0: ${meta0}; page 1: ${meta1})`);
+    if (!meta) throw invalid(name, `no valid bbolt meta page (page 0: ${meta0}; page 1: ${meta1})`);
     if (BigInt(dbSize) !== meta.highWater * BigInt(meta.pageSize))
       throw invalid(
-        path,
+        name,
         `the database has ${dbSize} bytes but its meta page counts ${meta.highWater} pages of ${meta.pageSize}`,
       );
     return { size, dbSize, pageSize: meta.pageSize, txid: meta.txid, sha256 };

@@ -4,12 +4,14 @@
 // reuse on a resumed run; the leader hands leadership on before its reboot;
 // learners do not count to quorum; and the snapshot restores on a fresh
 // control plane (EtcdRecover, then Bootstrap with recover_etcd).
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TalosClient, TalosError } from "@taloskit/client";
 import { startCluster } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sizeMismatch } from "../../src/upgrade/etcd-safety.js";
 import { verifyEtcdSnapshot } from "../../src/upgrade/etcd-snapshot.js";
 import {
   planUpgrade,
@@ -202,6 +204,53 @@ describe("the etcd snapshot of a run", () => {
       for (const a of ALL) expect(touched(env.sim, a, nodes.get(a) as never), a).toBe(false);
     }
     await rm(damaged);
+  });
+});
+
+describe("reading a snapshot back", () => {
+  /** A file of `db` followed by its SHA-256, as etcd streams one. */
+  async function withTrailer(name: string, db: Buffer): Promise<string> {
+    const path = join(dir, name);
+    await writeFile(path, Buffer.concat([db, createHash("sha256").update(db).digest()]));
+    return path;
+  }
+
+  it("checks bbolt's meta pages behind a correct hash", async () => {
+    const good = await readFile(join(dir, "run.snapshot"));
+    const db = good.subarray(0, good.length - 32);
+    // Zeros: no meta page at all.
+    const zeros = await withTrailer("zeros.snapshot", Buffer.alloc(8192));
+    await expect(verifyEtcdSnapshot(zeros)).rejects.toThrow(
+      /no valid bbolt meta page \(page 0: the page is not a meta page; page 1: meta page 0 gives no page size\)/,
+    );
+    // The txid of a meta page changed without its FNV-1a checksum: both pages refused.
+    const tampered = Buffer.from(db);
+    for (const at of [16 + 48, 4096 + 16 + 48]) tampered[at] = (tampered[at] ?? 0) ^ 1;
+    await expect(
+      verifyEtcdSnapshot(await withTrailer("tampered.snapshot", tampered)),
+    ).rejects.toThrow(/meta checksum mismatch/);
+    // One valid meta page is enough, as for bbolt.
+    const oneBad = Buffer.from(db);
+    oneBad[4096 + 16 + 48] = (oneBad[4096 + 16 + 48] ?? 0) ^ 1;
+    await expect(
+      verifyEtcdSnapshot(await withTrailer("one-bad.snapshot", oneBad)),
+    ).resolves.toMatchObject({ dbSize: db.length });
+    // A page more than the meta page counts.
+    const longer = Buffer.concat([db, Buffer.alloc(4096)]);
+    await expect(verifyEtcdSnapshot(await withTrailer("longer.snapshot", longer))).rejects.toThrow(
+      /has \d+ bytes but its meta page counts \d+ pages of 4096/,
+    );
+    for (const f of ["zeros", "tampered", "one-bad", "longer"])
+      await rm(join(dir, `${f}.snapshot`));
+  });
+
+  it("the size must be near what the member reported (the cluster writes while it streams)", () => {
+    expect(sizeMismatch(303_104, 300_000n)).toBeUndefined();
+    expect(sizeMismatch(200_000_000, 190_000_000n)).toBeUndefined();
+    expect(sizeMismatch(16_384, 2_000_000_000n)).toMatch(
+      /database has 16384 bytes but the member reported 2000000000/,
+    );
+    expect(sizeMismatch(400_000_000, 200_000_000n)).toMatch(/reported 200000000/);
   });
 });
 
