@@ -63,6 +63,7 @@ function reset(leader = CPS[0]) {
     if (e) {
       e.keys = { ...KEYS };
       e.isLearner = false;
+      e.alarms = undefined;
       e.leader = n.address === leader;
       // A small database keeps the snapshots quick.
       e.dbSize = 300_000n;
@@ -71,6 +72,11 @@ function reset(leader = CPS[0]) {
   }
 }
 
+/** Raises an etcd alarm on a node's member (EtcdStatus then lists it among its errors). */
+const alarm = (a: string | undefined, kind: "NOSPACE" | "CORRUPT") => {
+  const e = env.sim.node(a as string).state.etcd;
+  if (e) e.alarms = [kind];
+};
 const calls = (m: string) => CPS.map((a) => env.sim.node(a).calls(rpc(m)));
 const plan = () => planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
 
@@ -122,22 +128,27 @@ describe("the etcd snapshot of a run", () => {
     expect(await readdir(dir)).toEqual(["run.snapshot"]);
   });
 
-  it("comes from a healthy member: one whose EtcdStatus fails is passed over", async () => {
-    reset();
-    const p = await plan();
-    env.sim.faults.etcdUnhealthy(CPS[1] as string);
-    const before = calls("EtcdSnapshot");
-    const path = join(dir, "healthy.snapshot");
-    // The gate would refuse the unhealthy member; this checks the snapshot's choice alone.
-    const s = await runUpgrade(env.client, p, {
-      ...opts,
-      gates: { etcd: false },
-      etcdSnapshot: { path },
+  for (const [why, fault] of [
+    ["whose EtcdStatus fails", () => env.sim.faults.etcdUnhealthy(CPS[1] as string)],
+    ["that reports errors (an alarm)", () => alarm(CPS[1], "NOSPACE")],
+  ] as const) {
+    it(`comes from a healthy member: one ${why} is passed over`, async () => {
+      reset();
+      const p = await plan();
+      fault();
+      const before = calls("EtcdSnapshot");
+      const path = join(dir, "healthy.snapshot");
+      // The gate would refuse the unhealthy member; this checks the snapshot's choice alone.
+      const s = await runUpgrade(env.client, p, {
+        ...opts,
+        gates: { etcd: false },
+        etcdSnapshot: { path },
+      });
+      expect(s.etcdSnapshot).toBe(path);
+      expect(calls("EtcdSnapshot").map((n, i) => n - (before[i] ?? 0))).toEqual([0, 0, 1]);
+      await rm(path);
     });
-    expect(s.etcdSnapshot).toBe(path);
-    expect(calls("EtcdSnapshot").map((n, i) => n - (before[i] ?? 0))).toEqual([0, 0, 1]);
-    await rm(path);
-  });
+  }
 
   for (const damage of ["truncate", "corrupt"] as const) {
     it(`a snapshot streamed with a ${damage} fault stops the run before any node is touched`, async () => {
@@ -294,6 +305,23 @@ describe("etcd leadership and quorum", () => {
     );
     expect(trail.indexOf("etcd-leadership")).toBe(trail.indexOf("reboot") - 1);
     expect(env.sim.node(CPS[0] as string).state.etcd?.leader).toBe(true);
+  });
+
+  it("a member reporting errors stops the gate before any node is touched", async () => {
+    reset();
+    const p = await plan();
+    alarm(CPS[2], "CORRUPT");
+    const nodes = snapshot(env.sim);
+    const err = await runError(runUpgrade(env.client, p, opts));
+    expect({ node: err.node, code: err.code, step: err.step }).toEqual({
+      node: CPS[2],
+      code: "UPGRADE_ETCD_UNHEALTHY",
+      step: "gate",
+    });
+    expect(err.message).toMatch(
+      /etcd on 10\.5\.0\.4 reports errors \(memberID:\d+ alarm:CORRUPT\)/,
+    );
+    for (const a of ALL) expect(touched(env.sim, a, nodes.get(a) as never), a).toBe(false);
   });
 
   it("a learner does not count to quorum: two voters cannot lose one", async () => {

@@ -205,7 +205,8 @@ export function etcdImpls(node: EtcdHost): Impls {
               raftIndex: 1234n,
               raftTerm: 2n,
               raftAppliedIndex: 1234n,
-              errors: [],
+              // etcd lists raised alarms among a status's errors (simplified: this member's).
+              errors: (e.alarms ?? []).map((a) => `memberID:${e.id} alarm:${a}`),
               isLearner: e.isLearner,
             },
           },
