@@ -307,38 +307,38 @@ describe("etcd leadership and quorum", () => {
     expect(env.sim.node(CPS[0] as string).state.etcd?.leader).toBe(true);
   });
 
-  it("a member reporting errors stops the gate before any node is touched", async () => {
+  /** Runs the plan after `fault`: the etcd gate refuses at `node` with `message`, nothing touched. */
+  async function gateRefuses(fault: () => void, node: string | undefined, message: RegExp) {
     reset();
     const p = await plan();
-    alarm(CPS[2], "CORRUPT");
+    fault();
     const nodes = snapshot(env.sim);
     const err = await runError(runUpgrade(env.client, p, opts));
     expect({ node: err.node, code: err.code, step: err.step }).toEqual({
-      node: CPS[2],
+      node,
       code: "UPGRADE_ETCD_UNHEALTHY",
       step: "gate",
     });
-    expect(err.message).toMatch(
+    expect(err.message).toMatch(message);
+    for (const a of ALL) expect(touched(env.sim, a, nodes.get(a) as never), a).toBe(false);
+  }
+
+  it("a member reporting errors stops the gate before any node is touched", async () => {
+    await gateRefuses(
+      () => alarm(CPS[2], "CORRUPT"),
+      CPS[2],
       /etcd on 10\.5\.0\.4 reports errors \(memberID:\d+ alarm:CORRUPT\)/,
     );
-    for (const a of ALL) expect(touched(env.sim, a, nodes.get(a) as never), a).toBe(false);
   });
 
   it("a learner does not count to quorum: two voters cannot lose one", async () => {
-    reset();
-    const p = await plan();
-    (env.sim.node(CPS[2] as string).state.etcd as { isLearner: boolean }).isLearner = true;
-    const nodes = snapshot(env.sim);
-    const err = await runError(runUpgrade(env.client, p, opts));
-    expect({ node: err.node, code: err.code, step: err.step }).toEqual({
-      node: CPS[0],
-      code: "UPGRADE_ETCD_UNHEALTHY",
-      step: "gate",
-    });
-    expect(err.message).toMatch(
+    await gateRefuses(
+      () => {
+        (env.sim.node(CPS[2] as string).state.etcd as { isLearner: boolean }).isLearner = true;
+      },
+      CPS[0],
       /2 voting member\(s\) and 1 learner\(s\).*would leave 1 healthy voting member/,
     );
-    for (const a of ALL) expect(touched(env.sim, a, nodes.get(a) as never), a).toBe(false);
   });
 
   it("a member outside the plan counts only when its node vouches for it", async () => {
