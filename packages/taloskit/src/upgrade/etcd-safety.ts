@@ -19,7 +19,7 @@ import {
 import type { RunContext } from "./run-context.js";
 
 /** An etcd member ID as talosctl prints it. */
-export const memberHex = (id: bigint): string => id.toString(16).padStart(16, "0");
+const memberHex = (id: bigint): string => id.toString(16).padStart(16, "0");
 
 /**
  * How far the snapshot's database may be from the size the member reported

@@ -37,6 +37,7 @@ export class UpgradeRunError extends UpgradeError {
       node: error.node,
       step: error.step,
       version: error.version,
+      installPending: error.installPending,
       cause: error,
     });
     this.summary = summary;

@@ -307,6 +307,31 @@ describe("etcd leadership and quorum", () => {
     expect(env.sim.node(CPS[0] as string).state.etcd?.leader).toBe(true);
   });
 
+  it("a leader whose etcd fails before its reboot is not rebooted: UPGRADE_ETCD_LEADERSHIP", async () => {
+    reset(CPS[0]);
+    const p = await plan();
+    const leader = CPS[0] as string;
+    const boots = env.sim.node(leader).state.boots;
+    const reboots = env.sim.node(leader).calls(rpc("Reboot"));
+    // etcd on the leader stops answering once its installer has run (before the hook).
+    const onEvent = (e: UpgradeEvent) => {
+      if (e.type === "step" && e.step === "install" && e.node === leader)
+        env.sim.faults.etcdUnhealthy(leader);
+    };
+    const err = await runError(runUpgrade(env.client, p, { ...opts, onEvent }));
+    expect({ node: err.node, code: err.code, step: err.step }).toEqual({
+      node: leader,
+      code: "UPGRADE_ETCD_LEADERSHIP",
+      step: "reboot",
+    });
+    expect(err.message).toMatch(/could not move etcd leadership off the node before its reboot/);
+    // The installer is written and pending; the node did not reboot, nothing else was touched.
+    expect(err.installPending).toBe(true);
+    expect(err.message).toMatch(/is installed on 10\.5\.0\.2 and pending/);
+    expect(env.sim.node(leader).state.boots).toBe(boots);
+    expect(env.sim.node(leader).calls(rpc("Reboot"))).toBe(reboots);
+  });
+
   /** Runs the plan after `fault`: the etcd gate refuses at `node` with `message`, nothing touched. */
   async function gateRefuses(fault: () => void, node: string | undefined, message: RegExp) {
     reset();
