@@ -270,6 +270,8 @@ export {
   type DiscoverOptions,
   type DiscoverySource,
   discoverCluster,
+  type EtcdSnapshotInfo,
+  type EtcdSnapshotOptions,
   type FactoryVersions,
   type InspectOptions,
   type InstallTarget,
@@ -312,6 +314,7 @@ export {
   upgradeErrorReason,
   upgradeNode,
   type VersionCatalog,
+  verifyEtcdSnapshot,
   versionPath,
   wavesOf,
 } from "./upgrade/index.js";

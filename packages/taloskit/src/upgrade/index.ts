@@ -15,6 +15,7 @@ export {
   type UpgradeErrorOptions,
   type UpgradeStep,
 } from "./errors.js";
+export { type EtcdSnapshotInfo, verifyEtcdSnapshot } from "./etcd-snapshot.js";
 export type { UpgradeEvent, UpgradeListener, UpgradeMethod } from "./events.js";
 export {
   type InspectOptions,
@@ -45,6 +46,7 @@ export {
   UpgradeRunError,
   type UpgradeSummary,
 } from "./rolling.js";
+export type { EtcdSnapshotOptions } from "./run-context.js";
 export {
   type InstallTarget,
   methodFor,

@@ -67,6 +67,8 @@ describe("taloskit upgrade", () => {
       "2",
       "--timeout",
       "10s",
+      // The etcd snapshot flags are covered by etcd-cli.test.ts.
+      "--no-etcd-snapshot",
       ...common(),
       "-o",
       "json",

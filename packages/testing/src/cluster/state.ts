@@ -55,6 +55,8 @@ export interface SimEtcdMember {
   leader?: boolean;
   /** Raised alarms of this member (EtcdAlarmList). */
   alarms?: ("NOSPACE" | "CORRUPT")[];
+  /** Keys and values this member's snapshots carry (and a recovery restores), in write order. */
+  keys?: Record<string, string>;
 }
 
 /** Options of one simulated node. */

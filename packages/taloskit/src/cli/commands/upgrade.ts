@@ -25,6 +25,7 @@ import {
 import { readBoundedText } from "../input.js";
 import { type OutputFormat, render } from "../output.js";
 import { progressBar } from "../progress.js";
+import { userPath } from "./node-action.js";
 
 /** CommandIO plus whether stderr is a terminal (progress redraws in place). */
 export interface UpgradeCommandIO extends CommandIO {
@@ -267,7 +268,12 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
     .option("--timeout <duration>", "how long a node may take to come back after its reboot", "15m")
     .option("--stage", "legacy upgrades (Talos < 1.13): stage the upgrade for the next reboot")
     .option("--preserve", "legacy upgrades (Talos < 1.13): preserve data")
-    .option("--force", "legacy upgrades (Talos < 1.13): skip the node's own etcd checks");
+    .option("--force", "legacy upgrades (Talos < 1.13): skip the node's own etcd checks")
+    .option(
+      "--etcd-snapshot <path>",
+      "where to save the etcd snapshot taken before the first control plane goes down (default: etcd-<node>-<time>.snapshot here)",
+    )
+    .option("--no-etcd-snapshot", "do not save an etcd snapshot before the control planes");
   run.action(
     async (
       opts: PlanFlags & {
@@ -280,6 +286,7 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
         stage?: boolean;
         preserve?: boolean;
         force?: boolean;
+        etcdSnapshot: string | boolean;
       },
     ) => {
       const flags = globalFlags(run);
@@ -310,6 +317,12 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
               rebootMode: opts.rebootMode,
             },
             timeouts: { rebootMs },
+            etcdSnapshot:
+              opts.etcdSnapshot === false
+                ? false
+                : typeof opts.etcdSnapshot === "string"
+                  ? { path: userPath(io.env, opts.etcdSnapshot) }
+                  : { dir: userPath(io.env, ".") },
             onEvent: progressPrinter(io),
           });
           printSummary(io, flags.output, summary);
