@@ -120,18 +120,29 @@ const makePlan = () =>
     kubernetesVersion: "1.34.1",
     concurrency: 16,
   });
-let plan: UpgradePlan = await makePlan();
-if (plan.nodes.filter((n) => n.action === "upgrade").length !== NODES) throw new Error("bad plan");
+// The plan every run carries out, made while every node runs FROM.
+const plan: UpgradePlan = await makePlan();
+const checkPlan = (p: UpgradePlan) => {
+  if (p.nodes.filter((n) => n.action === "upgrade").length !== NODES) throw new Error("bad plan");
+};
+checkPlan(plan);
 
 let events = 0;
 const runs = [
   [
     "plan: taloskit",
     async () => {
-      plan = await makePlan();
+      await reset();
+      checkPlan(await makePlan());
     },
   ],
-  ["plan: bare reads", () => client.onNodes(addresses, barePlanReads, { concurrency: 16 })],
+  [
+    "plan: bare reads",
+    async () => {
+      await reset();
+      await client.onNodes(addresses, barePlanReads, { concurrency: 16 });
+    },
+  ],
   [
     "run: taloskit",
     async () => {

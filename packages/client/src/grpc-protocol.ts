@@ -5,7 +5,14 @@
 // through a chain of async generators and copies every incoming message into
 // a fresh zero-filled buffer; here a message that arrived in one piece is
 // parsed where it lies, which is most of a byte stream's client CPU.
-import type { DescMessage, DescMethod, Message, MessageInitShape } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  isMessage,
+  type Message,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -15,13 +22,14 @@ import {
   type StreamRequest,
   type StreamResponse,
   type Transport,
+  type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
   createMethodUrl,
+  getAbortSignalReason,
   runStreamingCall,
-  runUnaryCall,
   type Serialization,
   type UniversalClientFn,
 } from "@connectrpc/connect/protocol";
@@ -95,6 +103,49 @@ export function grpcTransport(options: GrpcTransportOptions): Transport {
       body,
     });
 
+  // The chain of interceptors around a unary call, built once: it reads the
+  // method from the request instead of closing over it.
+  const unaryCall = applyInterceptors(async (req: UnaryRequest): Promise<UnaryResponse> => {
+    const { input, output } = serializersOf(req.method);
+    const body = frame(input.serialize(req.message), limits.writeMaxBytes);
+    const res = await post(req, once(body));
+    const { headerError } = validateResponseWithCompression([], res.status, res.header);
+    let answer: Message | undefined;
+    for await (const m of messages(res.body, output, limits.readMaxBytes)) {
+      if (answer) {
+        throw new ConnectError(
+          "protocol error: received extra output message for unary method",
+          Code.Unimplemented,
+        );
+      }
+      answer = m;
+    }
+    validateTrailer(res.trailer, res.header);
+    if (!answer) {
+      // A trailers-only answer.
+      if (headerError) throw headerError;
+      throw new ConnectError(
+        "protocol error: missing output message for unary method",
+        res.trailer.has(headerGrpcStatus) ? Code.Unimplemented : Code.Unknown,
+      );
+    }
+    if (headerError) {
+      throw new ConnectError(
+        "protocol error: received output message for unary method with error status",
+        Code.Unknown,
+      );
+    }
+    const { method } = req;
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: res.header,
+      message: answer,
+      trailer: res.trailer,
+    };
+  }, options.interceptors);
+
   return {
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethod & { methodKind: "unary"; input: I; output: O },
@@ -104,53 +155,23 @@ export function grpcTransport(options: GrpcTransportOptions): Transport {
       message: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const { input, output } = serializersOf(method);
       timeoutMs = timeoutMs !== undefined && timeoutMs <= 0 ? undefined : timeoutMs;
-      return runUnaryCall<I, O>({
-        interceptors: options.interceptors,
-        signal,
-        timeoutMs,
-        req: { stream: false, ...request(method, timeoutMs, header, contextValues, message) },
-        next: async (req) => {
-          const body = frame(input.serialize(req.message as Message), limits.writeMaxBytes);
-          const res = await post(req, once(body));
-          const { headerError } = validateResponseWithCompression([], res.status, res.header);
-          let answer: unknown;
-          let count = 0;
-          for await (const m of messages(res.body, output, limits.readMaxBytes)) {
-            if (++count > 1) {
-              throw new ConnectError(
-                "protocol error: received extra output message for unary method",
-                Code.Unimplemented,
-              );
-            }
-            answer = m;
-          }
-          validateTrailer(res.trailer, res.header);
-          if (count === 0) {
-            // A trailers-only answer.
-            if (headerError) throw headerError;
-            throw new ConnectError(
-              "protocol error: missing output message for unary method",
-              res.trailer.has(headerGrpcStatus) ? Code.Unimplemented : Code.Unknown,
-            );
-          }
-          if (headerError) {
-            throw new ConnectError(
-              "protocol error: received output message for unary method with error status",
-              Code.Unknown,
-            );
-          }
-          return {
-            stream: false,
-            service: method.parent,
-            method,
-            header: res.header,
-            message: answer as UnaryResponse<I, O>["message"],
-            trailer: res.trailer,
-          };
-        },
-      });
+      const call = callSignal(signal, timeoutMs);
+      const input: DescMessage = method.input;
+      const normalized = isMessage(message, input)
+        ? message
+        : create(input, message as MessageInitShape<DescMessage>);
+      try {
+        return (await unaryCall({
+          stream: false,
+          signal: call.signal,
+          ...request(method, timeoutMs, header, contextValues, normalized as Message),
+        })) as UnaryResponse<I, O>;
+      } catch (error) {
+        throw call.fail(error);
+      } finally {
+        call.release();
+      }
     },
 
     async stream<I extends DescMessage, O extends DescMessage>(
@@ -197,6 +218,47 @@ export function grpcTransport(options: GrpcTransportOptions): Transport {
           } as StreamResponse<I, O>;
         },
       });
+    },
+  };
+}
+
+/** Wraps `next` in the interceptors, the first one outermost. */
+function applyInterceptors<F>(next: F, interceptors: readonly Interceptor[]): F {
+  return interceptors.reduceRight((n, interceptor) => interceptor(n as never) as F, next);
+}
+
+/**
+ * The signal of one call: it fires when the caller's signal does or at the
+ * deadline. Unlike connect-es's, it is not fired when the call succeeds (that
+ * made an AbortError, with its stack, on every call): its listeners are
+ * removed instead.
+ */
+function callSignal(caller: AbortSignal | undefined, timeoutMs: number | undefined) {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(getAbortSignalReason(caller as AbortSignal));
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener("abort", onAbort);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+          timeoutMs,
+        );
+  return {
+    signal: controller.signal,
+    /** The error a failed call ends with; what is still running of it is aborted. */
+    fail(error: unknown): ConnectError {
+      const err = controller.signal.aborted
+        ? ConnectError.from(getAbortSignalReason(controller.signal), Code.Canceled)
+        : ConnectError.from(error);
+      controller.abort(err);
+      return err;
+    },
+    release() {
+      clearTimeout(timer);
+      caller?.removeEventListener("abort", onAbort);
     },
   };
 }
