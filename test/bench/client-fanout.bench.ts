@@ -1,145 +1,133 @@
-// Benchmark: fan-out of MachineService.Version to 200 simulated nodes through one
-// endpoint (the simulator's apid-like router, in a child process, routes each call
-// by its `node` metadata). Measures, in rounds with the order rotated:
-//   - taloskit client.onNodes(...) with a concurrency limit,
-//   - taloskit sequential calls (one node after the other),
-//   - a plain @grpc/grpc-js generic client doing the same fan-out with the same
-//     concurrency (and sequentially),
-// and prints wall times, calls per second and their ratios.
+// Benchmark: fan-out at real latency. 1,000 nodes addressed through one
+// endpoint by their `node` metadata, as through a Talos apid; the replay server
+// (a node:http2 server in a child process) answers each MachineService.Version
+// after 20 ms, as a node behind apid would. Measures, in rounds with the order
+// rotated:
+//   - taloskit onNodes with CONCURRENCY calls in flight,
+//   - taloskit sequential calls (the baseline: one node after the other),
+//   - a plain @grpc/grpc-js client with the same pool (for reference),
+// with the peak RSS growth of each and the heap retained after each round.
+// Goals: onNodes >= 50x faster than sequential, with flat memory (peak RSS
+// growth < 64 MiB, and no heap retained from round to round).
 //
-// Environment: BENCH_NODES (default 200), BENCH_CONCURRENCY (default 16),
-// BENCH_ROUNDS (default 5).
-import { create } from "@bufbuild/protobuf";
-import { EmptySchema } from "@bufbuild/protobuf/wkt";
-import * as grpc from "@grpc/grpc-js";
-import { MachineService } from "@taloskit/api/machine";
-import { TalosClient } from "@taloskit/client";
-import { fmt, grpcJsClient, median, ownCpuSeconds, startSimChild } from "./helpers.js";
+// Environment: BENCH_NODES (default 1000), BENCH_DELAY_MS (default 20),
+// BENCH_CONCURRENCY (default 256), BENCH_ROUNDS (default 3).
+import {
+  fmt,
+  grpcJsVersion,
+  MiB,
+  measureRounds,
+  median,
+  nodeAddresses,
+  pool,
+  RssSampler,
+  replayWithClients,
+  spread,
+  verdict,
+} from "./helpers.js";
 
-const NODES = Number(process.env.BENCH_NODES ?? 200);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
+const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 20);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** Runs `fn` on every item, at most `limit` at a time (the grpc-js side's own pool). */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
+const bench = await replayWithClients({ readBytes: 0, delayMs: DELAY_MS, trickleMs: 0 });
+const { server, client, plain } = bench;
+const nodes = nodeAddresses(NODES);
+
+/** Every node answered, each with its own name. */
+function expectAll(hosts: (string | undefined)[]) {
+  const wrong = hosts.filter((h, i) => h !== nodes[i]).length;
+  if (hosts.length !== NODES || wrong)
+    throw new Error(`${wrong} of ${NODES} nodes answered wrongly`);
+}
+const hostOf = (v: { messages: { metadata?: { hostname: string } }[] }) =>
+  v.messages[0]?.metadata?.hostname;
+
+const peakRss = new Map<string, number[]>();
+const heapAfter = new Map<string, number[]>();
+/** Runs `fn`, keeping its peak RSS growth and the heap it leaves after a GC. */
+function withMemory(name: string, fn: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    const sampler = new RssSampler(10);
+    await fn();
+    const growth = sampler.stop();
+    globalThis.gc?.();
+    peakRss.set(name, [...(peakRss.get(name) ?? []), growth / MiB]);
+    heapAfter.set(name, [...(heapAfter.get(name) ?? []), process.memoryUsage().heapUsed / MiB]);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-const sim = await startSimChild(NODES, 1024);
-const { info } = sim;
-const nodes = info.nodes.map((n) => n.address);
-const client = TalosClient.connect({
-  endpoints: [info.endpoint],
-  ca: info.ca,
-  cert: info.cert,
-  key: info.key,
-});
-const plain = grpcJsClient(info.endpoint, info, { version: MachineService.method.version });
-const empty = create(EmptySchema);
-
-function plainVersion(node: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const md = new grpc.Metadata();
-    md.set("node", node);
-    plain.version(empty, md, { deadline: Date.now() + 60_000 }, (err: unknown, res: unknown) =>
-      err ? reject(err) : resolve(res),
-    );
-  });
-}
-
-function expectVersions(results: unknown[]) {
-  if (results.length !== NODES) throw new Error(`got ${results.length} results for ${NODES} nodes`);
-}
-
-const cases: [string, () => Promise<void>][] = [
+const cases = [
   [
     "taloskit onNodes",
-    async () => {
+    withMemory("taloskit onNodes", async () => {
       const results = await client.onNodes(
         nodes,
         (node, signal) => client.at(node).machine.version({}, { signal }),
         { concurrency: CONCURRENCY },
       );
-      const failed = results.find((r) => "error" in r);
-      if (failed && "error" in failed) throw failed.error;
-      expectVersions(results);
-    },
-  ],
-  [
-    "grpc-js pool",
-    async () => {
-      const results: unknown[] = [];
-      await pool(nodes, CONCURRENCY, async (node) => results.push(await plainVersion(node)));
-      expectVersions(results);
-    },
+      expectAll(results.map((r) => ("value" in r ? hostOf(r.value) : undefined)));
+    }),
   ],
   [
     "taloskit sequential",
-    async () => {
-      const results: unknown[] = [];
-      for (const node of nodes) results.push(await client.at(node).machine.version({}));
-      expectVersions(results);
-    },
+    withMemory("taloskit sequential", async () => {
+      const hosts: (string | undefined)[] = [];
+      for (const node of nodes) hosts.push(hostOf(await client.at(node).machine.version({})));
+      expectAll(hosts);
+    }),
   ],
   [
-    "grpc-js sequential",
-    async () => {
-      const results: unknown[] = [];
-      for (const node of nodes) results.push(await plainVersion(node));
-      expectVersions(results);
-    },
+    "grpc-js pool",
+    withMemory("grpc-js pool", async () => {
+      const hosts: (string | undefined)[] = new Array(NODES);
+      await pool(
+        Array.from(nodes, (_, i) => i),
+        CONCURRENCY,
+        async (i) => {
+          hosts[i] = hostOf(
+            (await grpcJsVersion(plain, nodes[i] ?? "")) as Parameters<typeof hostOf>[0],
+          );
+        },
+      );
+      expectAll(hosts);
+    }),
   ],
-];
+] as const;
 
 try {
   console.log(
-    `MachineService.Version on ${NODES} nodes through one endpoint (router in a child process), concurrency ${CONCURRENCY}; ${ROUNDS} rounds, order rotated`,
+    `MachineService.Version on ${NODES} nodes through one endpoint, each answering after ${DELAY_MS} ms (replay server in a child process); onNodes with ${CONCURRENCY} in flight; ${ROUNDS} rounds, order rotated`,
   );
-  // Warm-up: connections (client to router, router to every node) and the JIT.
-  for (let i = 0; i < 3; i++) for (const [, run] of cases) await run();
-  const ms = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-  const cpu = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-  const simCpu = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const parts: string[] = [];
-    for (let i = 0; i < cases.length; i++) {
-      const entry = cases[(i + round) % cases.length];
-      if (!entry) continue;
-      const [name, run] = entry;
-      const s0 = await sim.cpuSeconds();
-      const c0 = ownCpuSeconds();
-      const t0 = performance.now();
-      await run();
-      const elapsed = performance.now() - t0;
-      cpu.get(name)?.push(ownCpuSeconds() - c0);
-      simCpu.get(name)?.push((await sim.cpuSeconds()) - s0);
-      ms.get(name)?.push(elapsed);
-      parts.push(`${name} ${fmt(elapsed, 0)} ms`);
-    }
-    console.log(`  round ${round + 1}: ${parts.join("; ")}`);
-  }
-  const wall = (n: string) => median(ms.get(n) ?? []);
-  const perSecond = (n: string) => (NODES / wall(n)) * 1000;
+  for (const [, run] of cases) await run(); // warm-up: connection and JIT
+  peakRss.clear();
+  heapAfter.clear();
+  const results = await measureRounds(cases, ROUNDS, server);
+  const wall = (name: string) => (results.get(name) ?? []).map((m) => m.wallMs);
   for (const [name] of cases) {
+    const cpu = (results.get(name) ?? []).map((m) => (m.cpuMs * 1000) / NODES);
     console.log(
-      `${name}: ${fmt(wall(name), 0)} ms for ${NODES} nodes, ${fmt(perSecond(name), 0)} calls/s; CPU: client ${fmt(median(cpu.get(name) ?? []) * 1000, 0)} ms, simulator ${fmt(median(simCpu.get(name) ?? []) * 1000, 0)} ms (medians)`,
+      `${name}: ${spread(wall(name), 0)} ms for ${NODES} nodes, client CPU ${spread(cpu, 0)} µs/call, peak RSS growth ${spread(peakRss.get(name) ?? [], 1)} MiB, heap after GC ${spread(heapAfter.get(name) ?? [], 1)} MiB (median (min-max) of ${ROUNDS})`,
     );
   }
+  const seq = wall("taloskit sequential");
+  const speedups = wall("taloskit onNodes").map((w, i) => (seq[i] ?? w) / w);
+  const speedup = median(speedups);
   console.log(
-    `ratio taloskit onNodes/sequential: ${fmt(wall("taloskit sequential") / wall("taloskit onNodes"), 2)}x faster (wall time, concurrency ${CONCURRENCY})`,
+    `ratio taloskit sequential/onNodes wall time: ${fmt(speedup, 1)}x faster (per-round ${spread(speedups, 1)}); ${verdict(speedup >= 50, ">= 50x")}`,
   );
+  const peak = median(peakRss.get("taloskit onNodes") ?? []);
+  const heaps = heapAfter.get("taloskit onNodes") ?? [];
+  const retained = (heaps[heaps.length - 1] ?? 0) - (heaps[0] ?? 0);
   console.log(
-    `ratio taloskit/grpc-js fan-out: ${fmt(perSecond("taloskit onNodes") / perSecond("grpc-js pool"), 2)}x calls/s (same concurrency ${CONCURRENCY})`,
+    `memory of onNodes: peak RSS growth ${fmt(peak, 1)} MiB while ${CONCURRENCY} calls are in flight (sequential: ${fmt(median(peakRss.get("taloskit sequential") ?? []), 1)} MiB), heap retained from first to last round ${fmt(retained, 1)} MiB; ${verdict(peak < 64 && retained < 4, "flat (< 64 MiB peak, < 4 MiB retained)")}`,
   );
+  const gj = wall("grpc-js pool");
+  const vsGrpc = wall("taloskit onNodes").map((w, i) => (gj[i] ?? w) / w);
   console.log(
-    `ratio taloskit/grpc-js sequential: ${fmt(perSecond("taloskit sequential") / perSecond("grpc-js sequential"), 2)}x calls/s`,
+    `ratio taloskit onNodes/grpc-js pool throughput: ${fmt(median(vsGrpc), 2)}x (reference)`,
   );
 } finally {
-  client.close();
-  plain.close();
-  await sim.close();
+  await bench.close();
 }

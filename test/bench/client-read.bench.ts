@@ -1,15 +1,16 @@
-// Benchmark: server-streaming throughput of MachineService.Read of a 1 GiB file
-// over mTLS on loopback, from the cluster simulator (in a child process, through
-// its apid-like router), read by
+// Benchmark: the client's CPU per GiB of a server stream, where the server is
+// not the bottleneck. MachineService.Read of 1 GiB from the replay server (a
+// node:http2 server in a child process writing 64 KiB Data messages encoded
+// once), read by
 //   (a) taloskit: TalosClient.streams.read() consumed as a byte stream,
 //   (b) a plain @grpc/grpc-js generic client (protobuf-es decoding, same mTLS),
-//   (c) raw TLS: a node:tls server writing the same bytes to a TLS client (the ceiling),
-// measured in rounds with the order rotated, then the peak RSS growth of a fresh
+//       with its default windows and with them widened to 16 MiB as ours are,
+//   (c) raw TLS: node:tls reading the same response body bytes (the ceiling),
+// in rounds with the order rotated; then the peak RSS growth of a fresh
 // process while taloskit (and, for comparison, grpc-js) reads the 1 GiB.
+// Goals: taloskit's client CPU per GiB <= 1.5x raw TLS's; RSS growth < 64 MiB.
 //
-// Environment: BENCH_READ_MIB (default 1024), BENCH_ROUNDS (default 3),
-// BENCH_DIRECT=1 also measures (a) and (b) straight to the node's own server
-// (no router hop, so the client side weighs more in the result).
+// Environment: BENCH_READ_MIB (default 1024), BENCH_ROUNDS (default 3).
 import { execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
@@ -19,59 +20,51 @@ import {
   fmt,
   grpcJsClient,
   MiB,
+  measureRounds,
   median,
-  ownCpuSeconds,
   RssSampler,
   rawTlsRead,
-  type SimChild,
-  type SimInfo,
-  startSimChild,
+  type ServerCredentials,
+  spread,
+  startReplayChild,
+  verdict,
 } from "./helpers.js";
+import type { ReplayInfo } from "./replay-child.js";
 
 const SIZE = Number(process.env.BENCH_READ_MIB ?? 1024) * MiB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const PATH = "/sim/large";
+const NODE = "10.5.0.2";
 
-type Reader = (path?: string) => Promise<number>;
-/** A small file, to warm up a connection without reading the large one. */
-const SMALL = "/proc/sys/kernel/random/boot_id";
+interface Reader {
+  read(): Promise<number>;
+  close(): void;
+}
 
-function taloskitReader(target: string, info: SimInfo): { read: Reader; close(): void } {
-  const client = TalosClient.connect({
-    endpoints: [target],
-    ca: info.ca,
-    cert: info.cert,
-    key: info.key,
-  });
-  const node = info.nodes[0]?.address;
+function taloskitReader(info: ReplayInfo): Reader {
+  const client = TalosClient.connect({ endpoints: [info.endpoint], ...info });
   return {
-    async read(path = PATH) {
+    async read() {
       let bytes = 0;
-      for await (const chunk of client.streams.read(path, { node })) bytes += chunk.length;
+      for await (const chunk of client.streams.read("/sim/large", { node: NODE })) {
+        bytes += chunk.length;
+      }
       return bytes;
     },
     close: () => client.close(),
   };
 }
 
-function grpcJsReader(
-  target: string,
-  info: SimInfo,
-  options: grpc.ChannelOptions = {},
-): { read: Reader; close(): void } {
-  const client = grpcJsClient(target, info, { read: MachineService.method.read }, options);
-  const node = info.nodes[0]?.address ?? "";
+function grpcJsReader(info: ReplayInfo, options: grpc.ChannelOptions = {}): Reader {
+  const client = grpcJsClient(info.endpoint, info, { read: MachineService.method.read }, options);
   return {
-    read(path = PATH) {
+    read() {
       return new Promise<number>((resolve, reject) => {
         const md = new grpc.Metadata();
-        md.set("node", node);
+        md.set("node", NODE);
         const call = client.read(
-          create(ReadRequestSchema, { path }),
+          create(ReadRequestSchema, { path: "/sim/large" }),
           md,
-        ) as grpc.ClientReadableStream<{
-          bytes: Uint8Array;
-        }>;
+        ) as grpc.ClientReadableStream<{ bytes: Uint8Array }>;
         let bytes = 0;
         call.on("data", (d: { bytes: Uint8Array }) => {
           bytes += d.bytes.length;
@@ -86,108 +79,18 @@ function grpcJsReader(
 
 // --- child mode: one read in a fresh process, RSS sampled every 20 ms ---
 if (process.argv[2] === "--rss") {
-  const which = process.argv[3];
-  const info = JSON.parse(process.argv[4] ?? "{}") as SimInfo;
-  const reader =
-    which === "taloskit" ? taloskitReader(info.endpoint, info) : grpcJsReader(info.endpoint, info);
-  // Warm up the connection with a short read; the large read is the first.
-  await reader.read(SMALL);
+  const info = JSON.parse(process.argv[4] ?? "{}") as ReplayInfo;
+  const reader = process.argv[3] === "taloskit" ? taloskitReader(info) : grpcJsReader(info);
   const sampler = new RssSampler(20);
-  const start = performance.now();
   const bytes = await reader.read();
-  const seconds = (performance.now() - start) / 1000;
   const growth = sampler.stop();
   reader.close();
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, growth })}\n`);
+  if (bytes !== SIZE) throw new Error(`read ${bytes} bytes, expected ${SIZE}`);
+  process.stdout.write(`${JSON.stringify({ growth })}\n`);
   process.exit(0);
 }
 
-interface Sample {
-  mibps: number;
-  ownCpu: number;
-  simCpu: number;
-}
-
-async function measure(sim: SimChild, read: () => Promise<number>): Promise<Sample> {
-  const cpu0 = ownCpuSeconds();
-  const sim0 = await sim.cpuSeconds();
-  const start = performance.now();
-  const bytes = await read();
-  const seconds = (performance.now() - start) / 1000;
-  const ownCpu = ownCpuSeconds() - cpu0;
-  const simCpu = (await sim.cpuSeconds()) - sim0;
-  if (bytes !== SIZE) throw new Error(`read ${bytes} bytes, expected ${SIZE}`);
-  return { mibps: bytes / MiB / seconds, ownCpu, simCpu };
-}
-
-async function compare(sim: SimChild, label: string, targetOf: (info: SimInfo) => string) {
-  const { info } = sim;
-  const target = targetOf(info);
-  const ts = taloskitReader(target, info);
-  const gj = grpcJsReader(target, info);
-  // grpc-js as a team would use it (defaults), and with its HTTP/2 windows
-  // widened to taloskit's (16 MiB) for reference.
-  const tuned = grpcJsReader(target, info, { "grpc-node.flow_control_window": 16 * MiB });
-  const contenders: [string, () => Promise<number>][] = [
-    ["taloskit", () => ts.read()],
-    ["grpc-js", () => gj.read()],
-    ["grpc-js 16MiB windows", () => tuned.read()],
-    ["raw TLS", () => rawTlsRead(info)],
-  ];
-  // Warm-up round, not counted.
-  for (const [, read] of contenders) await read();
-  const results = new Map<string, Sample[]>(contenders.map(([n]) => [n, []]));
-  const ratios: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
-    const got = new Map<string, Sample>();
-    for (const entry of order) {
-      if (!entry) continue;
-      const [name, read] = entry;
-      const s = await measure(sim, read);
-      got.set(name, s);
-      results.get(name)?.push(s);
-    }
-    const line = contenders
-      .map(([n]) => {
-        const s = got.get(n);
-        return s
-          ? `${n} ${fmt(s.mibps, 0)} MiB/s (cpu: client ${fmt(s.ownCpu)} s, sim ${fmt(s.simCpu)} s)`
-          : n;
-      })
-      .join("; ");
-    console.log(`  ${label} round ${round + 1}: ${line}`);
-    const a = got.get("taloskit")?.mibps ?? 0;
-    const b = got.get("grpc-js")?.mibps ?? 1;
-    ratios.push(a / b);
-  }
-  ts.close();
-  gj.close();
-  tuned.close();
-  const med = (n: string, k: keyof Sample) => median((results.get(n) ?? []).map((s) => s[k]));
-  const t = med("taloskit", "mibps");
-  const g = med("grpc-js", "mibps");
-  const r = med("raw TLS", "mibps");
-  const w = med("grpc-js 16MiB windows", "mibps");
-  console.log(
-    `${label}: taloskit ${fmt(t, 0)} MiB/s (median of ${ROUNDS}), client CPU ${fmt(med("taloskit", "ownCpu"), 2)} s/GiB-run`,
-  );
-  console.log(
-    `${label}: grpc-js  ${fmt(g, 0)} MiB/s (median of ${ROUNDS}), client CPU ${fmt(med("grpc-js", "ownCpu"), 2)} s/GiB-run`,
-  );
-  console.log(
-    `${label}: grpc-js with 16 MiB windows ${fmt(w, 0)} MiB/s (median of ${ROUNDS}), client CPU ${fmt(med("grpc-js 16MiB windows", "ownCpu"), 2)} s/GiB-run`,
-  );
-  console.log(`${label}: raw TLS  ${fmt(r, 0)} MiB/s (median of ${ROUNDS}), the ceiling`);
-  console.log(
-    `ratio taloskit/grpc-js (${label}): ${fmt(t / g, 2)}x throughput (median of per-round ratios ${fmt(median(ratios), 2)}x; goal >= 1.0)`,
-  );
-  console.log(`ratio taloskit/grpc-js-16MiB-windows (${label}): ${fmt(t / w, 2)}x throughput`);
-  console.log(`ratio taloskit/raw-TLS (${label}): ${fmt(t / r, 2)}x of the ceiling`);
-  console.log(`ratio grpc-js/raw-TLS (${label}): ${fmt(g / r, 2)}x of the ceiling`);
-}
-
-function rssRun(which: string, info: SimInfo): { bytes: number; seconds: number; growth: number } {
+function rssGrowth(which: string, info: ServerCredentials): number {
   const out = execFileSync(
     process.execPath,
     [
@@ -201,26 +104,71 @@ function rssRun(which: string, info: SimInfo): { bytes: number; seconds: number;
     ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
   );
-  return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  return (JSON.parse(out.trim().split("\n").pop() ?? "{}") as { growth: number }).growth;
 }
 
-const sim = await startSimChild(1, SIZE);
+const server = await startReplayChild({ readBytes: SIZE, delayMs: 0, trickleMs: 0 });
+const { info } = server;
+const readers = {
+  taloskit: taloskitReader(info),
+  "grpc-js": grpcJsReader(info),
+  "grpc-js 16MiB windows": grpcJsReader(info, { "grpc-node.flow_control_window": 16 * MiB }),
+};
+const expect = (want: number) => (got: number) => {
+  if (got !== want) throw new Error(`read ${got} bytes, expected ${want}`);
+};
+const cases = [
+  ...Object.entries(readers).map(([name, r]) => [name, () => r.read().then(expect(SIZE))] as const),
+  ["raw TLS", () => rawTlsRead(info).then(expect(info.rawBytes))] as const,
+];
+const GiB = SIZE / (1024 * MiB);
 try {
   console.log(
-    `MachineService.Read of ${SIZE / MiB} MiB over mTLS on loopback; simulator in a child process; ${ROUNDS} rounds, order rotated`,
+    `MachineService.Read of ${SIZE / MiB} MiB over mTLS on loopback, replay server in a child process; raw TLS reads the same ${fmt(info.rawBytes / MiB)} MiB of response body; ${ROUNDS} rounds, order rotated`,
   );
-  await compare(sim, "via router", (info) => info.endpoint);
-  if (process.env.BENCH_DIRECT === "1") {
-    await compare(sim, "direct to node", (info) => info.nodes[0]?.endpoint ?? info.endpoint);
+  for (const [, run] of cases) await run(); // warm-up round, not counted
+  const results = await measureRounds(
+    cases,
+    ROUNDS,
+    server,
+    (name, m) =>
+      `${name} ${fmt(SIZE / MiB / (m.wallMs / 1000), 0)} MiB/s (cpu ${fmt(m.cpuMs / 1000, 2)} s, server ${fmt(m.serverCpuMs / 1000, 2)} s)`,
+  );
+  const cpuPerGiB = (name: string) => (results.get(name) ?? []).map((m) => m.cpuMs / 1000 / GiB);
+  for (const [name] of cases) {
+    const mibps = (results.get(name) ?? []).map((m) => SIZE / MiB / (m.wallMs / 1000));
+    console.log(
+      `${name}: client CPU ${spread(cpuPerGiB(name))} s/GiB, ${spread(mibps, 0)} MiB/s, server CPU ${fmt(median((results.get(name) ?? []).map((m) => m.serverCpuMs / 1000 / GiB)), 2)} s/GiB (median (min-max) of ${ROUNDS})`,
+    );
   }
+  const ratios = (a: string, b: string) => {
+    const theirs = cpuPerGiB(b);
+    return cpuPerGiB(a).map((v, i) => v / (theirs[i] ?? v));
+  };
+  const toRaw = ratios("taloskit", "raw TLS");
+  console.log(
+    `ratio taloskit/raw-TLS client CPU per GiB: ${fmt(median(toRaw), 2)}x (per-round ${spread(toRaw)}); ${verdict(median(toRaw) <= 1.5, "<= 1.5x")}`,
+  );
+  for (const other of ["grpc-js", "grpc-js 16MiB windows"]) {
+    const r = ratios("taloskit", other);
+    console.log(
+      `ratio taloskit/${other} client CPU per GiB: ${fmt(median(r), 2)}x (per-round ${spread(r)})`,
+    );
+  }
+  const g = ratios("grpc-js 16MiB windows", "raw TLS");
+  console.log(
+    `ratio grpc-js-16MiB-windows/raw-TLS client CPU per GiB: ${fmt(median(g), 2)}x (for reference)`,
+  );
   for (const which of ["taloskit", "grpc-js"]) {
     const peaks: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) peaks.push(rssRun(which, sim.info).growth);
-    const label = which === "taloskit" ? "taloskit" : "grpc-js (comparison)";
+    for (let i = 0; i < ROUNDS; i++) peaks.push(rssGrowth(which, info) / MiB);
+    const goal =
+      which === "taloskit" ? `; ${verdict(median(peaks) < 64, "< 64 MiB")}` : " (comparison)";
     console.log(
-      `peak RSS growth, ${label}, fresh process reading ${SIZE / MiB} MiB: ${fmt(median(peaks) / MiB)} MiB median (runs: ${peaks.map((p) => fmt(p / MiB)).join(", ")} MiB)${which === "taloskit" ? "; goal < 64 MiB" : ""}`,
+      `peak RSS growth, ${which}, fresh process reading ${SIZE / MiB} MiB: ${spread(peaks, 1)} MiB${goal}`,
     );
   }
 } finally {
-  await sim.close();
+  for (const r of Object.values(readers)) r.close();
+  await server.close();
 }

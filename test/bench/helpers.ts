@@ -1,4 +1,4 @@
-// Shared pieces of the client benchmarks: the simulator in a child process, a
+// Shared pieces of the client benchmarks: servers in child processes, a
 // minimal generic @grpc/grpc-js client (the baseline), RSS sampling and stats.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -6,67 +6,67 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { connect as tlsConnect } from "node:tls";
 import {
+  create,
   type DescMessage,
   type DescMethod,
   fromBinary,
   type MessageShape,
   toBinary,
 } from "@bufbuild/protobuf";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
+import { MachineService } from "@taloskit/api/machine";
+import { TalosClient } from "@taloskit/client";
 import { nodeKeyPem } from "@taloskit/testing";
+import type { ReplayInfo, ReplayOptions } from "./replay-child.js";
 
 export const MiB = 1024 * 1024;
 
-/** What sim-child.ts prints once it listens. */
-export interface SimInfo {
-  /** The router (apid-like endpoint), `127.0.0.1:<port>`. */
-  endpoint: string;
-  nodes: { address: string; endpoint: string }[];
-  ca: string;
-  cert: string;
-  /** Client key as Talos writes it ("ED25519 PRIVATE KEY"). */
-  key: string;
-  /** The raw TLS server that writes `largeFileSize` bytes per connection. */
-  rawTls: string;
-  largeFileSize: number;
-}
-
-/** A simulator running in a child process. */
-export interface SimChild {
-  info: SimInfo;
-  /** CPU time (user + system, in seconds) the simulator process has used so far. */
+/** A benchmark server in a child process (replay-child.ts, upgrade-sim-child.ts). */
+export interface Child<Info> {
+  /** What the child printed once it listened. */
+  info: Info;
+  /** Sends one command line; resolves with the child's JSON answer. */
+  ask<T>(command: string): Promise<T>;
+  /** CPU time (user + system, in seconds) the child process has used so far. */
   cpuSeconds(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function startSimChild(nodes: number, largeFileSize: number): Promise<SimChild> {
-  const script = join(import.meta.dirname, "sim-child.ts");
+/**
+ * Starts `script` (in this directory) with `args` in a child process: it prints
+ * one JSON line once it listens, then answers one JSON line per command line
+ * on stdin ("cpu" at least), and exits when stdin closes.
+ */
+export async function startChild<Info>(script: string, args: string[]): Promise<Child<Info>> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
       "--conditions=@taloskit/source",
       "--import",
       "tsx",
-      script,
-      String(nodes),
-      String(largeFileSize),
+      join(import.meta.dirname, script),
+      ...args,
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
-  if (!child.stdout || !child.stdin) throw new Error("simulator child has no stdio");
+  if (!child.stdout || !child.stdin) throw new Error(`${script} has no stdio`);
   const lines: Interface = createInterface({ input: child.stdout });
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
-  if (first.done) throw new Error("the simulator child exited before it listened");
-  const info = JSON.parse(first.value) as SimInfo;
+  if (first.done) throw new Error(`${script} exited before it listened`);
   const stdin = child.stdin;
+  const ask = async <T>(command: string): Promise<T> => {
+    stdin.write(`${command}\n`);
+    const next = await iterator.next();
+    if (next.done) throw new Error(`${script} exited`);
+    return JSON.parse(next.value) as T;
+  };
   return {
-    info,
+    info: JSON.parse(first.value) as Info,
+    ask,
     async cpuSeconds() {
-      stdin.write("cpu\n");
-      const next = await iterator.next();
-      if (next.done) throw new Error("the simulator child exited");
-      const { user, system } = JSON.parse(next.value) as { user: number; system: number };
+      const { user, system } = await ask<{ user: number; system: number }>("cpu");
       return (user + system) / 1e6;
     },
     async close() {
@@ -77,8 +77,48 @@ export async function startSimChild(nodes: number, largeFileSize: number): Promi
   };
 }
 
+/** `count` node addresses as a Talos cluster might have them (10.5.0.2, 10.5.0.3, ...). */
+export function nodeAddresses(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `10.5.${Math.floor(i / 250)}.${(i % 250) + 2}`);
+}
+
+/**
+ * The replay server in a child process, a TalosClient and a plain grpc-js
+ * client for MachineService.Version, both connected to it.
+ */
+export async function replayWithClients(options: ReplayOptions) {
+  const server = await startReplayChild(options);
+  const { info } = server;
+  const client = TalosClient.connect({ endpoints: [info.endpoint], ...info });
+  const plain = grpcJsClient(info.endpoint, info, { version: MachineService.method.version });
+  return {
+    server,
+    client,
+    plain,
+    async close() {
+      client.close();
+      plain.close();
+      await server.close();
+    },
+  };
+}
+
+/** The replay server (replay-child.ts) in a child process. */
+export function startReplayChild(options: ReplayOptions): Promise<Child<ReplayInfo>> {
+  return startChild<ReplayInfo>("replay-child.ts", [JSON.stringify(options)]);
+}
+
+/** What a client needs to reach a benchmark server over mutual TLS. */
+export interface ServerCredentials {
+  ca: string;
+  cert: string;
+  /** Client key as Talos writes it ("ED25519 PRIVATE KEY"). */
+  key: string;
+  rawTls?: string;
+}
+
 /** The same mTLS credentials for grpc-js. */
-export function grpcJsCredentials(info: SimInfo): grpc.ChannelCredentials {
+export function grpcJsCredentials(info: ServerCredentials): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(
     Buffer.from(info.ca),
     Buffer.from(nodeKeyPem(info.key)),
@@ -95,7 +135,7 @@ export type GenericClient<K extends string> = grpc.Client &
  */
 export function grpcJsClient<K extends string>(
   target: string,
-  info: SimInfo,
+  info: ServerCredentials,
   methods: Record<K, DescMethod>,
   options: grpc.ChannelOptions = {},
 ): GenericClient<K> {
@@ -121,8 +161,8 @@ export function grpcJsClient<K extends string>(
 }
 
 /** Reads the raw TLS server to its end with the same client certificate; returns bytes read. */
-export function rawTlsRead(info: SimInfo): Promise<number> {
-  const [host, port] = info.rawTls.split(":");
+export function rawTlsRead(info: ServerCredentials): Promise<number> {
+  const [host, port] = (info.rawTls ?? "").split(":");
   return new Promise((resolve, reject) => {
     let bytes = 0;
     const socket = tlsConnect({
@@ -176,4 +216,86 @@ export function fmt(n: number, digits = 1): string {
 export function ownCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
+}
+
+/** One measurement of a case: wall time, this process's CPU, the server's CPU. */
+export interface Measured {
+  wallMs: number;
+  cpuMs: number;
+  serverCpuMs: number;
+}
+
+/**
+ * Runs every case once per round, the order rotated each round so that none
+ * always runs first on a shared machine, and returns each case's measurements.
+ */
+export async function measureRounds(
+  cases: readonly (readonly [string, () => Promise<unknown>])[],
+  rounds: number,
+  server: Pick<Child<unknown>, "cpuSeconds">,
+  format: (name: string, m: Measured) => string = (name, m) =>
+    `${name} ${fmt(m.wallMs, 0)} ms (cpu ${fmt(m.cpuMs, 0)} ms, server ${fmt(m.serverCpuMs, 0)} ms)`,
+): Promise<Map<string, Measured[]>> {
+  const results = new Map<string, Measured[]>(cases.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const parts: string[] = [];
+    for (let i = 0; i < cases.length; i++) {
+      const entry = cases[(i + round) % cases.length];
+      if (!entry) continue;
+      const [name, run] = entry;
+      const s0 = await server.cpuSeconds();
+      const c0 = ownCpuSeconds();
+      const t0 = performance.now();
+      await run();
+      const wallMs = performance.now() - t0;
+      const cpuMs = (ownCpuSeconds() - c0) * 1000;
+      const serverCpuMs = ((await server.cpuSeconds()) - s0) * 1000;
+      const m = { wallMs, cpuMs, serverCpuMs };
+      results.get(name)?.push(m);
+      parts.push(format(name, m));
+    }
+    console.log(`  round ${round + 1}: ${parts.join("; ")}`);
+  }
+  return results;
+}
+
+/** "median (min-max)" of values, each formatted with `digits`. */
+export function spread(values: number[], digits = 2): string {
+  const s = [...values].sort((a, b) => a - b);
+  return `${fmt(median(s), digits)} (${fmt(s[0] ?? 0, digits)}-${fmt(s[s.length - 1] ?? 0, digits)})`;
+}
+
+/** The verdict on a goal, for the last column of a bench's summary line. */
+export function verdict(met: boolean, goal: string): string {
+  return `goal ${goal}: ${met ? "PASS" : "FAIL"}`;
+}
+
+/** Runs `fn` on every item, at most `limit` at a time (the baselines' own pool). */
+export async function pool<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const EMPTY = create(EmptySchema);
+
+/** MachineService.Version through a grpc-js generic client, to `node` by its metadata. */
+export function grpcJsVersion(
+  client: GenericClient<"version">,
+  node: string,
+  timeoutMs = 60_000,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const md = new grpc.Metadata();
+    md.set("node", node);
+    client.version(EMPTY, md, { deadline: Date.now() + timeoutMs }, (err: unknown, res: unknown) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
 }

@@ -18,7 +18,7 @@ for (const bench of benches) {
   console.log(`\n# ${bench}`);
   execFileSync(
     process.execPath,
-    ["--conditions=@taloskit/source", "--import", "tsx", join(dir, bench)],
+    ["--expose-gc", "--conditions=@taloskit/source", "--import", "tsx", join(dir, bench)],
     {
       stdio: "inherit",
     },

@@ -14,13 +14,13 @@ import type {
   Transport,
   UnaryResponse,
 } from "@connectrpc/connect";
-import { createTransport } from "@connectrpc/connect/protocol-grpc";
 import { NODE_KEY, OUTCOME_KEY, withContextValue } from "./context.js";
 import { prepareCredentials } from "./credentials.js";
 import { type Endpoint, normalizeEndpoint } from "./endpoint.js";
 import { type ExplainError, errorInterceptor } from "./error-interceptor.js";
 import { carriedTalosError, clientClosedError, TalosError, toTalosError } from "./errors.js";
 import { failoverClient } from "./failover.js";
+import { grpcTransport } from "./grpc-protocol.js";
 import { metadataInterceptor } from "./metadata.js";
 import { retryInterceptor } from "./retry.js";
 import type { RetrySetting } from "./retry-policy.js";
@@ -74,10 +74,10 @@ export class TalosTransport implements Transport {
     this.sessions = endpoints.map((e) => new EndpointSession(e, options.tls, options, dropped));
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     this.label = options.maintenance ? this.endpoints[0] : undefined;
-    this.grpc = createTransport({
+    this.grpc = grpcTransport({
       httpClient: failoverClient(this.sessions, this.label),
       baseUrl: endpoints[0]?.url ?? "",
-      useBinaryFormat: true,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
       interceptors: [
         ...(options.interceptors ?? []),
         retryInterceptor(options.retry),
@@ -87,11 +87,6 @@ export class TalosTransport implements Transport {
         }),
         metadataInterceptor({ maintenance: options.maintenance }),
       ],
-      acceptCompression: [],
-      sendCompression: null,
-      compressMinBytes: 1024,
-      readMaxBytes: MAX_MESSAGE_BYTES,
-      writeMaxBytes: MAX_MESSAGE_BYTES,
     });
   }
 
