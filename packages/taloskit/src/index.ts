@@ -248,15 +248,20 @@ export {
   type TalosHardwareResources,
 } from "./hardware/index.js";
 export {
+  type BlockedPod,
   type DrainOptions,
+  type DrainResult,
+  DrainTimeoutError,
   KubeApiError,
   type KubeCallOptions,
   KubeClient,
   type KubeClientOptions,
+  type KubeDisruptionBudget,
   type KubeNode,
   type KubePod,
   KubernetesError,
   type KubernetesErrorCode,
+  type LabelSelector,
   type NodeReadyOptions,
   nodeNotReady,
 } from "./kubernetes/index.js";

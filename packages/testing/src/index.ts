@@ -49,11 +49,22 @@ export {
   startFactoryServer,
   syntheticBytes,
 } from "./factory/index.js";
-// Kubernetes API simulator (nodes, pods, cordon, evictions) over HTTPS.
+// Kubernetes API simulator (nodes, pods, cordon, disruption budgets, evictions) over HTTPS.
 export {
+  BUDGET_REFUSAL,
+  type EvictionVerdict,
+  evictionVerdict,
+  type IntOrPercent,
   type KubernetesSimOptions,
   type KubernetesSimulator,
   type KubeSimNode,
+  type KubeSimNodeInit,
+  type KubeSimPdb,
   type KubeSimPod,
+  type PdbPod,
+  type PdbSpec,
+  type PdbStatus,
+  pdbStatus,
+  scaledValue,
   startKubernetesSimulator,
 } from "./kubernetes/index.js";

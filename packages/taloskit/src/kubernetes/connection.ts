@@ -108,7 +108,7 @@ function readAnswer(
       const status = res.statusCode ?? 0;
       if (status < 400) return resolve({ status, body: parsed });
       const msg = (parsed as { message?: string } | undefined)?.message ?? text.slice(0, 200);
-      reject(new KubeApiError(status, `${what}: HTTP ${status}: ${msg}`));
+      reject(new KubeApiError(status, `${what}: HTTP ${status}: ${msg}`, parsed));
     });
   });
 }

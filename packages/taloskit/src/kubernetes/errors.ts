@@ -14,7 +14,7 @@ export type KubernetesErrorCode =
   | "KUBERNETES_TIMEOUT"
   /** A Node was not Ready (or its kubelet reported another version) in time. */
   | "KUBERNETES_NODE_NOT_READY"
-  /** A drain did not finish in time. */
+  /** A drain did not finish in time (see DrainTimeoutError.blocked). */
   | "KUBERNETES_DRAIN_TIMEOUT";
 
 /** A failure of the Kubernetes API client. A {@link TalosError}. */
@@ -27,14 +27,44 @@ export class KubernetesError extends TalosError {
   }
 }
 
-/** An HTTP failure of the Kubernetes API (`status` is the HTTP status). A {@link KubernetesError}. */
+/**
+ * An HTTP failure of the Kubernetes API (`status` is the HTTP status, `body`
+ * the answer, usually a Status object). A {@link KubernetesError}.
+ */
 export class KubeApiError extends KubernetesError {
   override readonly name: string = "KubeApiError";
   declare readonly code: "KUBE_API_ERROR";
   constructor(
     readonly status: number,
     message: string,
+    readonly body?: unknown,
   ) {
     super("KUBE_API_ERROR", message);
+  }
+}
+
+/** A pod whose eviction a disruption budget still refused when a drain gave up. */
+export interface BlockedPod {
+  /** "<namespace>/<name>" */
+  pod: string;
+  /** The budgets the API server named in its last refusal. */
+  budgets: string[];
+  /** The API server's words, e.g. "The disruption budget web needs 2 healthy pods and has 2 currently". */
+  reason: string;
+}
+
+/**
+ * A drain that did not finish within its timeout (KUBERNETES_DRAIN_TIMEOUT):
+ * `blocked` lists the pods disruption budgets still refused (empty when the
+ * evicted pods were merely slow to go). A {@link KubernetesError}.
+ */
+export class DrainTimeoutError extends KubernetesError {
+  override readonly name: string = "DrainTimeoutError";
+  declare readonly code: "KUBERNETES_DRAIN_TIMEOUT";
+  constructor(
+    message: string,
+    readonly blocked: BlockedPod[],
+  ) {
+    super("KUBERNETES_DRAIN_TIMEOUT", message);
   }
 }
