@@ -57,6 +57,11 @@ export const UPGRADE_ERROR_CODES = [
    * in time after its reboot, or the Kubernetes gate found a node of the plan NotReady.
    */
   "UPGRADE_KUBERNETES_NOT_READY",
+  /**
+   * The Kubernetes gate found a disruption budget that allows no disruption now
+   * covering pods of the nodes about to go down.
+   */
+  "UPGRADE_DISRUPTION_BUDGET",
   /** The caller aborted the upgrade. */
   "UPGRADE_ABORTED",
   /** An option or a plan is invalid. */

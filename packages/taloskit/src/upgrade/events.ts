@@ -64,10 +64,33 @@ export type UpgradeEvent = Base &
         offset: number;
         total: number;
       }
+    | {
+        /** The installer is on the node: pulled before cordon and drain, so that it is not part of the disruption. */
+        type: "pull-done";
+        node: string;
+        image: string;
+        durationMs: number;
+      }
     | { type: "install-output"; node: string; message: string }
     | { type: "machine-status"; node: string; stage: string; ready: boolean }
     | { type: "reconnect"; node: string; attempt: number; reason: string }
     | { type: "evict"; node: string; pod: string }
+    | {
+        /** A disruption budget refused a pod's eviction (reported once per pod; the drain retries). */
+        type: "evict-refused";
+        node: string;
+        pod: string;
+        budgets: string[];
+        detail: string;
+      }
+    | {
+        /** A pod deleted by the explicit force-after fallback, its budgets bypassed. */
+        type: "pod-forced";
+        node: string;
+        pod: string;
+        budgets: string[];
+        gracePeriodSeconds: number | undefined;
+      }
     | {
         /** The Kubernetes Node of a Talos node as seen while waiting for it: first state and each change. */
         type: "kubernetes-node";

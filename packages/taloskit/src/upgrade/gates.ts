@@ -1,8 +1,12 @@
 // Health gates of a rolling upgrade. The etcd gate: every control plane's etcd
 // healthy, and the member about to reboot leaves a quorum. The Kubernetes
-// gate: every Kubernetes node of the plan Ready before a control plane goes
-// down. A gate that does not pass emits a failed gate event and throws.
+// gate: every Kubernetes node of the plan Ready, and no disruption budget in
+// the way, before a control plane or a worker batch goes down. A gate that
+// does not pass emits a failed gate event and throws.
 import { messageOf, pollUntil } from "@taloskit/core";
+import { budgetBlocks, budgetCovers } from "../kubernetes/budgets.js";
+import type { KubeClient } from "../kubernetes/index.js";
+import { movable } from "../kubernetes/nodes.js";
 import { UpgradeError, type UpgradeErrorCode } from "./errors.js";
 import { type EtcdMember, type EtcdMemberState, etcdMembers, etcdStatuses } from "./node-api.js";
 import type { RunContext } from "./run-context.js";
@@ -148,56 +152,126 @@ async function checkEtcd(ctx: RunContext, about: string, signal: AbortSignal): P
   };
 }
 
+/** What the Kubernetes gate found: nothing (undefined), or the first problem. */
+interface KubeProblem {
+  code: UpgradeErrorCode;
+  /** The Talos node concerned, when one is. */
+  node: string | undefined;
+  detail: string;
+}
+
 /**
- * The Kubernetes gate before `about` (a control plane) goes down: every
- * Kubernetes node of the plan Ready, waiting at most the gate timeout. On
- * only with `kube` and `gates.kubernetes`.
+ * The Kubernetes gate before `down` (a control plane, or a batch of workers;
+ * `about` names it in events) go down: every Kubernetes node of the plan
+ * Ready, and no disruption budget that allows no disruption now covering a
+ * pod on the nodes about to be drained (skipped when `drain.forceAfterMs` is
+ * set: those pods will be forced out and reported). Waits at most the gate
+ * timeout for both to hold, since budgets recover as replacement pods start.
+ *
+ * On by default whenever a kube client is given (`gates.kubernetes: false`
+ * turns it off): such a run drains nodes, and taking one down while another
+ * is NotReady, or while a budget already has no room, only stacks
+ * disruptions or ends with a cordoned node and a drain timeout. It costs a
+ * few list calls per batch.
  */
-export async function kubernetesGate(ctx: RunContext, about: string): Promise<void> {
+export async function kubernetesGate(
+  ctx: RunContext,
+  about: string,
+  down: readonly string[] = [about],
+): Promise<void> {
   const kube = ctx.options.kube;
-  if (!kube || !ctx.options.gates?.kubernetes) return;
-  const planned = ctx.plan.nodes;
-  let problem = "the Kubernetes nodes were not read";
-  let bad: string | undefined;
+  if (!kube || ctx.options.gates?.kubernetes === false) return;
+  let last: KubeProblem = {
+    code: "UPGRADE_KUBERNETES_NOT_READY",
+    node: about,
+    detail: "the Kubernetes nodes were not read",
+  };
   const refuse = () =>
     refused(
       ctx,
       "kubernetes",
-      "UPGRADE_KUBERNETES_NOT_READY",
-      bad ?? about,
-      `${problem}: refusing to take ${about} down`,
+      last.code,
+      last.node ?? about,
+      `${last.detail}: refusing to take ${down.join(", ")} down`,
       ctx.signal?.aborted ? ctx.signal.reason : undefined,
     );
   await pollUntil(
     async (signal) => {
-      let seen: Map<string, { ready: boolean; reason: string }>;
+      const call = { signal, timeoutMs: ctx.callMs };
       try {
-        seen = new Map(
-          (await kube.nodes({ signal, timeoutMs: ctx.callMs })).map((n) => [n.name, n]),
-        );
+        const problem =
+          (await notReadyNodes(ctx, kube, call)) ?? (await blockingBudget(ctx, kube, down, call));
+        if (!problem) return true;
+        last = problem;
       } catch (error) {
         if (signal.aborted) throw error;
-        bad = undefined;
-        problem = `cannot list Kubernetes nodes: ${messageOf(error)}`;
-        return undefined;
+        last = {
+          code: "UPGRADE_KUBERNETES_NOT_READY",
+          node: undefined,
+          detail: `cannot read the Kubernetes API: ${messageOf(error)}`,
+        };
       }
-      const notReady = planned.filter((p) => !seen.get(p.hostname)?.ready);
-      const first = notReady[0];
-      if (!first) return true;
-      const k = seen.get(first.hostname);
-      bad = first.node;
-      problem = `${notReady.length} Kubernetes node(s) of the plan not Ready, first ${first.hostname} (${bad}): ${k ? k.reason : "no Node of that name"}`;
       return undefined;
     },
     { intervalMs: ctx.gateIntervalMs, timeoutMs: ctx.gateMs, signal: ctx.signal, timedOut: refuse },
   ).catch((error: unknown) => {
     throw error instanceof UpgradeError ? error : refuse();
   });
+  const budgets =
+    ctx.options.drain?.forceAfterMs === undefined ? ", no disruption budget in the way" : "";
   ctx.emit({
     type: "gate",
     gate: "kubernetes",
     node: about,
     ok: true,
-    detail: `${planned.length} Kubernetes node(s) of the plan Ready`,
+    detail: `${ctx.plan.nodes.length} Kubernetes node(s) of the plan Ready${budgets}`,
   });
+}
+
+type KubeCall = { signal: AbortSignal; timeoutMs: number };
+
+/** The first Kubernetes node of the plan that is not Ready, if any. */
+async function notReadyNodes(
+  ctx: RunContext,
+  kube: KubeClient,
+  call: KubeCall,
+): Promise<KubeProblem | undefined> {
+  const seen = new Map((await kube.nodes(call)).map((n) => [n.name, n]));
+  const notReady = ctx.plan.nodes.filter((p) => !seen.get(p.hostname)?.ready);
+  const first = notReady[0];
+  if (!first) return undefined;
+  const k = seen.get(first.hostname);
+  return {
+    code: "UPGRADE_KUBERNETES_NOT_READY",
+    node: first.node,
+    detail: `${notReady.length} Kubernetes node(s) of the plan not Ready, first ${first.hostname} (${first.node}): ${k ? k.reason : "no Node of that name"}`,
+  };
+}
+
+/**
+ * The first disruption budget that would refuse to evict a pod of the nodes
+ * about to go down, if any; none when the caller will force pods out.
+ */
+async function blockingBudget(
+  ctx: RunContext,
+  kube: KubeClient,
+  down: readonly string[],
+  call: KubeCall,
+): Promise<KubeProblem | undefined> {
+  if (ctx.options.drain?.forceAfterMs !== undefined) return undefined;
+  const full = (await kube.disruptionBudgets(call)).filter((b) => b.disruptionsAllowed === 0);
+  if (!full.length) return undefined;
+  for (const node of down) {
+    const hostname = ctx.byNode.get(node)?.hostname ?? node;
+    for (const pod of (await kube.podsOn(hostname, call)).filter(movable)) {
+      const b = full.find((x) => budgetCovers(x, pod) && budgetBlocks(x, pod));
+      if (!b) continue;
+      return {
+        code: "UPGRADE_DISRUPTION_BUDGET",
+        node,
+        detail: `disruption budget ${b.namespace}/${b.name} allows no disruption now (${b.currentHealthy} healthy, ${b.desiredHealthy} needed, ${b.expectedPods} expected) and covers pod ${pod.namespace}/${pod.name} on ${hostname} (${node})`,
+      };
+    }
+  }
+  return undefined;
 }

@@ -58,7 +58,10 @@ export async function installWithLifecycle(
 
   // Pulling and writing the installer again is harmless before the reboot: both
   // ride through the endpoint restarting under them.
+  // The pull, the longest part, comes before the hook (cordon and drain), so
+  // that the node's workloads are away only for the reboot itself.
   emit({ type: "step", node, step: "pull", version, detail: target.image });
+  const pullStarted = Date.now();
   const pulling = within(run, t.pullMs);
   await guarded(run, "UPGRADE_PULL_FAILED", "pull", `pulling ${target.image} failed`, () =>
     ridingRestarts(run, pulling, () =>
@@ -72,6 +75,8 @@ export async function installWithLifecycle(
       ),
     ),
   );
+
+  emit({ type: "pull-done", node, image: target.image, durationMs: Date.now() - pullStarted });
 
   emit({ type: "step", node, step: "install", version, detail: target.image });
   const installing = within(run, t.installMs);
@@ -119,7 +124,20 @@ export async function installWithLifecycle(
   );
 }
 
-/** Hook, then MachineService.Upgrade. Resolves with the event stream opened before the call. */
+/**
+ * Hook, then MachineService.Upgrade. Resolves with the event stream opened before the call.
+ *
+ * The installer cannot be pulled before the drain here. MachineService.Upgrade
+ * pulls it into the system containerd (its own socket, namespace "system")
+ * and would reuse it from there if present, but the only pull an older node
+ * offers, MachineService.ImagePull, always goes to the CRI containerd (the
+ * namespace only picks "system" or "k8s.io" inside that daemon), whose
+ * content store the system containerd does not share (Talos
+ * internal/app/machined/internal/server/v1alpha1: ImagePull connects to
+ * CRIContainerdAddress; internal/pkg/install PullAndValidateInstallerImage to
+ * SystemContainerdAddress). ImageService.Pull, which can target the system
+ * instance, exists from 1.13 only, where the lifecycle path is used.
+ */
 export async function installWithLegacyUpgrade(
   run: NodeRun,
   bootId: string | undefined,

@@ -1,7 +1,9 @@
 // A node's Kubernetes side in a rolling upgrade: cordon and drain before its
-// reboot, wait after it until its Node is Ready (with the kubelet version it
-// had, unless the caller names one), then uncordon. A node whose Node does
-// not come back Ready stays cordoned.
+// reboot (disruption budgets respected; pods forced out only with an
+// explicit drain.forceAfterMs, each one reported), wait after it until its
+// Node is Ready (with the kubelet version it had, unless the caller names
+// one), then uncordon. A node whose Node does not come back Ready stays
+// cordoned; a node whose drain fails stays cordoned and is not rebooted.
 import { messageOf } from "@taloskit/core";
 import { type KubeClient, type KubeNode, nodeNotReady } from "../kubernetes/index.js";
 import { stepError } from "./node-run.js";
@@ -60,12 +62,25 @@ export async function cordonAndDrain(
   k.cordoned = true;
   k.kubelet ??= before.kubeletVersion;
   ctx.emit({ type: "step", node, step: "drain", version, detail: name });
+  const drain = ctx.options.drain;
   await k.kube
     .drain(name, {
       ...call,
-      drainTimeoutMs: ctx.options.drain?.timeoutMs,
-      intervalMs: ctx.options.drain?.intervalMs,
+      drainTimeoutMs: drain?.timeoutMs,
+      intervalMs: drain?.intervalMs,
+      maxIntervalMs: drain?.maxIntervalMs,
+      forceAfterMs: drain?.forceAfterMs,
       onEvict: (p) => ctx.emit({ type: "evict", node, pod: `${p.namespace}/${p.name}` }),
+      onRefused: (_, r) =>
+        ctx.emit({ type: "evict-refused", node, pod: r.pod, budgets: r.budgets, detail: r.reason }),
+      onForce: (p, r) =>
+        ctx.emit({
+          type: "pod-forced",
+          node,
+          pod: r.pod,
+          budgets: r.budgets,
+          gracePeriodSeconds: p.terminationGracePeriodSeconds,
+        }),
     })
     .catch((e: unknown) => {
       throw stepError(

@@ -2,11 +2,12 @@
 // control-plane nodes one at a time behind an etcd health and quorum gate,
 // then workers in batches behind a cluster gate. Optional cordon and drain
 // through the Kubernetes API; with it, each node's Kubernetes Node must be
-// Ready again (with its kubelet's version) before it is uncordoned, and an
-// optional gate holds every control plane until all Kubernetes nodes of the
-// plan are Ready. Before any node is touched, an etcd snapshot is saved and
-// read back (etcd-safety.ts), and each control plane hands etcd leadership on
-// just before its reboot. The run stops at the first failure and touches
+// Ready again (with its kubelet's version) before it is uncordoned, and a
+// Kubernetes gate holds every control plane and worker batch until all
+// Kubernetes nodes of the plan are Ready and no disruption budget is in the
+// way. Before any node is touched, an etcd snapshot is saved and read back
+// (etcd-safety.ts), and each control plane hands etcd leadership on just
+// before its reboot. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic).
 //
@@ -87,7 +88,8 @@ async function upgradeControlPlanes(ctx: RunContext, wave: PlannedWave): Promise
 }
 
 /**
- * The workers of a wave in batches, each batch behind the etcd gate. Every
+ * The workers of a wave in batches, each batch behind the etcd and the
+ * Kubernetes gates. Every
  * failure of a batch is recorded; the run stops with the first.
  */
 async function upgradeWorkers(ctx: RunContext, wave: PlannedWave): Promise<void> {
@@ -97,6 +99,7 @@ async function upgradeWorkers(ctx: RunContext, wave: PlannedWave): Promise<void>
     ctx.emit({ type: "batch-start", version: wave.version, nodes: batch });
     try {
       await etcdGate(ctx, batch[0] as string, true);
+      await kubernetesGate(ctx, batch[0] as string, batch);
     } catch (error) {
       failRun(ctx.record, error, undefined);
     }

@@ -3,6 +3,7 @@
 // and the run's record.
 import type { TalosClient } from "@taloskit/client";
 import type { KubeClient } from "../kubernetes/index.js";
+import { UpgradeError } from "./errors.js";
 import { emitter, type UpgradeEventInit, type UpgradeListener } from "./events.js";
 import type { UpgradeNodeOptions } from "./node-run.js";
 import type { PlannedNode, UpgradePlan } from "./plan.js";
@@ -23,6 +24,9 @@ export interface EtcdSnapshotOptions {
   timeoutMs?: number | undefined;
 }
 
+/** How long a node's drain may take unless the caller says (the Kubernetes client's default). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 300_000;
+
 /** Options of runUpgrade(). */
 export interface RunUpgradeOptions
   extends Omit<UpgradeNodeOptions, "facts" | "beforeReboot" | "onEvent" | "signal" | "method"> {
@@ -37,7 +41,19 @@ export interface RunUpgradeOptions
    * wait until its Kubernetes Node is Ready (see `kubernetes`), then uncordon.
    */
   kube?: KubeClient | undefined;
-  drain?: { timeoutMs?: number; intervalMs?: number };
+  /**
+   * With `kube`: the drain of each node. `timeoutMs` bounds it (default 5 min);
+   * evictions a disruption budget refuses are retried from `intervalMs`
+   * (default 1 s), doubling up to `maxIntervalMs` (default 10 s). Pods still
+   * refused `forceAfterMs` after the drain started are deleted directly and
+   * reported (`pod-forced` events): an explicit fallback, never the default.
+   */
+  drain?: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    maxIntervalMs?: number;
+    forceAfterMs?: number | undefined;
+  };
   /** With `kube`: waiting for each node's Kubernetes Node after its reboot. */
   kubernetes?: {
     /** How long the Node may take to be Ready once the Talos node is back (default 5 min). */
@@ -51,9 +67,12 @@ export interface RunUpgradeOptions
     kubeletVersion?: string | undefined;
   };
   /**
-   * Health gates: etcd (default on); kubernetes, with `kube` (default off): every
-   * Kubernetes node of the plan Ready before each control plane goes down; and how
-   * long a gate waits for health (default 5 min).
+   * Health gates: etcd (default on); kubernetes, with `kube` (default on; false
+   * turns it off): before each control plane and each worker batch goes down,
+   * every Kubernetes node of the plan Ready and no disruption budget at 0
+   * allowed disruptions covering pods on those nodes (unless
+   * `drain.forceAfterMs` is set); and how long a gate waits for health
+   * (default 5 min).
    */
   gates?: { etcd?: boolean; kubernetes?: boolean; timeoutMs?: number; intervalMs?: number };
   /**
@@ -82,11 +101,25 @@ export interface RunContext {
   record: RunRecord;
 }
 
+/** Refuses options that would only fail half-way, before any node is touched. */
+function checkOptions(options: RunUpgradeOptions): void {
+  const force = options.drain?.forceAfterMs;
+  const limit = options.drain?.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  if (force !== undefined && !(force >= 0 && force < limit)) {
+    throw new UpgradeError(
+      "UPGRADE_INVALID_ARGUMENT",
+      `drain.forceAfterMs (${force} ms) must be at least 0 and less than the drain timeout (${limit} ms)`,
+      { step: "plan" },
+    );
+  }
+}
+
 export function runContext(
   client: TalosClient,
   plan: UpgradePlan,
   options: RunUpgradeOptions,
 ): RunContext {
+  checkOptions(options);
   const emit = emitter(options.onEvent);
   return {
     client,

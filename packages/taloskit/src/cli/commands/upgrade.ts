@@ -207,8 +207,16 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
         return line(`${e.node}: ${e.stage}${e.ready ? ", ready" : ""}`);
       case "reconnect":
         return line(`${e.node}: waiting (attempt ${e.attempt}: ${e.reason})`);
+      case "pull-done":
+        return line(`${e.node}: pulled ${e.image} in ${(e.durationMs / 1000).toFixed(1)}s`);
       case "evict":
         return line(`${e.node}: evicted ${e.pod}`);
+      case "evict-refused":
+        return line(`${e.node}: eviction of ${e.pod} refused, retrying (${e.detail})`);
+      case "pod-forced":
+        return line(
+          `${e.node}: FORCED deletion of ${e.pod}${e.budgets.length ? `, bypassing budget ${e.budgets.join(", ")}` : ""} (grace ${e.gracePeriodSeconds ?? "default"}s)`,
+        );
       case "kubernetes-node":
         return line(
           `${e.node}: Kubernetes node ${e.name} ${e.ready ? "Ready" : "NotReady"}${e.kubeletVersion ? `, kubelet ${e.kubeletVersion}` : ""}${e.detail ? ` (${e.detail})` : ""}`,
@@ -258,7 +266,13 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
     )
     .option(
       "--kubernetes-gate",
-      "with --kubeconfig: before each control plane, wait until every Kubernetes node of the plan is Ready",
+      "with --kubeconfig (the default): before each control plane and worker batch, wait until every Kubernetes node of the plan is Ready and no disruption budget is in the way",
+    )
+    .option("--no-kubernetes-gate", "with --kubeconfig: do not run the Kubernetes gate")
+    .option("--drain-timeout <duration>", "how long each node's drain may take", "5m")
+    .option(
+      "--force-after <duration>",
+      "delete pods a disruption budget still refuses this long into a drain (reported; off by default)",
     )
     .addOption(
       new Option("--reboot-mode <mode>", "reboot mode")
@@ -281,6 +295,8 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
         dryRun?: boolean;
         drain: boolean;
         kubernetesGate?: boolean;
+        drainTimeout: string;
+        forceAfter?: string;
         rebootMode: "default" | "powercycle";
         timeout: string;
         stage?: boolean;
@@ -294,6 +310,13 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
       if (!Number.isInteger(batchSize) || batchSize < 1)
         throw new Error(`--batch must be a whole number of at least 1, not "${opts.batch}"`);
       const rebootMs = parseDuration(opts.timeout);
+      const drain = {
+        timeoutMs: parseDuration(opts.drainTimeout, "--drain-timeout"),
+        forceAfterMs:
+          opts.forceAfter === undefined
+            ? undefined
+            : parseDuration(opts.forceAfter, "--force-after"),
+      };
       const p = await makePlan(flags, opts, io);
       try {
         if (opts.dryRun) {
@@ -308,7 +331,8 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
             batchSize,
             signal: ac.signal,
             kube: opts.drain ? p.kube : undefined,
-            gates: { kubernetes: opts.kubernetesGate === true },
+            drain,
+            gates: { kubernetes: opts.kubernetesGate !== false },
             rebootMode: opts.rebootMode,
             legacy: {
               stage: opts.stage,
