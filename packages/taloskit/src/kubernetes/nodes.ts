@@ -31,6 +31,8 @@ export interface KubeNode {
   /** status.nodeInfo.kubeletVersion, e.g. "v1.34.1", when reported. */
   kubeletVersion: string | undefined;
   unschedulable: boolean;
+  /** Every status.addresses entry (InternalIP, ExternalIP, Hostname, ...), in the API's order. */
+  addresses: { type: string; address: string }[];
   /** status.addresses of type InternalIP, in the API's order. */
   internalIPs: string[];
   /** status.addresses of type ExternalIP, in the API's order. */
@@ -82,6 +84,9 @@ export function kubeNodeOf(name: string, body: unknown): KubeNode {
     reason: ready ? "" : why,
     kubeletVersion: n.status?.nodeInfo?.kubeletVersion || undefined,
     unschedulable: n.spec?.unschedulable === true,
+    addresses: (n.status?.addresses ?? []).flatMap((a) =>
+      a.type && a.address ? [{ type: a.type, address: a.address }] : [],
+    ),
     internalIPs: addresses("InternalIP"),
     externalIPs: addresses("ExternalIP"),
     hostname: addresses("Hostname")[0],

@@ -105,6 +105,12 @@ describe("KubeClient: nodes", () => {
       reason: "",
       kubeletVersion: "v1.34.1",
       unschedulable: false,
+      addresses: [
+        { type: "InternalIP", address: "10.5.0.2" },
+        { type: "InternalIP", address: "fd00::2" },
+        { type: "ExternalIP", address: "203.0.113.2" },
+        { type: "Hostname", address: "cp-1" },
+      ],
       internalIPs: ["10.5.0.2", "fd00::2"],
       externalIPs: ["203.0.113.2"],
       hostname: "cp-1",

@@ -130,7 +130,7 @@ const opts = (extra: Partial<RunUpgradeOptions> = {}): RunUpgradeOptions => ({
 });
 
 const plan = (nodes?: string[]) =>
-  planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient, nodes });
+  planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient, nodes, subset: !!nodes });
 
 /** One node's trail of steps and drain events, in order. */
 const trail = (events: UpgradeEvent[], node: string) =>
