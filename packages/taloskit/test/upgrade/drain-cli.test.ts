@@ -85,6 +85,8 @@ const common = () => [
   "kc",
   "--timeout",
   "10s",
+  // The etcd snapshot would land in the working directory; these tests are about drains.
+  "--no-etcd-snapshot",
 ];
 
 describe("taloskit upgrade run: drain flags", () => {
