@@ -8,7 +8,15 @@ export {
   type UpgradeErrorOptions,
   type UpgradeStep,
 } from "./errors.js";
-export type { UpgradeEvent, UpgradeListener, UpgradeMethod } from "./events.js";
+export {
+  errorJson,
+  eventJson,
+  type UpgradeErrorJson,
+  type UpgradeEvent,
+  type UpgradeEventJson,
+  type UpgradeListener,
+  type UpgradeMethod,
+} from "./events.js";
 export {
   type InspectOptions,
   type NodeFacts,
@@ -45,6 +53,13 @@ export {
   type UpgradeNodeOptions,
   upgradeNode,
 } from "./single.js";
+export {
+  readUpgradeState,
+  UPGRADE_STATE_KIND,
+  type UpgradeState,
+  type UpgradeStateNode,
+  type UpgradeStateOptions,
+} from "./state-file.js";
 export {
   type CatalogVersion,
   checkKubernetes,

@@ -7,6 +7,7 @@ import { emitter, type UpgradeEventInit, type UpgradeListener } from "./events.j
 import type { UpgradeNodeOptions } from "./node-run.js";
 import type { PlannedNode, UpgradePlan } from "./plan.js";
 import { type RunRecord, startRecord } from "./run-record.js";
+import type { UpgradeStateOptions } from "./state-file.js";
 
 /** Options of runUpgrade(). */
 export interface RunUpgradeOptions
@@ -41,6 +42,8 @@ export interface RunUpgradeOptions
    * long a gate waits for health (default 5 min).
    */
   gates?: { etcd?: boolean; kubernetes?: boolean; timeoutMs?: number; intervalMs?: number };
+  /** Keep the run's state in a file, and resume the run it records (see state-file.ts). */
+  state?: UpgradeStateOptions | undefined;
 }
 
 /** A run under way. */

@@ -35,6 +35,7 @@ export class UpgradeRunError extends UpgradeError {
       node: error.node,
       step: error.step,
       version: error.version,
+      installPending: error.installPending,
       cause: error,
     });
     this.summary = summary;
