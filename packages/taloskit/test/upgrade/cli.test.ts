@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { progressPrinter, upgradeCommand } from "../../src/cli/commands/upgrade.js";
 import { parseDuration } from "../../src/cli/globals.js";
 import { runCli, type TalosconfigFiles, talosconfigFiles } from "../helpers/cli.js";
-import { type Env, SCHEMATIC_A, startEnv } from "./helpers.js";
+import { type Env, mutatingCalls, SCHEMATIC_A, startEnv } from "./helpers.js";
 
 let env: Env;
 let files: TalosconfigFiles;
@@ -29,19 +29,61 @@ afterAll(async () => {
 const run = (args: string[], tty = false) => runCli(upgradeCommand, args, { env: {}, isTTY: tty });
 
 const common = () => ["--talosconfig", cfg, "--factory", env.factory.url];
+const installer = (schematic = SCHEMATIC_A, version = "v1.14.0") =>
+  `${new URL(env.factory.url).host}/metal-installer/${schematic}:${version}`;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe("taloskit upgrade", () => {
-  it("plan prints each node's path as a table, and as json", async () => {
+  it("plan prints each node's path, installers, order and gates, and exits 2 for changes", async () => {
     const t = await run(["plan", "--to", "v1.14.0", ...common()]);
-    expect(t.code).toBe(0);
+    // Exit code 2: some node would change (as terraform plan -detailed-exitcode).
+    expect(t.code).toBe(2);
     expect(t.stdout).toMatch(/^NODE\s+ROLE\s+FROM\s+PATH/);
     expect(t.stdout).toMatch(new RegExp(`${W1}\\s+worker\\s+v1.13.3\\s+v1.14.0\\s+lifecycle`));
     expect(t.stdout).toMatch(new RegExp(`${W2}\\s+worker\\s+v1.14.0\\s+-.*skip`));
-    expect(t.stderr).toMatch(/wave v1.14.0: control planes 10.5.0.2; workers 10.5.0.3/);
+    const order = t.stdout.slice(t.stdout.indexOf("\norder:") + 1);
+    expect(order).toBe(
+      [
+        "order: control planes one at a time, then workers in batches of 1",
+        "drain: none (needs --kubeconfig)",
+        "wave v1.14.0:",
+        `  gate etcd: every member healthy, quorum kept without ${CP}`,
+        `  ${CP} controlplane v1.13.3 -> v1.14.0 lifecycle ${installer()}`,
+        `  gate etcd: healthy again after ${CP}`,
+        `  batch ${W1}:`,
+        "    gate etcd: every member healthy",
+        `    ${W1} worker v1.13.3 -> v1.14.0 lifecycle ${installer()}`,
+        "",
+      ].join("\n"),
+    );
     const j = await run(["plan", "--to", "v1.14.0", ...common(), "-o", "json"]);
+    expect(j.code).toBe(2);
     const plan = JSON.parse(j.stdout);
     expect(plan.target).toBe("v1.14.0");
     expect(plan.nodes.map((n: { node: string }) => n.node)).toEqual([CP, W1, W2]);
+    expect(plan.nodes[0].steps[0].image).toBe(installer());
+    // --json: the plan as one line of JSON, typed and timestamped.
+    const nd = await run(["plan", "--to", "v1.14.0", ...common(), "--json"]);
+    expect(nd.code).toBe(2);
+    const lines = nd.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      type: "plan",
+      time: expect.stringMatching(ISO),
+      target: "v1.14.0",
+      waves: [{ version: "v1.14.0", controlPlanes: [CP], workers: [W1] }],
+    });
+  });
+
+  it("plan --help documents the exit codes", async () => {
+    let help = "";
+    const cmd = upgradeCommand({ stdout: () => {}, stderr: () => {}, env: {} });
+    const plan = cmd.commands.find((c) => c.name() === "plan");
+    plan?.configureOutput({ writeOut: (t) => (help += t) });
+    plan?.outputHelp();
+    expect(help).toMatch(
+      /Exit codes: 0 when no node would change, 2 when some node would be upgraded, 1 on errors/,
+    );
   });
 
   it("refuses an impossible target with a one-line reason", async () => {
@@ -50,12 +92,23 @@ describe("taloskit upgrade", () => {
     );
   });
 
-  it("run --dry-run prints the plan and touches nothing", async () => {
+  it("run --dry-run prints the plan with each node's installer and touches nothing", async () => {
     const boot = env.sim.node(CP).state.bootId;
+    const before = mutatingCalls(env.sim);
     const r = await run(["run", "--to", "v1.14.0", "--dry-run", ...common(), "-o", "json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).nodes).toHaveLength(3);
+    const t = await run(["run", "--to", "v1.14.0", "--dry-run", "--batch", "2", ...common()]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(
+      `  ${CP} controlplane v1.13.3 -> v1.14.0 lifecycle ${installer()}\n`,
+    );
+    expect(t.stdout).toContain(
+      "order: control planes one at a time, then workers in batches of 2\n",
+    );
+    expect(t.stdout).toContain(`    ${W1} worker v1.13.3 -> v1.14.0 lifecycle ${installer()}\n`);
     expect(env.sim.node(CP).state.bootId).toBe(boot);
+    expect(mutatingCalls(env.sim)).toEqual(before);
   });
 
   it("run upgrades with live progress on stderr and a final json summary", async () => {
@@ -85,6 +138,10 @@ describe("taloskit upgrade", () => {
     expect(r.stderr).toMatch(/10.5.0.3: done, v1.14.0/);
     // Not a terminal: no carriage-return redraws.
     expect(r.stderr).not.toContain("\r");
+    // Nothing left to change: plan exits 0.
+    const p = await run(["plan", "--to", "v1.14.0", ...common()]);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toContain("\nnothing to do: every node runs its target\n");
   });
 
   it("run reports a failure with exit code 1 and a table", async () => {
