@@ -7,43 +7,18 @@
 // and batches, with none of the SDK's reads, gates, event tracking or checks.
 // Prints milliseconds per node for both and their ratio.
 import { ContainerDriver, ContainerdNamespace } from "@taloskit/api/common";
-import { TalosClient } from "@taloskit/client";
 import { FactoryClient } from "@taloskit/factory";
-import { type ClusterSimulator, startCluster, startFactoryServer } from "@taloskit/testing";
+import type { ClusterSimulator } from "@taloskit/testing";
 import { planUpgrade, runUpgrade } from "taloskit";
-
-const NODES = Number(process.env.UPGRADE_BENCH_NODES ?? 1000);
-const BATCH = 50;
-const FROM = "v1.13.3";
-const TO = "v1.14.0";
-const SCHEMATIC = "a".repeat(64);
+import { BATCH, NODES, SCHEMATIC, startUpgradeCluster, TO } from "./upgrade-cluster.js";
 
 const t0 = performance.now();
-const sim = await startCluster({
-  rebootDelayMs: 0,
-  nodes: Array.from({ length: NODES }, (_, i) => ({
-    address: `10.${Math.floor(i / 250)}.0.${(i % 250) + 2}`,
-    role: i < 3 ? ("controlplane" as const) : ("worker" as const),
-    version: FROM,
-    schematic: SCHEMATIC,
-  })),
-});
-const factory = await startFactoryServer({ versions: [FROM, TO] });
-const client = TalosClient.connect(sim.clientOptions({ roles: ["os:admin"] }));
+const cluster = await startUpgradeCluster();
+const { sim, factory, client } = cluster;
 const addresses = sim.nodes.map((n) => n.address);
 console.log(
   `simulator: ${NODES} nodes (one mTLS gRPC server each, behind one router) started in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
-
-function reset(s: ClusterSimulator): void {
-  for (const n of s.nodes) {
-    n.state.version = FROM;
-    n.state.schematic = SCHEMATIC;
-    n.state.images.clear();
-    n.state.pendingUpgrade = undefined;
-    n.touch();
-  }
-}
 
 function check(s: ClusterSimulator, what: string): void {
   const wrong = s.nodes.filter((n) => n.state.version !== TO).length;
@@ -148,7 +123,7 @@ let start = performance.now();
 await rolling(bareUpgrade);
 const bareRunMs = performance.now() - start;
 check(sim, "baseline");
-reset(sim);
+cluster.reset();
 
 let events = 0;
 start = performance.now();
@@ -177,6 +152,4 @@ console.log(
   `taloskit's own time per node (run minus baseline): ${((runMs - bareRunMs) / NODES).toFixed(2)} ms`,
 );
 
-client.close();
-await factory.close();
-await sim.close();
+await cluster.close();

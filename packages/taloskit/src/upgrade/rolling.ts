@@ -65,9 +65,9 @@ export async function runUpgrade(
     });
   }
   // Before each node (or batch), the state file is written: a run that cannot record stops.
-  const checkpoint = () => {
+  const checkpoint = async () => {
     try {
-      state?.checkpoint();
+      await state?.checkpoint();
     } catch (error) {
       failRun(ctx.record, error, undefined);
     }
@@ -83,16 +83,13 @@ export async function runUpgrade(
       await upgradeWorkers(ctx, wave, checkpoint);
     }
     try {
-      state?.finish();
+      await state?.finish();
     } catch (error) {
       failRun(ctx.record, error, undefined);
     }
   } catch (error) {
-    try {
-      state?.finish(error);
-    } catch {
-      // the run's own failure is the one to report
-    }
+    // The run's own failure is the one to report, whether or not the file takes it.
+    await state?.finish(error).catch(() => {});
     throw error;
   }
   return finishRun(ctx.record, true);
@@ -108,11 +105,11 @@ export async function runUpgrade(
 async function upgradeControlPlanes(
   ctx: RunContext,
   wave: PlannedWave,
-  checkpoint: () => void,
+  checkpoint: () => Promise<void>,
 ): Promise<void> {
   let gated = false;
   for (const cp of wave.controlPlanes) {
-    checkpoint();
+    await checkpoint();
     const planned = ctx.byNode.get(cp) as PlannedNode;
     const final = isFinal(ctx, cp, wave.version);
     const step = planned.steps.find((s) => s.version === wave.version);
@@ -138,11 +135,11 @@ async function upgradeControlPlanes(
 async function upgradeWorkers(
   ctx: RunContext,
   wave: PlannedWave,
-  checkpoint: () => void,
+  checkpoint: () => Promise<void>,
 ): Promise<void> {
   const size = Math.max(1, Math.floor(ctx.options.batchSize ?? 1));
   for (let i = 0; i < wave.workers.length; i += size) {
-    checkpoint();
+    await checkpoint();
     const batch = wave.workers.slice(i, i + size);
     ctx.emit({ type: "batch-start", version: wave.version, nodes: batch });
     try {

@@ -5,7 +5,11 @@
 // a reader never sees half a file. A run given the state file of an earlier
 // run of the same plan resumes it; a state file of another plan, or one that
 // is not a taloskit upgrade state, stops the run before any node is touched.
+// Writes go out one at a time in the background, changes made meanwhile
+// together in the next; before each node the run waits until the file holds
+// everything so far.
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { messageOf } from "@taloskit/core";
 import { z } from "zod";
 import { UpgradeError, type UpgradeStep } from "./errors.js";
@@ -237,20 +241,41 @@ function newState(plan: UpgradePlan): UpgradeState {
   };
 }
 
+function writeFailed(path: string, error: unknown): UpgradeError {
+  return new UpgradeError(
+    "UPGRADE_STATE_WRITE_FAILED",
+    `cannot write the upgrade state to ${path}: ${messageOf(error)}`,
+    { step: "state", cause: error },
+  );
+}
+
+/** The text of a state file, stamped now. */
+function stateText(state: UpgradeState): string {
+  state.updatedAt = new Date().toISOString();
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
 /** Writes the whole file beside itself, then renames it over the old one. */
-function writeState(path: string, state: UpgradeState): void {
+function writeStateNow(path: string, state: UpgradeState): void {
   const temp = `${path}.${process.pid}.tmp`;
   try {
-    state.updatedAt = new Date().toISOString();
-    writeFileSync(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(temp, stateText(state), { mode: 0o600 });
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw new UpgradeError(
-      "UPGRADE_STATE_WRITE_FAILED",
-      `cannot write the upgrade state to ${path}: ${messageOf(error)}`,
-      { step: "state", cause: error },
-    );
+    throw writeFailed(path, error);
+  }
+}
+
+/** As writeStateNow, without blocking the run's other nodes. */
+async function writeState(path: string, state: UpgradeState): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, stateText(state), { mode: 0o600 });
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw writeFailed(path, error);
   }
 }
 
@@ -264,10 +289,10 @@ export interface UpgradeStateRecorder {
   readonly earlierFailure: UpgradeErrorJson | undefined;
   /** Updates the state from an event and writes it when a node changed; never throws. */
   onEvent(event: UpgradeEvent): void;
-  /** Writes the state before the next node; throws this or any earlier write failure. */
-  checkpoint(): void;
+  /** Resolves once the file holds every change so far; throws the first write failure. */
+  checkpoint(): Promise<void>;
   /** Records the end of the run: done, or the failure that stopped it. */
-  finish(error?: unknown): void;
+  finish(error?: unknown): Promise<void>;
 }
 
 /**
@@ -282,16 +307,26 @@ export function openUpgradeState(path: string, plan: UpgradePlan): UpgradeStateR
   state.status = "running";
   state.failure = undefined;
   for (const n of state.nodes) if (n.status !== "done") n.status = "pending";
-  writeState(path, state);
+  writeStateNow(path, state);
 
   const byNode = new Map(state.nodes.map((n) => [n.node, n]));
+  // One write at a time; changes made while one runs go out together in the next.
+  let writing: Promise<void> | undefined;
+  let dirty = false;
   let writeError: unknown;
-  const save = () => {
-    try {
-      writeState(path, state);
-    } catch (error) {
-      writeError ??= error;
+  const flush = async () => {
+    while (dirty) {
+      dirty = false;
+      await writeState(path, state).catch((error: unknown) => {
+        writeError ??= error;
+      });
     }
+    writing = undefined;
+  };
+  const save = () => {
+    dirty = true;
+    writing ??= flush();
+    return writing;
   };
   const isLast = (n: UpgradeStateNode, version: string) => n.steps.at(-1)?.version === version;
 
@@ -331,13 +366,13 @@ export function openUpgradeState(path: string, plan: UpgradePlan): UpgradeStateR
         default:
           return;
       }
-      save();
+      void save();
     },
-    checkpoint() {
-      save();
+    async checkpoint() {
+      await save();
       if (writeError) throw writeError;
     },
-    finish(error) {
+    async finish(error) {
       if (error === undefined) {
         state.status = "done";
       } else {
@@ -351,7 +386,8 @@ export function openUpgradeState(path: string, plan: UpgradePlan): UpgradeStateR
           n.installPending = failure.installPending;
         }
       }
-      writeState(path, state);
+      await save();
+      if (writeError) throw writeError;
     },
   };
 }

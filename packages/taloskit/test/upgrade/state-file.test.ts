@@ -83,7 +83,7 @@ describe("runUpgrade with a state file", () => {
   it("records each node as it changes; an aborted run resumes at the node it stopped at", async () => {
     const p = await plan();
     const ac = new AbortController();
-    // What the file said at each node-done: written before the next node starts.
+    // What the file says as each node starts: every node before it recorded.
     const seen: string[] = [];
     const err = await failure(
       runUpgrade(env.client, p, {
@@ -91,9 +91,12 @@ describe("runUpgrade with a state file", () => {
         signal: ac.signal,
         state: { path: file },
         onEvent: (e) => {
-          if (e.type === "node-done") {
-            const s = stateOf();
-            seen.push(`${e.node}:${s.nodes.find((x) => x.node === e.node)?.status}`);
+          if (e.type === "node-start") {
+            seen.push(
+              stateOf()
+                .nodes.map((x) => `${x.node}:${x.status}`)
+                .join(" "),
+            );
           }
           // Interrupt the run as the second node starts.
           if (e.type === "node-start" && e.node === WORKERS[0]) ac.abort(new Error("interrupted"));
@@ -105,7 +108,11 @@ describe("runUpgrade with a state file", () => {
       code: "UPGRADE_ABORTED",
       node: WORKERS[0],
     });
-    expect(seen).toEqual([`${CP}:done`]);
+    const [w1, w2, w3] = WORKERS;
+    expect(seen).toEqual([
+      `${CP}:pending ${w1}:pending ${w2}:pending ${w3}:pending`,
+      `${CP}:done ${w1}:pending ${w2}:pending ${w3}:pending`,
+    ]);
     const stopped = stateOf();
     expect(stopped).toMatchObject({
       kind: "taloskit/upgrade-state",
