@@ -102,8 +102,11 @@ export function emitter(listener: UpgradeListener | undefined): (e: UpgradeEvent
 
 /** An UpgradeError as plain data: what events and state files carry (no cause, no stack). */
 export interface UpgradeErrorJson {
+  /** UpgradeError's stable code (UPGRADE_...). */
   code: string;
+  /** Where in a node's upgrade it failed. */
   step: UpgradeStep | undefined;
+  /** The node it concerns, when one. */
   node: string | undefined;
   /** The version being installed when it failed. */
   version: string | undefined;

@@ -27,6 +27,7 @@ export interface UpgradeStateOptions {
 
 /** One node in a state file. */
 export interface UpgradeStateNode {
+  /** The node's address, as in the plan. */
   node: string;
   role: "controlplane" | "worker";
   /** Its version when the upgrade was planned. */
@@ -45,15 +46,22 @@ export interface UpgradeStateNode {
 
 /** The content of a state file (JSON). */
 export interface UpgradeState {
+  /** Always UPGRADE_STATE_KIND: what tells a state file from other JSON. */
   kind: typeof UPGRADE_STATE_KIND;
+  /** The format's version. */
   version: 1;
+  /** The plan's target Talos version. */
   target: string;
+  /** The plan's installer registry. */
   registry: string;
+  /** "running" while a run goes on (or after it was killed), then "failed" or "done". */
   status: "running" | "failed" | "done";
   /** RFC 3339 times of the first run's start and of the last write. */
   startedAt: string;
   updatedAt: string;
+  /** The plan's waves. */
   waves: PlannedWave[];
+  /** Every node of the plan, in its order. */
   nodes: UpgradeStateNode[];
   /** Why the last run stopped, while the state is "failed". */
   failure: UpgradeErrorJson | undefined;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { progressPrinter, upgradeCommand } from "../../src/cli/commands/upgrade.js";
 import { parseDuration } from "../../src/cli/globals.js";
+import { eventJson, UpgradeError } from "../../src/upgrade/index.js";
 import { runCli, runProgram, type TalosconfigFiles, talosconfigFiles } from "../helpers/cli.js";
 import { type Env, mutatingCalls, SCHEMATIC_A, SCHEMATIC_B, startEnv } from "./helpers.js";
 
@@ -181,6 +182,45 @@ describe("taloskit upgrade", () => {
     p({ type: "pull-progress", node: "n", layer: "sha256:1", offset: 512, total: 1024, at: 0 });
     p({ type: "step", node: "n", step: "install", version: "v1.14.0", detail: "", at: 0 });
     expect(out).toBe("\r\x1b[Kn: pulling sha256:1 50%\r\x1b[Kn: install\n");
+  });
+
+  it("--json events carry errors as data, never their cause, and cut long texts", () => {
+    let out = "";
+    const cause = new Error("token=s3cr3t");
+    const error = new UpgradeError(
+      "UPGRADE_INSTALL_FAILED",
+      "10.5.0.3: the installer exited with code 6",
+      {
+        node: W1,
+        step: "install",
+        version: "v1.14.0",
+        cause,
+      },
+    );
+    const events = [
+      { type: "node-failed", node: W1, error, at: 0 },
+      { type: "install-output", node: W1, message: "x".repeat(10_000), at: 1 },
+    ] as const;
+    for (const e of events) out += `${JSON.stringify(eventJson(e))}\n`;
+    expect(out).not.toContain("s3cr3t");
+    const [failed, output] = out
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(failed).toEqual({
+      type: "node-failed",
+      time: "1970-01-01T00:00:00.000Z",
+      node: W1,
+      error: {
+        code: "UPGRADE_INSTALL_FAILED",
+        step: "install",
+        node: W1,
+        version: "v1.14.0",
+        installPending: false,
+        message: "10.5.0.3: the installer exited with code 6",
+      },
+    });
+    expect(output.message).toBe(`${"x".repeat(4096)}… (10000 characters)`);
   });
 
   it("prints Kubernetes node readiness and the Kubernetes gate", () => {
