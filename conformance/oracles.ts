@@ -199,6 +199,11 @@ export function machinery(version: OracleVersion) {
     version: () => o.request({ op: "version" }),
     /** How each registered document kind decodes (field names, types, deprecations). */
     kinds: () => o.request({ op: "kinds" }),
+    /** Whether Talos's installer of `to` accepts a node running `from` (its compatibility check). */
+    upgradeable: (from: string, to: string) => o.request({ op: "upgradeable", from, to }),
+    /** Whether Kubernetes `kubernetesVersion` is supported on Talos `to`. */
+    kubernetes: (kubernetesVersion: string, to: string) =>
+      o.request({ op: "kubernetes", kubernetesVersion, to }),
   };
 }
 

@@ -40,6 +40,9 @@ type request struct {
 	Secrets string `json:"secrets,omitempty"`
 	// redact
 	Replacement string `json:"replacement,omitempty"`
+	// upgradeable (From -> To) and kubernetes (KubernetesVersion on To)
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
 type response struct {
@@ -272,6 +275,10 @@ func handle(req request) response {
 		resp = describeKinds()
 	case "redact":
 		resp = redact(req)
+	case "upgradeable":
+		resp = upgradeable(req)
+	case "kubernetes":
+		resp = kubernetesSupported(req)
 	default:
 		resp = response{Stage: "request", Error: fmt.Sprintf("unknown op %q", req.Op)}
 	}

@@ -13,6 +13,12 @@ export const UPGRADE_ERROR_CODES = [
   "UPGRADE_IMPOSSIBLE_JUMP",
   /** A minor release on the way has no usable (non-broken) patch at the factory. */
   "UPGRADE_NO_PATH",
+  /** The nodes given leave out nodes of the cluster, and the caller did not say that a subset is meant. */
+  "UPGRADE_PARTIAL_PLAN",
+  /** A node's new schematic lacks a system extension the node runs now. */
+  "UPGRADE_EXTENSIONS_LOST",
+  /** After the reboot the node runs another platform or secure boot state than before. */
+  "UPGRADE_PLATFORM_MISMATCH",
   /** The cluster's Kubernetes version is not supported by a Talos version on the path. */
   "UPGRADE_KUBERNETES_INCOMPATIBLE",
   /** A node's version, schematic, platform or role could not be read. */

@@ -1,6 +1,13 @@
 // Upgrades: version paths, single-node upgrades and rolling cluster upgrades.
 
 export {
+  type ClusterDiscovery,
+  type DiscoveredNode,
+  type DiscoverOptions,
+  type DiscoverySource,
+  discoverCluster,
+} from "./discover.js";
+export {
   reason as upgradeErrorReason,
   UPGRADE_ERROR_CODES,
   UpgradeError,
@@ -21,6 +28,7 @@ export {
   type InspectOptions,
   type NodeFacts,
   readBootId,
+  readExtensions,
   readMachineStatus,
   readNodeFacts,
   readSchematic,
@@ -68,6 +76,7 @@ export {
   type ParsedCatalog,
   parseCatalog,
   TALOS_COMPATIBILITY,
+  upgradeableFrom,
   type VersionCatalog,
   versionPath,
 } from "./versions.js";

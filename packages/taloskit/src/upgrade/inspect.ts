@@ -21,6 +21,10 @@ export interface NodeFacts {
   schematicSource: "ImageFactorySchematic" | "ExtensionStatus" | "none";
   platform: string;
   secureBoot: boolean;
+  /** Booted a unified kernel image (systemd-boot); false for GRUB. */
+  bootedWithUKI: boolean;
+  /** System extensions it runs, by name (e.g. "amd-ucode"), without the virtual ones. */
+  extensions: string[];
   /** Boot ID, when it could be read (BootID resource on 1.14+, else /proc as admin). */
   bootId: string | undefined;
   stage: string;
@@ -65,7 +69,8 @@ export async function readSpec(
   }
 }
 
-async function listSpecs(
+/** Every resource of a type as plain specs; empty when the node has no such type. */
+export async function listSpecs(
   client: TalosClient,
   node: string | undefined,
   ref: { namespace: string; type: string },
@@ -85,15 +90,39 @@ async function listSpecs(
   return out;
 }
 
+/** The system extensions a node runs, by name (ExtensionStatus), without Talos's virtual ones. */
+export async function readExtensions(
+  client: TalosClient,
+  node: string | undefined,
+  options: InspectOptions = {},
+): Promise<{ name: string; version: string }[]> {
+  const layers = await listSpecs(
+    client,
+    node,
+    { namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" },
+    options,
+  );
+  return layers.flatMap((l) => {
+    const md = (l as { metadata?: Spec } | undefined)?.metadata;
+    const name = typeof md?.name === "string" ? md.name : "";
+    return name ? [{ name, version: typeof md?.version === "string" ? md.version : "" }] : [];
+  });
+}
+
+/** The virtual extensions Talos and the Image Factory add: not extensions a schematic names. */
+const VIRTUAL_EXTENSIONS = new Set(["schematic", "modules.dep"]);
+
 /**
  * The schematic a node runs: ImageFactorySchematic on 1.14+, else the virtual
  * `schematic` extension. `node` is undefined for a maintenance client.
+ * `extensions` are the node's, when already read.
  */
 export async function readSchematic(
   client: TalosClient,
   node: string | undefined,
   version: string,
   options: InspectOptions = {},
+  extensions?: readonly { name: string; version: string }[],
 ): Promise<{ schematic: string; source: NodeFacts["schematicSource"] }> {
   if (tryParseTalosVersion(version) && atLeastMinor(version, "1.14")) {
     const s = (await readSpec(
@@ -110,18 +139,9 @@ export async function readSchematic(
       return { schematic: s.schematicId, source: "ImageFactorySchematic" };
     }
   }
-  const layers = await listSpecs(
-    client,
-    node,
-    { namespace: "runtime", type: "ExtensionStatuses.runtime.talos.dev" },
-    options,
-  );
-  for (const l of layers) {
-    const md = (l as { metadata?: Spec } | undefined)?.metadata;
-    if (md?.name === "schematic" && typeof md.version === "string" && md.version) {
-      return { schematic: md.version, source: "ExtensionStatus" };
-    }
-  }
+  const running = extensions ?? (await readExtensions(client, node, options));
+  const virtual = running.find((e) => e.name === "schematic" && e.version);
+  if (virtual) return { schematic: virtual.version, source: "ExtensionStatus" };
   return { schematic: VANILLA_SCHEMATIC_ID, source: "none" };
 }
 
@@ -203,9 +223,10 @@ export async function readNodeFacts(
   const call = { signal: options.signal, timeoutMs: options.timeoutMs ?? 30_000 };
   const v = (await client.at(node).machine.version({}, call)).messages[0];
   const version = v?.version?.tag ?? "";
+  const extensions = await readExtensions(client, node, options);
   const [schematic, platformSpec, security, hostnameSpec, role, bootId, status] = await Promise.all(
     [
-      readSchematic(client, node, version, options),
+      readSchematic(client, node, version, options, extensions),
       readSpec(
         client,
         node,
@@ -242,6 +263,8 @@ export async function readNodeFacts(
     schematicSource: schematic.source,
     platform,
     secureBoot: (security as Spec | undefined)?.secureBoot === true,
+    bootedWithUKI: (security as Spec | undefined)?.bootedWithUKI === true,
+    extensions: extensions.map((e) => e.name).filter((n) => !VIRTUAL_EXTENSIONS.has(n)),
     bootId,
     stage: status.stage,
     ready: status.ready,

@@ -1,11 +1,26 @@
-// Planning a cluster upgrade: read every node, work out each node's version
-// path and installer images (keeping its schematic unless the caller gives a
-// new one), order the work (control planes one at a time, then workers) in
-// waves, one per version on the way, and check Kubernetes compatibility.
+// Planning a cluster upgrade: find every node of the cluster, read each,
+// work out each node's version path and installer images (keeping its
+// schematic, platform and secure boot unless the caller gives a new
+// schematic, and never one that drops an extension the node runs), order the
+// work (control planes one at a time, then workers) in waves, one per version
+// on the way, check Kubernetes compatibility, and warn about known hazards.
 import type { TalosClient } from "@taloskit/client";
-import { compareVersions, messageOf, minorLine, versionTag } from "@taloskit/core";
-import { installerImage, registryHost } from "@taloskit/factory";
+import {
+  compareVersions,
+  messageOf,
+  minorLine,
+  parseYamlDocuments,
+  versionTag,
+} from "@taloskit/core";
+import {
+  installerImage,
+  registryHost,
+  type Schematic,
+  VANILLA_SCHEMATIC_ID,
+} from "@taloskit/factory";
+import { readMachineConfig } from "../config/apply.js";
 import type { KubeClient } from "../kubernetes/index.js";
+import { type DiscoveredNode, discoverCluster } from "./discover.js";
 import { UpgradeError } from "./errors.js";
 import type { UpgradeMethod } from "./events.js";
 import { type NodeFacts, readFactsOfNodes, readSpec } from "./inspect.js";
@@ -23,6 +38,8 @@ export interface FactoryVersions {
   readonly baseUrl: string;
   versions(options?: { signal?: AbortSignal }): Promise<string[]>;
   brokenVersions?(options?: { signal?: AbortSignal }): Promise<string[]>;
+  /** A stored schematic, to check that a new one keeps each node's extensions. */
+  getSchematic?(id: string, options?: { signal?: AbortSignal }): Promise<Schematic>;
 }
 
 /** A new schematic: one for every node, one per node address, or a function of the node's facts. */
@@ -35,8 +52,18 @@ export type SchematicChoice =
 export interface PlanOptions {
   /** Target Talos version. */
   to: string;
-  /** Nodes to upgrade (default: the client's default nodes). */
+  /**
+   * Nodes to upgrade. Default: every node of the cluster, found from the
+   * client's nodes (Talos cluster members, etcd members, Kubernetes Nodes
+   * with `kube`). Given nodes must cover the cluster unless `subset` is set.
+   */
   nodes?: readonly string[];
+  /** The given `nodes` are meant as a part of the cluster: plan them alone, list the rest in `excluded`. */
+  subset?: boolean;
+  /** Find the cluster's nodes (default true); false plans exactly `nodes`, unchecked. */
+  discover?: boolean;
+  /** Plan a schematic that lacks an extension a node runs now (refused by default). */
+  allowDroppedExtensions?: boolean;
   /** Where versions come from, and the default installer registry. */
   factory: FactoryVersions;
   /** Installer registry host, e.g. "factory.talos.dev" (default: the factory's host). */
@@ -96,6 +123,8 @@ export interface UpgradePlan {
   nodes: PlannedNode[];
   waves: PlannedWave[];
   kubernetes: KubernetesCheck & { source: "option" | "kubernetes-api" | "node" | "unknown" };
+  /** Nodes of the cluster left out on purpose (`subset`). */
+  excluded: DiscoveredNode[];
   warnings: string[];
 }
 
@@ -197,6 +226,7 @@ export function assemblePlan(
   planned: PlannedNode[],
   kubernetes: UpgradePlan["kubernetes"],
   warnings: string[] = [],
+  excluded: DiscoveredNode[] = [],
 ): UpgradePlan {
   const nodes = [
     ...planned.filter((n) => n.role === "controlplane"),
@@ -208,6 +238,7 @@ export function assemblePlan(
     nodes,
     waves: wavesOf(nodes),
     kubernetes,
+    excluded,
     warnings,
   };
 }
@@ -236,18 +267,180 @@ async function kubernetesVersionOf(
   return { version: undefined, source: "unknown" };
 }
 
+/** Whether a discovered node is one of the given ones (by address or hostname). */
+function isGiven(d: DiscoveredNode, given: readonly string[]): boolean {
+  return given.some((g) => g === d.node || g === d.hostname || d.addresses.includes(g));
+}
+
 /**
- * Reads every node and plans the upgrade to `options.to`. Throws UpgradeError
- * when a node cannot be read, a jump is impossible, or Kubernetes would be
- * unsupported on a version on the way.
+ * The nodes to plan: the whole cluster by default; given nodes must cover it
+ * unless `subset`. Resolves with the nodes, those left out and discovery's warnings.
+ */
+async function nodesToPlan(
+  client: TalosClient,
+  options: PlanOptions,
+): Promise<{ nodes: string[]; excluded: DiscoveredNode[]; warnings: string[] }> {
+  const given = options.nodes ? [...options.nodes] : undefined;
+  // Ask the given nodes first, then the client's own.
+  const via = [...new Set([...(given ?? []), ...client.nodes])];
+  if (via.length === 0) {
+    throw new UpgradeError(
+      "UPGRADE_INVALID_ARGUMENT",
+      "no nodes to start from: pass nodes, or give the client default nodes",
+      { step: "plan" },
+    );
+  }
+  if (options.discover === false) {
+    return {
+      nodes: given ?? via,
+      excluded: [],
+      warnings: ["cluster discovery is off: nodes left out of the plan were not looked for"],
+    };
+  }
+  const found = await discoverCluster(client, {
+    via,
+    given: given ?? [],
+    kube: options.kube,
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+  });
+  if (!given) {
+    // Nothing found at all: the client's nodes are all there is to plan.
+    const nodes = found.nodes.length ? found.nodes.map((d) => d.node) : via;
+    return { nodes, excluded: [], warnings: found.warnings };
+  }
+  const left = found.nodes.filter((d) => !isGiven(d, given));
+  if (left.length && !options.subset) {
+    const names = left.map((d) => `${d.hostname} (${d.node}, ${d.role})`).join(", ");
+    throw new UpgradeError(
+      "UPGRADE_PARTIAL_PLAN",
+      `the cluster has ${found.nodes.length} nodes and the plan names ${given.length}: it leaves out ${names}; plan the whole cluster, or say that a subset is meant (subset: true, --only)`,
+      { step: "plan" },
+    );
+  }
+  // Given hostnames become the addresses discovery found for them.
+  const nodes = given.map((g) => found.nodes.find((d) => isGiven(d, [g]))?.node ?? g);
+  return { nodes: [...new Set(nodes)], excluded: left, warnings: found.warnings };
+}
+
+/** The official extensions a schematic names, by short name ("siderolabs/amd-ucode" -> "amd-ucode"). */
+function schematicExtensions(s: Schematic): string[] {
+  return (s.customization?.systemExtensions?.officialExtensions ?? []).map((e) =>
+    e.slice(e.lastIndexOf("/") + 1),
+  );
+}
+
+/**
+ * Refuses (unless allowed) a planned schematic that lacks an extension its
+ * node runs now. Schematics are read from the factory once each.
+ */
+async function checkExtensionsKept(
+  planned: readonly PlannedNode[],
+  facts: ReadonlyMap<string, NodeFacts>,
+  options: PlanOptions,
+  warnings: string[],
+): Promise<void> {
+  const known = new Map<string, Promise<string[] | Error>>([
+    [VANILLA_SCHEMATIC_ID, Promise.resolve([])],
+  ]);
+  const extensionsOf = (id: string) => {
+    let p = known.get(id);
+    if (!p) {
+      const get = options.factory.getSchematic;
+      p = get
+        ? get
+            .call(options.factory, id, { signal: options.signal })
+            .then(schematicExtensions, (e: unknown) => new Error(messageOf(e)))
+        : Promise.resolve(new Error("the factory client cannot read schematics"));
+      known.set(id, p);
+    }
+    return p;
+  };
+  for (const n of planned) {
+    const f = facts.get(n.node) as NodeFacts;
+    // A node keeping the factory schematic it runs keeps its extensions.
+    if (n.action === "skip" || f.extensions.length === 0) continue;
+    if (n.targetSchematic === f.schematic && f.schematicSource !== "none") continue;
+    const target = await extensionsOf(n.targetSchematic);
+    const problem =
+      target instanceof Error
+        ? `cannot read schematic ${n.targetSchematic} to check that it keeps the extensions ${n.node} runs (${f.extensions.join(", ")}): ${target.message}`
+        : (() => {
+            const lost = f.extensions.filter((e) => !target.includes(e));
+            return lost.length
+              ? `${n.node} runs ${lost.join(", ")}, which schematic ${n.targetSchematic} lacks: its installer would remove ${lost.length === 1 ? "it" : "them"}`
+              : undefined;
+          })();
+    if (!problem) continue;
+    if (options.allowDroppedExtensions) {
+      warnings.push(problem);
+      continue;
+    }
+    throw new UpgradeError(
+      "UPGRADE_EXTENSIONS_LOST",
+      `${problem}; give a schematic with them, or allow dropping extensions`,
+      { node: n.node, step: "plan" },
+    );
+  }
+}
+
+/**
+ * The new upgrade path (LifecycleService, Talos 1.13+) does not hand the
+ * config's machine.install.extraKernelArgs to the installer, so a GRUB node
+ * that builds its command line on the host (grubUseUKICmdline not set, the
+ * default of configs generated before 1.12) boots without them. Talos's
+ * upgrade reports success all the same (siderolabs/talos#13967, documented in
+ * siderolabs/docs#699). One warning per affected node.
+ */
+async function grubKernelArgsHazards(
+  client: TalosClient,
+  planned: readonly PlannedNode[],
+  facts: ReadonlyMap<string, NodeFacts>,
+  options: PlanOptions,
+): Promise<string[]> {
+  const exposed = planned.filter(
+    (n) =>
+      n.steps.some((s) => s.method === "lifecycle") &&
+      !(facts.get(n.node) as NodeFacts).bootedWithUKI,
+  );
+  const out: string[] = [];
+  for (const n of exposed) {
+    let install: { extraKernelArgs?: unknown; grubUseUKICmdline?: unknown } | undefined;
+    try {
+      const { text } = await readMachineConfig(client, {
+        node: n.node,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+      });
+      const v1 = parseYamlDocuments(text, { what: `machine config of ${n.node}` })
+        .map(
+          (d) => d.toJS() as { version?: unknown; machine?: { install?: typeof install } } | null,
+        )
+        .find((d) => d?.version === "v1alpha1");
+      install = v1?.machine?.install;
+    } catch (error) {
+      out.push(
+        `${n.node} boots with GRUB: cannot read its machine config to check machine.install.extraKernelArgs (${messageOf(error)})`,
+      );
+      continue;
+    }
+    const args = Array.isArray(install?.extraKernelArgs) ? install.extraKernelArgs : [];
+    if (args.length === 0 || install?.grubUseUKICmdline === true) continue;
+    out.push(
+      `${n.node} boots with GRUB and its config sets machine.install.extraKernelArgs (${args.join(" ")}) without grubUseUKICmdline: the lifecycle upgrade does not pass them to the installer, so the node would boot without them; upgrade it with method "legacy" (until Talos removes it) or move the arguments into the schematic's extraKernelArgs`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Finds the cluster's nodes, reads each and plans the upgrade to
+ * `options.to`. Throws UpgradeError when the given nodes leave part of the
+ * cluster out (without `subset`), a node cannot be read, a jump is
+ * impossible, a new schematic drops a node's extension, or Kubernetes would
+ * be unsupported on a version on the way.
  */
 export async function planUpgrade(client: TalosClient, options: PlanOptions): Promise<UpgradePlan> {
-  const nodes = [...(options.nodes ?? client.nodes)];
-  if (nodes.length === 0) {
-    throw new UpgradeError("UPGRADE_INVALID_ARGUMENT", "no nodes to upgrade: pass nodes", {
-      step: "plan",
-    });
-  }
   const registry = registryHost(options.registry ?? options.factory.baseUrl);
   const [available, broken] = await Promise.all([
     options.factory.versions({ signal: options.signal }),
@@ -259,7 +452,9 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
       { step: "plan", cause: error },
     );
   });
-  const results = await readFactsOfNodes(client, nodes, {
+  const scope = await nodesToPlan(client, options);
+  const warnings = [...scope.warnings];
+  const results = await readFactsOfNodes(client, scope.nodes, {
     signal: options.signal,
     timeoutMs: options.timeoutMs,
     concurrency: options.concurrency ?? 16,
@@ -285,7 +480,9 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
       method: options.method,
     }),
   );
-  const warnings: string[] = [];
+  const byNode = new Map(facts.map((f) => [f.node, f]));
+  await checkExtensionsKept(planned, byNode, options, warnings);
+  warnings.push(...(await grubKernelArgsHazards(client, planned, byNode, options)));
   const k = await kubernetesVersionOf(client, facts, options);
   const talosVersions = planned.flatMap((n) =>
     n.steps.length ? n.steps.map((s) => s.version) : [n.version],
@@ -306,10 +503,17 @@ export async function planUpgrade(client: TalosClient, options: PlanOptions): Pr
   if (check.unknown.length) {
     warnings.push(`no Kubernetes compatibility data for Talos ${check.unknown.join(", ")}`);
   }
-  if (facts.filter((f) => f.role === "controlplane").length === 1) {
+  if (facts.filter((f) => f.role === "controlplane").length === 1 && !options.subset) {
     warnings.push(
       "a single control-plane node: etcd and the Kubernetes API are down while it reboots",
     );
   }
-  return assemblePlan(options.to, registry, planned, { ...check, source: k.source }, warnings);
+  return assemblePlan(
+    options.to,
+    registry,
+    planned,
+    { ...check, source: k.source },
+    warnings,
+    scope.excluded,
+  );
 }

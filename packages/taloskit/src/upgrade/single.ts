@@ -1,9 +1,9 @@
 // Upgrading one node, top to bottom: read it (unless the caller did), choose
 // the method by its version, install and reboot (install.ts), follow it back
-// (reboot-watch.ts), check that it runs the version and schematic installed
-// with a new boot ID, then run the caller's afterReboot hook (the Kubernetes
-// node's readiness in a rolling upgrade). Nothing more is done to a node after
-// a step fails.
+// (reboot-watch.ts), check that it runs the version and schematic installed,
+// on the platform and secure boot state it had, with a new boot ID, then run
+// the caller's afterReboot hook (the Kubernetes node's readiness in a rolling
+// upgrade). Nothing more is done to a node after a step fails.
 import type { TalosClient } from "@taloskit/client";
 import { atLeastMinor, compareVersions, messageOf, tryParseTalosVersion } from "@taloskit/core";
 import { UpgradeError, withPendingInstall } from "./errors.js";
@@ -162,6 +162,16 @@ async function verify(
       "UPGRADE_SCHEMATIC_MISMATCH",
       "verify",
       `the node came back with schematic ${after.schematic}, not ${target.schematic}`,
+    );
+  }
+  if (after.platform !== before.platform || after.secureBoot !== before.secureBoot) {
+    const was = `${before.platform}${before.secureBoot ? " with secure boot" : ""}`;
+    const now = `${after.platform}${after.secureBoot ? " with secure boot" : ""}`;
+    throw stepError(
+      run,
+      "UPGRADE_PLATFORM_MISMATCH",
+      "verify",
+      `the node came back on ${now}, not ${was} (was the installer ${target.image} for another platform?)`,
     );
   }
   const bootId = after.bootId ?? watchedBootId;

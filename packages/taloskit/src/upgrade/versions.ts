@@ -1,6 +1,7 @@
-// Version planning: the path from a node's Talos version to a target through
-// every minor release on the way (the newest usable patch of each), and the
-// Kubernetes versions each Talos minor supports.
+// Version planning: the path from a node's Talos version to a target, as
+// Talos's installer allows it (a direct jump when the target accepts the
+// node's version, else through the newest usable patch of the furthest minor
+// that does), and the Kubernetes versions each Talos minor supports.
 import {
   compareMinors,
   compareVersions,
@@ -12,18 +13,31 @@ import {
 import { UpgradeError } from "./errors.js";
 
 /**
- * What each Talos minor accepts, by minor: the oldest Talos it upgrades from
- * and the Kubernetes range it supports (inclusive, by minor).
+ * What each Talos minor accepts, by minor: the oldest Talos minor it upgrades
+ * from (its installer refuses older hosts) and the Kubernetes minors it
+ * supports (inclusive).
  *
- * Source: the compatibility constants of each release in the Talos repository
- * (pkg/machinery/compatibility/talos1NN: MinimumHostUpgradeVersion and
- * Minimum/MaximumKubernetesVersion), checked for 1.10 to 1.15; the published
- * support matrices agree. Minors not listed have no data: planning warns
- * instead of refusing.
+ * These are the compatibility rules of Talos's machinery (its
+ * MinimumHostUpgradeVersion and Minimum/MaximumKubernetesVersion per release);
+ * the conformance run asks Talos's own compatibility code for every pair of
+ * versions 1.0 to 1.16 and Kubernetes 1.20 to 1.39 and checks this table
+ * against its answers. No Talos release refuses particular host patches today
+ * (its deny lists are empty). 1.15 is from the upstream sources: no released
+ * machinery knows it yet, so it is not judged by Talos's code. Minors not
+ * listed have no data: a step to them is only planned from the minor before,
+ * and planning warns about Kubernetes instead of refusing.
  */
 export const TALOS_COMPATIBILITY: Readonly<
   Record<string, { upgradeFrom: string; kubernetes: readonly [string, string] }>
 > = {
+  "1.2": { upgradeFrom: "1.0", kubernetes: ["1.23", "1.25"] },
+  "1.3": { upgradeFrom: "1.0", kubernetes: ["1.24", "1.26"] },
+  "1.4": { upgradeFrom: "1.0", kubernetes: ["1.25", "1.27"] },
+  "1.5": { upgradeFrom: "1.2", kubernetes: ["1.26", "1.28"] },
+  "1.6": { upgradeFrom: "1.3", kubernetes: ["1.24", "1.29"] },
+  "1.7": { upgradeFrom: "1.4", kubernetes: ["1.25", "1.30"] },
+  "1.8": { upgradeFrom: "1.5", kubernetes: ["1.26", "1.31"] },
+  "1.9": { upgradeFrom: "1.8", kubernetes: ["1.27", "1.32"] },
   "1.10": { upgradeFrom: "1.8", kubernetes: ["1.28", "1.33"] },
   "1.11": { upgradeFrom: "1.9", kubernetes: ["1.29", "1.34"] },
   "1.12": { upgradeFrom: "1.10", kubernetes: ["1.30", "1.35"] },
@@ -31,6 +45,19 @@ export const TALOS_COMPATIBILITY: Readonly<
   "1.14": { upgradeFrom: "1.12", kubernetes: ["1.32", "1.37"] },
   "1.15": { upgradeFrom: "1.13", kubernetes: ["1.33", "1.38"] },
 };
+
+/**
+ * Whether Talos's installer of `target` accepts a node at `host` (same major,
+ * host not newer). Minors without data accept only their own and the minor
+ * before, the one step every release has allowed.
+ */
+export function upgradeableFrom(host: string, target: string): boolean {
+  const h = tryParseTalosVersion(host);
+  const t = tryParseTalosVersion(target);
+  if (!h || !t || h.major !== t.major || compareVersions(h.tag, t.tag) > 0) return false;
+  const oldest = TALOS_COMPATIBILITY[minorOf(t.tag)]?.upgradeFrom ?? `${t.major}.${t.minor - 1}`;
+  return compareMinors(minorOf(h.tag), oldest) >= 0;
+}
 
 /** Versions the factory offers, and the ones it marks broken. */
 export interface VersionCatalog {
@@ -109,11 +136,12 @@ export function checkTarget(target: string, catalog: VersionCatalog | ParsedCata
 }
 
 /**
- * The versions a node at `from` installs, in order, to reach `to`: the newest
- * non-broken stable patch of every minor in between, then `to` itself. Empty
- * when the node already runs `to`. Refuses downgrades, major jumps, targets
- * the factory does not offer or marks broken, and minors without a usable
- * release.
+ * The versions a node at `from` installs, in order, to reach `to`: `to` at
+ * once when Talos allows that jump, else first the newest non-broken stable
+ * patch of the furthest minor on the way that accepts the node, and so on.
+ * Empty when the node already runs `to`. Refuses downgrades, major jumps,
+ * targets the factory does not offer or marks broken, and ways with a minor
+ * that has no usable release.
  */
 export function versionPath(
   from: string,
@@ -138,18 +166,26 @@ export function versionPath(
   }
   if (order === 0) return [];
   const usable = c.available.filter((v) => !v.prerelease && !c.broken.has(v.tag));
-  const path: string[] = [];
-  for (let minor = current.minor + 1; minor < target.minor; minor++) {
-    const best = usable
+  const newestOf = (minor: number) =>
+    usable
       .filter((v) => v.major === target.major && v.minor === minor)
       .sort((a, b) => compareVersions(b.tag, a.tag))[0];
-    if (!best) {
+  const path: string[] = [];
+  let at = current;
+  while (!upgradeableFrom(at.tag, target.tag)) {
+    let next: CatalogVersion | undefined;
+    for (let minor = target.minor - 1; minor > at.minor && !next; minor--) {
+      const best = newestOf(minor);
+      if (best && upgradeableFrom(at.tag, best.tag)) next = best;
+    }
+    if (!next) {
       throw new UpgradeError(
         "UPGRADE_NO_PATH",
-        `no usable Talos ${target.major}.${minor} release at the Image Factory: upgrades go through every minor, so ${current.tag} cannot reach ${target.tag}`,
+        `no usable Talos ${target.major}.${at.minor + 1} release at the Image Factory: Talos ${target.tag} does not accept ${at.tag}, so ${current.tag} cannot reach it`,
       );
     }
-    path.push(best.tag);
+    path.push(next.tag);
+    at = next;
   }
   path.push(target.tag);
   return path;

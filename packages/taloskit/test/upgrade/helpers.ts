@@ -8,6 +8,7 @@ import {
   startCluster,
   startFactoryServer,
 } from "@taloskit/testing";
+import { expect } from "vitest";
 import type { UpgradeEvent } from "../../src/upgrade/index.js";
 
 export const SCHEMATIC_A = "a".repeat(64);
@@ -152,6 +153,19 @@ export function kubeletReadiness(sim: ClusterSimulator) {
     },
   };
   return r;
+}
+
+/** The error a promise rejects with, checked to be an instance of `type`. */
+export async function rejection<E extends Error>(
+  p: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(type);
+  return error as E;
 }
 
 /** The calls that change a node in an upgrade: Pull, LifecycleService.Upgrade, Reboot, legacy Upgrade. */

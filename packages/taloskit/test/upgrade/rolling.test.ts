@@ -82,7 +82,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
   let readiness: ReturnType<typeof kubeletReadiness>;
 
   beforeAll(async () => {
-    env = await startEnv(nodes("v1.12.4"));
+    env = await startEnv(nodes("v1.11.5"));
     readiness = kubeletReadiness(env.sim);
     kube = await startKubernetesSimulator({
       nodes: [...CPS, ...WORKERS].map(hostname),
@@ -116,7 +116,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
     await env?.close();
   });
 
-  it("plans 1.12 -> 1.13.3 -> 1.14.0 keeping each node's schematic, platform and installer kind", async () => {
+  it("plans 1.11 -> 1.13.3 -> 1.14.0 (1.14 refuses 1.11 hosts) keeping each node's schematic, platform and installer kind", async () => {
     const kc = KubeClient.fromKubeconfig(kube.kubeconfig());
     const plan = await planUpgrade(env.client, {
       to: "v1.14.0",
@@ -249,6 +249,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
       to: "v1.14.0",
       factory: env.factoryClient,
       nodes: [WORKERS[0] as string],
+      subset: true,
       schematic: { [WORKERS[0] as string]: SCHEMATIC_B },
     });
     expect(plan.nodes[0]?.steps.map((s) => s.version)).toEqual(["v1.14.0"]);
@@ -287,6 +288,7 @@ describe("3 control planes + 5 workers across two minor versions", () => {
       to: "v1.14.0",
       factory: env.factoryClient,
       nodes: [cp, w],
+      subset: true,
       schematic: { [cp]: SCHEMATIC_B, [w]: SCHEMATIC_B },
     });
     expect(plan.nodes.map((n) => n.action)).toEqual(["upgrade", "upgrade"]);

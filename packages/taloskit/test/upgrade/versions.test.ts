@@ -22,9 +22,18 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe("versionPath", () => {
-  it("goes through the newest non-broken patch of every minor in between", () => {
-    expect(versionPath("v1.12.0", "v1.14.0", catalog)).toEqual(["v1.13.3", "v1.14.0"]);
-    expect(versionPath("1.11.5", "1.14.0", catalog)).toEqual(["v1.12.4", "v1.13.3", "v1.14.0"]);
+  it("jumps where Talos's installer accepts the node, else through the newest usable patch of the furthest minor that does", () => {
+    // Talos 1.14 upgrades hosts from 1.12 on: one jump.
+    expect(versionPath("v1.12.0", "v1.14.0", catalog)).toEqual(["v1.14.0"]);
+    // 1.14 refuses a 1.11 host; 1.13 takes it (its oldest host is 1.11), then 1.14 takes 1.13.
+    expect(versionPath("1.11.5", "1.14.0", catalog)).toEqual(["v1.13.3", "v1.14.0"]);
+    // With every 1.13 release broken, the way goes through 1.12.
+    expect(
+      versionPath("v1.11.5", "v1.14.0", {
+        available: FACTORY_VERSIONS,
+        broken: ["v1.13.0", "v1.13.3", "v1.13.4"],
+      }),
+    ).toEqual(["v1.12.4", "v1.14.0"]);
   });
 
   it("goes straight to a patch of the same minor, and is empty at the target", () => {
@@ -35,7 +44,7 @@ describe("versionPath", () => {
   it("never uses a prerelease on the way, but accepts one as the explicit target", () => {
     expect(versionPath("v1.13.0", "v1.14.1-beta.0", catalog)).toEqual(["v1.14.1-beta.0"]);
     expect(
-      versionPath("v1.12.0", "v1.14.0", {
+      versionPath("v1.11.0", "v1.14.0", {
         available: ["v1.12.0", "v1.13.9-rc.0", "v1.13.1", "v1.14.0"],
       }),
     ).toEqual(["v1.13.1", "v1.14.0"]);
@@ -53,12 +62,12 @@ describe("versionPath", () => {
     expect(codeOf(() => versionPath("latest", "v1.14.0", catalog))).toBe(
       "UPGRADE_INVALID_ARGUMENT",
     );
-    // Every 1.13 release broken: no way through 1.13.
+    // 1.13 refuses a 1.10 host and every 1.11 and 1.12 release is broken: no way.
     expect(
       codeOf(() =>
-        versionPath("v1.12.0", "v1.14.0", {
+        versionPath("v1.10.3", "v1.13.3", {
           available: FACTORY_VERSIONS,
-          broken: ["v1.13.0", "v1.13.3", "v1.13.4"],
+          broken: ["v1.11.5", "v1.12.0", "v1.12.4"],
         }),
       ),
     ).toBe("UPGRADE_NO_PATH");
@@ -91,8 +100,8 @@ describe("Kubernetes compatibility", () => {
     const old = checkKubernetes("1.31.4", ["v1.13.3", "v1.14.0"]);
     expect(old.ok).toBe(false);
     expect(old.problems).toEqual(["Talos v1.14.0 supports Kubernetes 1.32 to 1.37"]);
-    const unknown = checkKubernetes("1.34.0", ["v1.9.0"]);
-    expect(unknown).toMatchObject({ ok: true, unknown: ["v1.9.0"] });
+    const unknown = checkKubernetes("1.34.0", ["v1.1.0"]);
+    expect(unknown).toMatchObject({ ok: true, unknown: ["v1.1.0"] });
     expect(checkKubernetes(undefined, ["v1.14.0"]).ok).toBe(true);
     // Both ends of a range are inclusive, by minor, however the version is spelled.
     expect(checkKubernetes("v1.32", ["v1.14.0"]).ok).toBe(true);

@@ -130,6 +130,9 @@ export class SimMachine {
       if (up) {
         if (up.version) this.state.version = up.version;
         if (up.schematic) this.state.schematic = up.schematic;
+        // The installer's platform is on the kernel command line it writes.
+        if (up.platform) this.state.platform = up.platform;
+        this.state.bootedInstallers.push(up.image);
         this.state.pendingUpgrade = undefined;
       }
       if (this.state.stagedConfig) {

@@ -113,7 +113,15 @@ export interface SimNodeState {
   /** Images known to the node's containerd (pulled or imported). */
   images: Set<string>;
   /** What LifecycleService.Upgrade wrote to disk, applied on the next reboot. */
-  pendingUpgrade?: { image: string; version: string; schematic: string };
+  pendingUpgrade?: {
+    image: string;
+    version: string;
+    schematic: string;
+    /** The installer's platform ("metal", "nocloud", ...), booted from then on. */
+    platform?: string | undefined;
+  };
+  /** Installer images the node has booted, oldest first (each reboot into a written installer). */
+  bootedInstallers: string[];
   /** Number of boots so far. */
   boots: number;
   /** Whether etcd was bootstrapped (Bootstrap refuses a second time); default: on control planes running etcd. */
@@ -281,6 +289,7 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
     profileName,
     profile,
     extensions: [],
+    bootedInstallers: [],
     services,
     files,
     largeFileSize: 64 * 1024 * 1024,

@@ -47,6 +47,8 @@ const defaultIO: UpgradeCommandIO = {
 
 interface PlanFlags {
   to: string;
+  only?: string[];
+  allowDroppedExtensions?: boolean;
   factory: string;
   registry?: string;
   schematic?: string;
@@ -67,6 +69,19 @@ function planOptions(cmd: Command): Command {
     .option(
       "--schematic <id>",
       "install this schematic on every node instead of keeping each node's",
+    )
+    .option(
+      "--only <nodes>",
+      "upgrade only these nodes (comma separated), leaving the rest of the cluster as it is",
+      (v: string) =>
+        v
+          .split(",")
+          .map((n) => n.trim())
+          .filter(Boolean),
+    )
+    .option(
+      "--allow-dropped-extensions",
+      "accept a schematic that lacks an extension a node runs now (the node loses it)",
     )
     .option("--kubeconfig <path>", "Kubernetes API access: version check, cordon and drain")
     .option("--kubernetes-version <version>", "the cluster's Kubernetes version, for the check")
@@ -109,10 +124,11 @@ async function makePlan(flags: GlobalFlags, opts: PlanFlags, io: UpgradeCommandI
   if (flags.insecure) throw new Error("upgrade needs a talosconfig: --insecure is not supported");
   const targets = await connectTargets(flags, io);
   const client = targets.clientFor(undefined);
-  const nodes = targets.nodes.filter((n): n is string => n !== undefined);
-  if (!nodes.length) {
+  if (!targets.nodes.some((n) => n !== undefined)) {
     targets.close();
-    throw new Error("no nodes to upgrade: pass -n/--nodes or set nodes in the talosconfig context");
+    throw new Error(
+      "no nodes to start from: pass -n/--nodes or set nodes in the talosconfig context",
+    );
   }
   const kube = opts.kubeconfig
     ? KubeClient.fromKubeconfig((io.readFile ?? defaultIO.readFile)?.(opts.kubeconfig) ?? "")
@@ -120,7 +136,11 @@ async function makePlan(flags: GlobalFlags, opts: PlanFlags, io: UpgradeCommandI
   try {
     const plan = await planUpgrade(client, {
       to: opts.to,
-      nodes,
+      // The plan covers the cluster found from the context's nodes; nodes named
+      // with -n must cover it too, unless --only names a subset.
+      nodes: opts.only ?? flags.nodes,
+      subset: opts.only !== undefined,
+      allowDroppedExtensions: opts.allowDroppedExtensions,
       factory: new FactoryClient({ baseUrl: opts.factory }),
       registry: opts.registry,
       schematic: opts.schematic,
@@ -214,6 +234,11 @@ function printPlan(
     }),
   );
   if (format === "table") io.stdout(`\n${orderOf(plan, run).join("\n")}\n`);
+  if (plan.excluded.length) {
+    io.stderr(
+      `left out (--only): ${plan.excluded.map((n) => `${n.hostname} (${n.node})`).join(", ")}\n`,
+    );
+  }
   const k = plan.kubernetes;
   if (k.version) io.stderr(`Kubernetes ${k.version} (${k.source}): supported on every step\n`);
   for (const w of plan.warnings) io.stderr(`warning: ${w}\n`);

@@ -43,5 +43,7 @@ export function stageUpgrade(st: SimNodeState, image: string): void {
     image,
     version: p.version ?? st.version,
     schematic: p.schematic ?? st.schematic,
+    // Factory installers name their platform; a plain installer keeps the node's.
+    platform: p.schematic ? p.platform : undefined,
   };
 }
