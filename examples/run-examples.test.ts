@@ -99,6 +99,7 @@ const expectations: Record<string, (out: string) => void | Promise<void>> = {
     // Runs last: the nodes start at v1.13.3 and end at v1.14.0.
     expect(out).toMatch(/^10\.5\.0\.2 \(controlplane\): v1\.13\.3 -> v1\.14\.0$/m);
     expect(out).toMatch(/^10\.5\.0\.3: now v1\.14\.0 \(boot [0-9a-f-]{36}\)$/m);
+    expect(out).toMatch(/^etcd snapshot: \S+\/etcd-talos-10-5-0-2-\d{8}T\d{6}Z\.snapshot$/m);
     expect(out).toContain("upgraded 2 node(s)");
   },
   "factory-iso.ts": async (out) => {
@@ -169,6 +170,7 @@ describe("the README's quick tour", () => {
     expect(stdout).toMatch(/^[0-9a-f]{64} \S+\/metal-installer\/[0-9a-f]{64}:v1\.14\.0 \d+ \d+$/m);
     expect(stdout).toMatch(/^\+\s+- tour\.example$/m);
     expect(stdout).toContain("node-done");
+    expect(stdout).toMatch(/^\S+\/etcd-\S+\.snapshot$/m);
     expect(tourCluster.node("10.5.0.2").state.version).toBe("v1.14.0");
     expect(tourCluster.node("10.5.0.3").state.version).toBe("v1.14.0");
     expect(tourCluster.node("10.5.0.2").state.config).toContain("tour.example");

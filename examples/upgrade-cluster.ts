@@ -28,7 +28,10 @@ try {
 
   const summary = await runUpgrade(client, plan, {
     batchSize: 2,
+    // An etcd snapshot is saved (and read back) here before the first control plane goes down.
+    etcdSnapshot: { dir: "." },
     onEvent: (event) => {
+      if (event.type === "etcd-snapshot") console.log(`etcd snapshot: ${event.path}`);
       if (event.type === "node-done")
         console.log(`${event.node}: now ${event.version} (boot ${event.bootId})`);
     },

@@ -1,7 +1,10 @@
-// Offline catalog snapshot, built from taloskit's own data
-// (shared/image-factory/extensions-by-version.tsv): each official extension
-// and the first Talos minor, from 1.9 on, whose catalog lists it.
-// Regenerate when a Talos minor is added; do not edit entries by hand.
+// Offline catalog snapshot: each official extension and the first Talos minor,
+// from 1.9 on, whose catalog lists it (from the extension lists per version in
+// shared/image-factory/extensions-by-version.tsv), and the image refs and
+// digests of the exact versions read from a factory (none yet: this machine
+// has no way to the public factory). Regenerate with
+// `tsx scripts/refresh-catalog.ts --factory https://factory.talos.dev`;
+// do not edit entries by hand.
 
 /** Talos minors this snapshot covers. */
 export const SNAPSHOT_MINORS = ["1.9", "1.10", "1.11", "1.12", "1.13", "1.14"] as const;
@@ -95,3 +98,11 @@ youki 1.10
 zerotier 1.10
 zfs 1.9
 `;
+
+/**
+ * Image ref and digest per exact Talos version, per extension name (overlays as
+ * `overlay:<name>`), as the factory listed them when the snapshot was refreshed.
+ */
+export const IMAGE_DIGESTS: Readonly<
+  Record<string, Readonly<Record<string, readonly [ref: string, digest: string]>>>
+> = {};

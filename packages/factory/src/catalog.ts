@@ -5,10 +5,10 @@
 
 import { atLeastMinor, minorOf } from "@taloskit/core";
 import { z } from "zod";
-import { EXTENSION_SINCE, SNAPSHOT_MINORS } from "./catalog-data.js";
+import { EXTENSION_SINCE, IMAGE_DIGESTS, SNAPSHOT_MINORS } from "./catalog-data.js";
 import { SchematicError } from "./errors.js";
 import type { Schematic } from "./schematic.js";
-import { sha256Hex, sortExtensions } from "./schematic.js";
+import { sortExtensions } from "./schematic.js";
 import type { Arch } from "./urls.js";
 import { supports, talosTag } from "./versions.js";
 
@@ -29,12 +29,32 @@ export const OverlayInfoSchema = z.object({
 });
 export type OverlayInfo = z.infer<typeof OverlayInfoSchema>;
 
+/** An extension of a catalog: as the factory lists it, or from the offline snapshot without a known image. */
+export type CatalogExtension = Omit<ExtensionInfo, "ref" | "digest"> & {
+  ref?: string;
+  digest?: string;
+};
+/** An overlay of a catalog, as {@link CatalogExtension}. */
+export type CatalogOverlay = Omit<OverlayInfo, "ref" | "digest"> & {
+  ref?: string;
+  digest?: string;
+};
+
 /** What a factory offers for one Talos version. */
-export interface Catalog {
+export interface CatalogOf<E, O> {
   version: string;
-  extensions: ExtensionInfo[];
-  overlays: OverlayInfo[];
+  extensions: E[];
+  overlays: O[];
+  /**
+   * `"unknown-offline"` on taloskit's offline snapshot of a version it holds no
+   * image digests of: names and membership are the factory's, but `ref` and
+   * `digest` are left out, since only the factory (or the registry) knows them.
+   * Absent when every entry carries the factory's ref and digest.
+   */
+  digests?: "unknown-offline";
 }
+/** A catalog from the factory or the offline snapshot. */
+export type Catalog = CatalogOf<CatalogExtension, CatalogOverlay>;
 
 /** Overlays (board support) with the first minor whose UI lists the board. */
 const OVERLAYS: [name: string, image: string, since: string][] = [
@@ -139,9 +159,12 @@ const SINCE: [string, string][] = EXTENSION_SINCE.trim()
 export const OFFLINE_MINORS: readonly string[] = SNAPSHOT_MINORS;
 
 /**
- * The catalog we ship for a Talos version, built from our own data. Refs and
- * digests are synthetic (stable per name and version); names and membership
- * are what the factory lists. Throws for a minor outside the snapshot.
+ * The catalog we ship for a Talos version, built from our own data: names and
+ * the first minor of each are the factory's. Image refs and digests are given
+ * only for the exact versions the snapshot was refreshed from a factory at
+ * (IMAGE_DIGESTS); for any other version they are left out and the catalog says
+ * `digests: "unknown-offline"` (extension images are built per Talos release,
+ * so another patch's digests would be wrong). Throws for a minor outside the snapshot.
  */
 export function offlineCatalog(version: string): Catalog {
   const tag = talosTag(version);
@@ -151,25 +174,28 @@ export function offlineCatalog(version: string): Catalog {
       `the snapshot covers ${OFFLINE_MINORS[0]} to ${OFFLINE_MINORS[OFFLINE_MINORS.length - 1]}; fetch the live catalog instead`,
     ]);
   }
-  const extensions = SINCE.filter(([, since]) => atLeastMinor(tag, since)).map(([short]) => {
-    const name = `siderolabs/${short}`;
-    return {
-      name,
-      ref: `ghcr.io/${name}:${tag}`,
-      digest: `sha256:${sha256Hex(`${name}@${tag}`)}`,
-      author: "Sidero Labs",
-      description: `System extension ${short} for Talos ${tag}.`,
-    };
-  });
-  const overlays = supports(tag, "overlays")
-    ? OVERLAYS.filter(([, , since]) => atLeastMinor(tag, since)).map(([name, image]) => ({
+  const images = Object.hasOwn(IMAGE_DIGESTS, tag) ? IMAGE_DIGESTS[tag] : undefined;
+  const image = (name: string) => {
+    const pinned = images && Object.hasOwn(images, name) ? images[name] : undefined;
+    return pinned ? { ref: pinned[0], digest: pinned[1] } : {};
+  };
+  const extensions: CatalogExtension[] = SINCE.filter(([, since]) => atLeastMinor(tag, since)).map(
+    ([short]) => {
+      const name = `siderolabs/${short}`;
+      return { name, ...image(name), author: "Sidero Labs", description: "" };
+    },
+  );
+  const overlays: CatalogOverlay[] = supports(tag, "overlays")
+    ? OVERLAYS.filter(([, , since]) => atLeastMinor(tag, since)).map(([name, image_]) => ({
         name,
-        image: `siderolabs/${image}`,
-        ref: `ghcr.io/siderolabs/${image}:${tag}`,
-        digest: `sha256:${sha256Hex(`${image}@${tag}`)}`,
+        image: `siderolabs/${image_}`,
+        ...image(`overlay:${name}`),
       }))
     : [];
-  return { version: tag, extensions, overlays };
+  const complete = [...extensions, ...overlays].every((e) => e.digest !== undefined);
+  return complete
+    ? { version: tag, extensions, overlays }
+    : { version: tag, extensions, overlays, digests: "unknown-offline" };
 }
 
 export interface SchematicIssue {

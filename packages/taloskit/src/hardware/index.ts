@@ -1,7 +1,11 @@
 export {
   groupBySchematic,
+  groupBySchematicId,
+  type NodeDrift,
+  nodeDrift,
   type SchematicDrift,
   type SchematicGroup,
+  type SchematicIdGroup,
   schematicDrift,
 } from "./fleet.js";
 export {

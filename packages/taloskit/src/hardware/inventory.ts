@@ -78,11 +78,17 @@ export const MachineInventorySchema = z.object({
     .default([]),
   /** True when the source could not see device ids (NFD labels by class and vendor only). */
   partialPciIds: z.boolean().default(false),
-  /** What a live Talos node runs now (version and Image Factory schematic), when read from one. */
+  /**
+   * What a live Talos node runs now, when read from one: its version, Image
+   * Factory schematic, platform (PlatformMetadata) and SecureBoot state
+   * (SecurityState), which an upgrade's installer must keep.
+   */
   running: z
     .object({
       talosVersion: z.string().optional(),
       schematicId: z.string().optional(),
+      platform: z.string().optional(),
+      secureBoot: z.boolean().optional(),
     })
     .optional(),
 });
@@ -200,7 +206,11 @@ export function cpuFromPciBridges(devices: readonly PciDevice[]): {
   if (hostBridge?.vendorId === "0x8086") return { vendor: "intel", arch: "amd64" };
   if (hostBridge?.vendorId === "0x1022") return { vendor: "amd", arch: "amd64" };
   const socBridge = devices.find(
-    (d) => d.vendorId === "0x14e4" && ["0x2711", "0x2712"].includes(d.productId ?? ""),
+    (d) =>
+      d.vendorId === "0x14e4" &&
+      (d.productId === undefined
+        ? /\bBCM271[12]\b/.test(d.product ?? "") // plain lspci: the chip by name
+        : ["0x2711", "0x2712"].includes(d.productId)),
   );
   if (socBridge) return { vendor: "arm", arch: "arm64" };
   return {};

@@ -39,6 +39,7 @@ export function pciMatches(device: PciDevice, c: PciCondition): boolean {
   if (c.vendor && !c.vendor.some((v) => normalizeHex(v, 4) === device.vendorId)) return false;
   if (c.class && !classMatches(device, c.class)) return false;
   if (c.device && !idIn(device.productId, c.device)) return false;
+  if (c.idKnown !== undefined && c.idKnown !== (device.productId !== undefined)) return false;
   if (c.driver && !(device.driver && c.driver.includes(device.driver))) return false;
   if (c.subsystem) {
     const sub = `${device.subsystemVendorId}:${device.subsystemId}`;

@@ -18,6 +18,7 @@ import {
   imageUrl,
   installerImage,
   LEGACY_EXTENSIONS,
+  OFFLINE_MINORS,
   offlineCatalog,
   schematicId,
 } from "@taloskit/factory";
@@ -47,11 +48,17 @@ export interface ResolveOptions {
   talosVersion: string;
   /** Target arch; defaults to the machine's, then amd64. */
   arch?: Arch;
-  /** Platform override (`metal`, `aws`, `vmware`, ...); defaults to what the rules choose, then metal. */
+  /**
+   * Platform override (`metal`, `aws`, `vmware`, ...); defaults to the platform
+   * a live node runs, then to what the rules choose, then metal.
+   */
   platform?: string;
+  /** SecureBoot installer and media; defaults to the state a live node booted in, then false. */
   secureBoot?: boolean;
   /** NVIDIA driver branch; LTS unless asked otherwise. */
   nvidiaBranch?: NvidiaBranch;
+  /** The machine's memory in MiB when the inventory lacks it (lspci does not tell it). */
+  memoryMiB?: number;
   /** Workloads the machine must serve (`longhorn`, `zfs`, `drbd`, `tailscale`, ...). */
   intents?: string[];
   /** The rule table; defaults to {@link defaultRules}. Pass `[...defaultRules, ...mine]` to extend it. */
@@ -266,6 +273,17 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
       );
       return replacement;
     }
+    // An older Talos knows the extension by its earlier name (i915-ucode before i915).
+    const earlier = Object.entries(LEGACY_EXTENSIONS).find(
+      ([old, entry]) => entry.replacement === `siderolabs/${name}` && known.has(old),
+    );
+    if (earlier) {
+      const old = earlier[0].replace(/^siderolabs\//, "");
+      warnings.push(
+        `${origin}: Talos ${talosVersion} names extension ${name} ${old} (renamed in ${earlier[1].since}): using ${old}`,
+      );
+      return old;
+    }
     warnings.push(`${origin}: extension ${name} does not exist for Talos ${talosVersion}`);
     return undefined;
   };
@@ -278,13 +296,30 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   let overlay: HardwarePlan["schematic"]["overlay"];
   let platform: string | undefined;
 
-  for (const { rule, because } of applied) {
+  const memoryMiB = machine.memoryMiB ?? options.memoryMiB;
+  if (memoryMiB !== undefined && !(Number.isInteger(memoryMiB) && memoryMiB > 0)) {
+    throw new HardwareOptionError(
+      "memoryMiB",
+      `memoryMiB must be a positive whole number of MiB, not ${memoryMiB}`,
+    );
+  }
+  for (const { rule, because: matched } of applied) {
+    let because = matched;
+    let ruleArgs = rule.kernelArgs ?? [];
+    if (rule.unifiedMemory) {
+      const sized = unifiedMemoryArgs(memoryMiB);
+      if ("warning" in sized) warnings.push(`${rule.id}: ${sized.warning}`);
+      else {
+        ruleArgs = [...ruleArgs, ...sized.args];
+        because = [...because, sized.arithmetic];
+      }
+    }
     const ruleExtensions = (rule.extensions ?? []).map((e) => e.replace("{nvidia}", branch));
     const available = ruleExtensions
       .map((name) => checkExtension(name, rule.id))
       .filter((name): name is string => name !== undefined);
     for (const e of available) extensions.add(e);
-    for (const arg of rule.kernelArgs ?? []) if (!kernelArgs.includes(arg)) kernelArgs.push(arg);
+    for (const arg of ruleArgs) if (!kernelArgs.includes(arg)) kernelArgs.push(arg);
     for (const m of rule.kernelModules ?? [])
       if (!kernelModules.some((k) => k.name === m.name)) kernelModules.push(m);
     Object.assign(sysctls, rule.sysctls);
@@ -306,7 +341,7 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
       summary: rule.summary,
       because,
       extensions: available,
-      kernelArgs: rule.kernelArgs ?? [],
+      kernelArgs: ruleArgs,
       overlay: rule.overlay?.name,
       platform: rule.platform,
       kernelModules: (rule.kernelModules ?? []).map((m) => m.name),
@@ -336,6 +371,11 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
       "the inventory has no PCI device ids (NFD labels): GPU generations could not be told apart",
     );
   }
+  if (!overlay && arch === "arm64" && !machine.board && !machine.system.productName) {
+    warnings.push(
+      "arm64 machine without a board model: no overlay chosen (read the node with an os:admin client, which can read /proc/device-tree, or give board.model)",
+    );
+  }
   if (overlay && arch !== "arm64")
     warnings.push(`overlay ${overlay.name} is for arm64 boards, but the target arch is ${arch}`);
   // The factory cannot build an extension for an arch it has no content for.
@@ -354,8 +394,15 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   if (officialExtensions.length) schematic.customization.systemExtensions = { officialExtensions };
 
   const id = schematicId(schematic);
-  const finalPlatform = options.platform ?? platform ?? "metal";
-  const secureBoot = options.secureBoot ?? false;
+  // A live node's platform and SecureBoot state are facts its installer must keep.
+  const runningPlatform = machine.running?.platform;
+  if (!options.platform && runningPlatform && platform && platform !== runningPlatform) {
+    warnings.push(
+      `the node runs the ${runningPlatform} platform where the rules would choose ${platform}: keeping ${runningPlatform}`,
+    );
+  }
+  const finalPlatform = options.platform ?? runningPlatform ?? platform ?? "metal";
+  const secureBoot = options.secureBoot ?? machine.running?.secureBoot ?? false;
   const target = {
     schematicId: id,
     version: talosVersion,
@@ -398,7 +445,53 @@ export function planHardware(machine: MachineInventory, options: ResolveOptions)
   };
 }
 
+/** Memory kept for the host (kernel, Talos services, kubelet, pods' CPU side) out of the GPU's reach. */
+const HOST_RESERVE_MIB = 4096;
+/** Pages of 4 KiB in a MiB: the unit of the ttm limits. */
+const PAGES_PER_MIB = 256;
+
+/**
+ * The kernel arguments that let an APU's GPU map all but {@link HOST_RESERVE_MIB}
+ * of the machine's memory as GTT, as Strix Halo owners set them: amdgpu.gttsize
+ * in MiB, and ttm.pages_limit and ttm.page_pool_size in 4 KiB pages (the ttm
+ * limits cap what gttsize asks for; newer kernels read only them). 128 GiB gives
+ * amdgpu.gttsize=126976 ttm.pages_limit=32505856.
+ */
+export function unifiedMemoryArgs(
+  memoryMiB: number | undefined,
+): { args: string[]; arithmetic: string } | { warning: string } {
+  if (memoryMiB === undefined) {
+    return {
+      warning:
+        "the inventory has no memory size, so the GPU memory (GTT) kernel arguments were not set: give the memory size (memoryMiB in the inventory, --memory-gib on the CLI)",
+    };
+  }
+  const gttMiB = memoryMiB - HOST_RESERVE_MIB;
+  if (gttMiB < HOST_RESERVE_MIB) {
+    return {
+      warning: `${memoryMiB} MiB of memory is too little to give the GPU more than the default GTT; no kernel arguments set`,
+    };
+  }
+  const pages = gttMiB * PAGES_PER_MIB;
+  return {
+    args: [`amdgpu.gttsize=${gttMiB}`, `ttm.pages_limit=${pages}`, `ttm.page_pool_size=${pages}`],
+    arithmetic: `memory ${memoryMiB} MiB - ${HOST_RESERVE_MIB} MiB kept for the host = ${gttMiB} MiB of GTT (amdgpu.gttsize); ${gttMiB} MiB x ${PAGES_PER_MIB} pages of 4 KiB = ${pages} pages (ttm.pages_limit, ttm.page_pool_size)`,
+  };
+}
+
+/**
+ * The offline catalog of the target version. Older versions than it covers are
+ * refused (their extension names differ: i915-ucode, unsplit NVIDIA names), newer
+ * ones go unchecked with a warning (their names are the newest known ones).
+ */
 function defaultCatalog(talosVersion: string, warnings: string[]): Catalog | null {
+  const oldest = OFFLINE_MINORS[0] ?? "1.9";
+  if (!atLeastMinor(talosVersion, oldest)) {
+    throw new HardwareOptionError(
+      "talosVersion",
+      `taloskit's extension catalog starts at Talos ${oldest}, and Talos ${talosVersion} names some extensions differently: pass the factory's catalog of ${talosVersion} (the catalog option), or catalog: null to use the names unchecked`,
+    );
+  }
   try {
     return offlineCatalog(talosVersion);
   } catch {

@@ -20,6 +20,11 @@ export interface PciCondition {
   driver?: string[];
   /** Case-insensitive regular expression over the vendor and device names. */
   name?: string;
+  /**
+   * `false`: only devices whose device id the source did not give (plain
+   * `lspci`), so that a name decides only where no id can.
+   */
+  idKnown?: boolean;
 }
 
 export type RuleCondition =
@@ -63,6 +68,11 @@ export interface HardwareRule {
   warnings?: string[];
   /** Marks rules that the NVIDIA consistency step treats together. */
   nvidia?: "open" | "proprietary" | "requires-open";
+  /**
+   * Kernel arguments that let an APU's GPU map most of the machine's memory
+   * (GTT), worked out from the memory size; see unifiedMemoryArgs().
+   */
+  unifiedMemory?: boolean;
 }
 
 const HYPERVISOR: RuleCondition = {
@@ -83,12 +93,78 @@ const HYPERVISOR: RuleCondition = {
 
 const NVIDIA_GPU = { vendor: ["0x10de"], class: ["0x03"] };
 
-/** Intel GPU device ids: Battlemage and Lunar Lake (Xe2), and Arc Alchemist. */
-const INTEL_XE2: [string, string][] = [
-  ["0xe202", "0xe212"],
+/**
+ * NVIDIA GPU generations by device id, and by the chip name that pci.ids gives
+ * (`GA102 [GeForce RTX 3090]`) for sources without ids (plain lspci). The
+ * NVIDIA drivers Talos ships (the LTS and production branches, 535 and newer)
+ * support Maxwell and newer; Kepler's last driver was 470, Fermi's 390, Tesla's 340.
+ */
+const nvidiaGeneration = (ids: [string, string][], chips: string): RuleCondition => ({
+  any: [
+    { pci: { ...NVIDIA_GPU, device: ids } },
+    { pci: { ...NVIDIA_GPU, idKnown: false, name: `\\b(?:${chips})` } },
+  ],
+});
+const NVIDIA_TURING_AND_NEWER = nvidiaGeneration(
+  [["0x1e00", "0xffff"]],
+  "TU1\\d\\d|GA1\\d\\d|AD1\\d\\d|GH1\\d\\d|GB[12]\\d\\d",
+);
+const NVIDIA_BLACKWELL = nvidiaGeneration([["0x2900", "0x2fff"]], "GB[12]\\d\\d");
+const NVIDIA_MAXWELL_TO_VOLTA = nvidiaGeneration(
+  [["0x1340", "0x1dff"]],
+  "GM[12]\\d[\\dB]|GP1\\d\\d|GV1\\d\\d",
+);
+const NVIDIA_PRE_MAXWELL = nvidiaGeneration(
+  [["0x0000", "0x133f"]],
+  "GK[12]\\d\\d|GF1\\d\\d|GT2\\d\\d|G[789]\\d\\b|NV\\d\\d\\b|C[67]\\d\\b|MCP\\d\\d",
+);
+
+/**
+ * AMD APUs whose GPU shares the machine's memory and that people run large
+ * models on: Strix Halo (Ryzen AI Max, Radeon 8050S/8060S) always; Strix
+ * Point, Krackan Point and Phoenix/Hawk Point when the user asks (intent `llm`).
+ */
+const AMD_STRIX_HALO = { vendor: ["0x1002"], class: ["0x03"], device: ["0x1586"] };
+const AMD_LLM_APUS = {
+  vendor: ["0x1002"],
+  class: ["0x03"],
+  device: ["0x150e", "0x1114", "0x15bf", "0x15c8"],
+};
+
+/**
+ * Intel GPUs by device id, and by the pci.ids name for sources without ids.
+ * Xe2 and newer (Battlemage, Lunar Lake, Panther Lake) are the xe driver's
+ * alone; Arc Alchemist (DG2) runs i915; everything older is integrated i915 graphics.
+ */
+const INTEL_DISPLAY = { vendor: ["0x8086"], class: ["0x03"] };
+const INTEL_XE2_IDS: [string, string][] = [
   ["0x6420", "0x64b0"],
+  ["0xb080", "0xb0b0"],
+  ["0xe202", "0xe216"],
 ];
-const INTEL_ARC: [string, string][] = [["0x5690", "0x56c2"]];
+const INTEL_XE2_NAMES = "battlemage|\\bBMG\\b|lunar lake|panther lake|\\barc (pro )?b\\d{2}";
+const INTEL_ARC_IDS: [string, string][] = [["0x5690", "0x56c2"]];
+const INTEL_ARC_NAMES = "\\bDG2\\b|alchemist|\\barc (pro )?a\\d{2}";
+const byIdOrName = (ids: [string, string][], names: string): RuleCondition => ({
+  any: [
+    { pci: { ...INTEL_DISPLAY, device: ids } },
+    { pci: { ...INTEL_DISPLAY, idKnown: false, name: names } },
+  ],
+});
+/** Device ids outside the given ranges (which must not overlap). */
+function outside(ranges: [string, string][]): [string, string][] {
+  const out: [string, string][] = [];
+  let next = 0;
+  const sorted = [...ranges].sort((a, b) => Number.parseInt(a[0], 16) - Number.parseInt(b[0], 16));
+  for (const [from, to] of sorted) {
+    const start = Number.parseInt(from, 16);
+    if (start > next) out.push([hex(next), hex(start - 1)]);
+    next = Number.parseInt(to, 16) + 1;
+  }
+  if (next <= 0xffff) out.push([hex(next), "0xffff"]);
+  return out;
+}
+const hex = (n: number) => `0x${n.toString(16).padStart(4, "0")}`;
 
 /** The rules taloskit ships. Order matters only for the order of reasons in a result. */
 export const defaultRules: HardwareRule[] = [
@@ -96,7 +172,7 @@ export const defaultRules: HardwareRule[] = [
   {
     id: "nvidia-gpu-open",
     summary: "NVIDIA GPUs of the Turing generation and newer run the open kernel modules",
-    when: { pci: { ...NVIDIA_GPU, device: [["0x1e00", "0xffff"]] } },
+    when: NVIDIA_TURING_AND_NEWER,
     extensions: ["nvidia-open-gpu-kernel-modules-{nvidia}", "nvidia-container-toolkit-{nvidia}"],
     kernelModules: [
       { name: "nvidia" },
@@ -110,14 +186,14 @@ export const defaultRules: HardwareRule[] = [
   {
     id: "nvidia-gpu-blackwell",
     summary: "NVIDIA Blackwell GPUs are supported by the open kernel modules only",
-    when: { pci: { ...NVIDIA_GPU, device: [["0x2900", "0x2fff"]] } },
+    when: NVIDIA_BLACKWELL,
     nvidia: "requires-open",
   },
   {
     id: "nvidia-gpu-proprietary",
     summary:
       "NVIDIA GPUs older than Turing (Maxwell, Pascal, Volta) need the proprietary modules of the LTS branch, the last to support them",
-    when: { pci: { ...NVIDIA_GPU, device: [["0x0000", "0x1dff"]] } },
+    when: NVIDIA_MAXWELL_TO_VOLTA,
     extensions: ["nonfree-kmod-nvidia-{nvidia}", "nvidia-container-toolkit-{nvidia}"],
     kernelModules: [
       { name: "nvidia" },
@@ -127,6 +203,15 @@ export const defaultRules: HardwareRule[] = [
     ],
     sysctls: { "net.core.bpf_jit_harden": "1" },
     nvidia: "proprietary",
+  },
+  {
+    id: "nvidia-gpu-unsupported",
+    summary:
+      "NVIDIA GPUs older than Maxwell (Kepler, Fermi, Tesla) are supported by no NVIDIA driver Talos ships (535 and newer): they get no driver",
+    when: NVIDIA_PRE_MAXWELL,
+    warnings: [
+      "NVIDIA GPU older than Maxwell: the NVIDIA drivers Talos ships cannot bind to it, so it gets no NVIDIA extension (CUDA workloads cannot use it)",
+    ],
   },
   {
     id: "nvidia-nvswitch",
@@ -140,7 +225,7 @@ export const defaultRules: HardwareRule[] = [
             device: ["0x1ac0", "0x1ac1", "0x1ac2", "0x1af1", "0x22a3", "0x22a4"],
           },
         },
-        { pci: { vendor: ["0x10de"], name: "nvswitch" } },
+        { pci: { vendor: ["0x10de"], name: "nvswitch|nvlink switch" } },
       ],
     },
     extensions: ["nvidia-fabricmanager-{nvidia}"],
@@ -154,39 +239,54 @@ export const defaultRules: HardwareRule[] = [
     extensions: ["amdgpu"],
   },
   {
-    id: "intel-gpu-xe",
-    summary: "Intel Battlemage and Lunar Lake (Xe2) graphics are driven by the xe driver",
+    id: "amd-apu-unified-memory",
+    summary:
+      "AMD APUs running large models (Strix Halo and similar) let the GPU map most of the machine's memory (GTT), sized from the memory",
     when: {
-      pci: {
-        vendor: ["0x8086"],
-        class: ["0x03"],
-        device: INTEL_XE2,
-      },
+      any: [
+        { pci: AMD_STRIX_HALO },
+        { pci: { vendor: ["0x1002"], class: ["0x03"], idKnown: false, name: "strix halo" } },
+        { all: [{ intent: "llm" }, { pci: AMD_LLM_APUS }] },
+      ],
     },
+    talos: { min: "1.9.0" },
+    unifiedMemory: true,
+  },
+  {
+    id: "intel-gpu-xe",
+    summary:
+      "Intel Xe2 graphics and newer (Battlemage, Lunar Lake, Panther Lake) are driven by the xe driver, with the Management Engine modules for their firmware",
+    when: byIdOrName(INTEL_XE2_IDS, INTEL_XE2_NAMES),
     talos: { min: "1.12.0" },
     extensions: ["xe", "mei"],
   },
   {
     id: "intel-gpu-arc",
-    summary: "Intel Arc (Alchemist) GPUs need the i915 firmware and the Management Engine modules",
-    when: { pci: { vendor: ["0x8086"], class: ["0x03"], device: INTEL_ARC } },
+    summary:
+      "Intel Arc (Alchemist, DG2) GPUs run the i915 driver and need the Management Engine modules to load their media firmware",
+    when: byIdOrName(INTEL_ARC_IDS, INTEL_ARC_NAMES),
     talos: { min: "1.9.0" },
     extensions: ["i915", "mei"],
   },
   {
     id: "intel-gpu-i915",
-    summary: "Intel integrated graphics need the i915 firmware for media and compute",
+    summary: "Intel integrated graphics before Xe2 run the i915 driver and its firmware",
     when: {
-      all: [
-        { pci: { vendor: ["0x8086"], class: ["0x03"] } },
+      any: [
+        { pci: { ...INTEL_DISPLAY, device: outside([...INTEL_XE2_IDS, ...INTEL_ARC_IDS]) } },
         {
-          not: {
-            pci: {
-              vendor: ["0x8086"],
-              class: ["0x03"],
-              device: [...INTEL_XE2, ...INTEL_ARC],
+          all: [
+            { pci: { ...INTEL_DISPLAY, idKnown: false } },
+            {
+              not: {
+                pci: {
+                  ...INTEL_DISPLAY,
+                  idKnown: false,
+                  name: `${INTEL_XE2_NAMES}|${INTEL_ARC_NAMES}`,
+                },
+              },
             },
-          },
+          ],
         },
       ],
     },
@@ -408,7 +508,9 @@ export const defaultRules: HardwareRule[] = [
         { board: { model: "raspberry pi 5|compute module 5" } },
         { board: { compatible: "raspberrypi,5-model-b|bcm2712" } },
         { pci: { vendor: ["0x14e4"], device: ["0x2712"] } },
+        { pci: { vendor: ["0x14e4"], idKnown: false, name: "\\bBCM2712\\b" } },
         { pci: { vendor: ["0x1de4"], device: ["0x0001"] } },
+        { pci: { vendor: ["0x1de4"], idKnown: false, name: "\\bRP1\\b" } },
       ],
     },
     talos: { min: "1.12.3" },
@@ -425,6 +527,7 @@ export const defaultRules: HardwareRule[] = [
             { board: { model: "raspberry pi" } },
             { board: { compatible: "raspberrypi,|bcm2711|bcm2837" } },
             { pci: { vendor: ["0x14e4"], device: ["0x2711"] } },
+            { pci: { vendor: ["0x14e4"], idKnown: false, name: "\\bBCM2711\\b" } },
           ],
         },
         {
@@ -433,6 +536,7 @@ export const defaultRules: HardwareRule[] = [
               { board: { model: "raspberry pi 5|compute module 5" } },
               { board: { compatible: "bcm2712" } },
               { pci: { vendor: ["0x14e4"], device: ["0x2712"] } },
+              { pci: { vendor: ["0x14e4"], idKnown: false, name: "\\bBCM2712\\b" } },
             ],
           },
         },
@@ -639,6 +743,7 @@ const pciConditionSchema = z.object({
   subsystem: z.array(z.string()).optional(),
   driver: z.array(z.string()).optional(),
   name: z.string().optional(),
+  idKnown: z.boolean().optional(),
 });
 
 const conditionSchema: z.ZodType<RuleCondition> = z.lazy(() =>
@@ -708,6 +813,7 @@ const ruleSchema = z
     builtIn: z.boolean().optional(),
     warnings: z.array(z.string()).optional(),
     nvidia: z.enum(["open", "proprietary", "requires-open"]).optional(),
+    unifiedMemory: z.boolean().optional(),
   })
   .strict();
 

@@ -41,6 +41,13 @@ export const UPGRADE_ERROR_CODES = [
   "UPGRADE_BOOT_ID_UNCHANGED",
   /** etcd is unhealthy or would lose quorum: the control-plane gate refused to go on. */
   "UPGRADE_ETCD_UNHEALTHY",
+  /**
+   * The etcd snapshot taken before the first control plane goes down (or the one
+   * given to reuse) could not be taken, written or read back as a valid snapshot.
+   */
+  "UPGRADE_ETCD_SNAPSHOT_FAILED",
+  /** The etcd leader did not hand its leadership to another member before its reboot. */
+  "UPGRADE_ETCD_LEADERSHIP",
   /** A node was not healthy at a health gate between steps. */
   "UPGRADE_NODE_UNHEALTHY",
   /** Cordon, drain or uncordon through the Kubernetes API failed. */
@@ -67,6 +74,7 @@ export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
 /** Where in a node's upgrade a failure happened. */
 export type UpgradeStep =
   | "plan"
+  | "snapshot"
   | "gate"
   | "cordon"
   | "drain"

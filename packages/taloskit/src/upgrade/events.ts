@@ -34,6 +34,30 @@ export type UpgradeEvent = Base &
         ok: boolean;
         detail: string;
       }
+    | {
+        /** The etcd snapshot of the run, saved (or verified and reused) before any control plane went down. */
+        type: "etcd-snapshot";
+        path: string;
+        bytes: number;
+        /** The control-plane node whose member streamed it (undefined when reused). */
+        node: string | undefined;
+        /** Its member ID, 16 hex digits as talosctl prints it. */
+        member: string | undefined;
+        reused: boolean;
+        durationMs: number;
+      }
+    | {
+        /**
+         * Before a control plane reboots: its etcd member led and handed leadership
+         * on (`moved` true, `leader` the new leader), or could not because it is the
+         * only member (`moved` false: a warning, the upgrade goes on).
+         */
+        type: "etcd-leadership";
+        node: string;
+        moved: boolean;
+        leader: string | undefined;
+        detail: string;
+      }
     | { type: "node-skip"; node: string; version: string; reason: string }
     | {
         type: "node-start";

@@ -4,7 +4,7 @@
 // down. A gate that does not pass emits a failed gate event and throws.
 import { messageOf, pollUntil } from "@taloskit/core";
 import { UpgradeError, type UpgradeErrorCode } from "./errors.js";
-import { etcdMemberCount, etcdStatuses } from "./node-api.js";
+import { type EtcdMember, type EtcdMemberState, etcdMembers, etcdStatuses } from "./node-api.js";
 import type { RunContext } from "./run-context.js";
 
 /** What the etcd check found: healthy, or the first problem. */
@@ -31,6 +31,17 @@ function refused(
     step: "gate",
     cause,
   });
+}
+
+/** The node a member runs on: the host of its first client URL (undefined when it has none). */
+function memberNode(m: EtcdMember): string | undefined {
+  const url = m.clientUrls[0];
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, "$1") || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -65,23 +76,39 @@ export async function etcdGate(ctx: RunContext, about: string, wait: boolean): P
   ctx.emit({ type: "gate", gate: "etcd", node: about, ok: true, detail: result.detail });
 }
 
-/** Checks etcd on every control-plane node; the node about to go down must leave a quorum. */
+/**
+ * Checks etcd on every control-plane node; the node about to go down must
+ * leave a quorum. Quorum is counted over the voting members of
+ * EtcdMemberList (learners do not vote). A voter counts as healthy only when
+ * a node said so: its own EtcdStatus answered without errors (the plan's
+ * control planes, and a member outside the plan asked at the address of its
+ * client URL, which Talos advertises as the node's), or a healthy member
+ * names it as leader. A member that no node vouches for counts as down.
+ */
 async function checkEtcd(ctx: RunContext, about: string, signal: AbortSignal): Promise<EtcdCheck> {
   const call = { signal, timeoutMs: ctx.callMs };
   const statuses = await etcdStatuses(ctx.client, ctx.controlPlanes, call);
-  const bad = statuses.find((r) => "error" in r);
-  if (bad && "error" in bad) {
-    return {
-      healthy: false,
-      cause: bad.error,
-      node: bad.node,
-      detail: `etcd on ${bad.node} is not healthy (${bad.error.message}): refusing to take ${about} down`,
-    };
+  const byNode = new Map<string, EtcdMemberState>();
+  for (const r of statuses) {
+    if ("error" in r)
+      return {
+        healthy: false,
+        cause: r.error,
+        node: r.node,
+        detail: `etcd on ${r.node} is not healthy (${r.error.message}): refusing to take ${about} down`,
+      };
+    if (r.value.errors.length > 0)
+      return {
+        healthy: false,
+        node: r.node,
+        detail: `etcd on ${r.node} reports errors (${r.value.errors.join("; ")}): refusing to take ${about} down`,
+      };
+    byNode.set(r.node, r.value);
   }
   const first = ctx.controlPlanes[0] as string;
-  let members = ctx.controlPlanes.length;
+  let members: EtcdMember[];
   try {
-    members = (await etcdMemberCount(ctx.client, first, call)) ?? members;
+    members = await etcdMembers(ctx.client, first, call);
   } catch (error) {
     return {
       healthy: false,
@@ -90,21 +117,34 @@ async function checkEtcd(ctx: RunContext, about: string, signal: AbortSignal): P
       detail: `cannot list etcd members on ${first}: ${messageOf(error)}`,
     };
   }
-  // Every control plane asked answered healthy (else we returned above); members
-  // outside the plan were not asked and count as healthy. So the members left
-  // while `about` reboots are all the others.
-  const quorum = Math.floor(members / 2) + 1;
-  const left = members - 1;
-  if (members > 1 && left < quorum) {
+  const voters = members.filter((m) => !m.isLearner);
+  const seen = new Set<bigint>();
+  for (const s of byNode.values()) seen.add(s.memberId).add(s.leader);
+  const outside = voters.flatMap((m) => {
+    const node = seen.has(m.id) ? undefined : memberNode(m);
+    return node ? [node] : [];
+  });
+  for (const r of await etcdStatuses(ctx.client, outside, call))
+    if ("value" in r && r.value.errors.length === 0) seen.add(r.value.memberId).add(r.value.leader);
+  const healthy = voters.filter((m) => seen.has(m.id));
+  const downId = byNode.get(about)?.memberId;
+  const goingDown = healthy.some((m) => m.id === downId) ? 1 : 0;
+  const quorum = Math.floor(voters.length / 2) + 1;
+  const left = healthy.length - goingDown;
+  const learners = members.length - voters.length;
+  const counted = `${voters.length} voting member(s)${learners ? ` and ${learners} learner(s)` : ""}, ${healthy.length} seen healthy, quorum ${quorum}`;
+  // A single voter is etcd itself: it is down while it reboots, which the
+  // plan accepts for a one-control-plane cluster.
+  if (voters.length > 1 && left < quorum) {
     return {
       healthy: false,
       node: about,
-      detail: `etcd has ${members} members: taking ${about} down would leave ${left}, below the quorum of ${quorum}`,
+      detail: `etcd has ${counted}: taking ${about} down would leave ${left} healthy voting member(s), below the quorum`,
     };
   }
   return {
     healthy: true,
-    detail: `${ctx.controlPlanes.length} control-plane node(s) healthy, ${members} members, quorum ${quorum}${members > 1 ? "" : " (single member: etcd is down while it reboots)"}`,
+    detail: `${ctx.controlPlanes.length} control-plane node(s) healthy, ${counted}${voters.length > 1 ? "" : " (single member: etcd is down while it reboots)"}`,
   };
 }
 

@@ -15,6 +15,7 @@ export {
   type UpgradeErrorOptions,
   type UpgradeStep,
 } from "./errors.js";
+export { type EtcdSnapshotInfo, verifyEtcdSnapshot } from "./etcd-snapshot.js";
 export {
   errorJson,
   eventJson,
@@ -53,6 +54,7 @@ export {
   UpgradeRunError,
   type UpgradeSummary,
 } from "./rolling.js";
+export type { EtcdSnapshotOptions } from "./run-context.js";
 export {
   type InstallTarget,
   methodFor,

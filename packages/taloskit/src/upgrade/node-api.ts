@@ -146,25 +146,82 @@ export function machineEvents(
     [Symbol.asyncIterator]();
 }
 
+/** What EtcdStatus says of the node's own member. */
+export interface EtcdMemberState {
+  memberId: bigint;
+  /** The member ID this member sees as leader. */
+  leader: bigint;
+  /** Bytes of the member's database file (bbolt's high-water mark), and of it in use. */
+  dbSize: bigint;
+  dbSizeInUse: bigint;
+  isLearner: boolean;
+  /** Errors the member reports (raised alarms, ...). */
+  errors: string[];
+}
+
+/** EtcdStatus of one node's member. */
+export async function etcdStatus(
+  client: TalosClient,
+  node: string,
+  call: NodeCall,
+): Promise<EtcdMemberState> {
+  const res = await client.at(node).machine.etcdStatus({}, { ...call });
+  const s = res.messages[0]?.memberStatus;
+  if (!s) throw new Error(`${node} answered EtcdStatus without a member status`);
+  return s;
+}
+
 /** EtcdStatus on every node, several at once; each node's failure is its result. */
 export function etcdStatuses(
   client: TalosClient,
   nodes: readonly string[],
   call: NodeCall,
-): Promise<NodeResult<unknown>[]> {
+): Promise<NodeResult<EtcdMemberState>[]> {
   return client.onNodes(
     nodes,
-    (node, s) => client.at(node).machine.etcdStatus({}, { signal: s, timeoutMs: call.timeoutMs }),
+    (node, s) => etcdStatus(client, node, { signal: s, timeoutMs: call.timeoutMs }),
     { concurrency: 8, signal: call.signal },
   );
 }
 
-/** How many members etcd lists on `node` (undefined when the answer has none). */
-export async function etcdMemberCount(
+/** An etcd member as EtcdMemberList lists it. */
+export interface EtcdMember {
+  id: bigint;
+  hostname: string;
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+/** The etcd members as `node` lists them. */
+export async function etcdMembers(
   client: TalosClient,
   node: string,
   call: NodeCall,
-): Promise<number | undefined> {
+): Promise<EtcdMember[]> {
   const list = await client.at(node).machine.etcdMemberList({}, { ...call });
-  return list.messages[0]?.members.length;
+  return (list.messages[0]?.members ?? []).map((m) => ({
+    id: m.id,
+    hostname: m.hostname,
+    clientUrls: m.clientUrls,
+    isLearner: m.isLearner,
+  }));
+}
+
+/** EtcdSnapshot of `node`'s member, as a byte stream (the caller's signal ends it). */
+export function etcdSnapshotStream(
+  client: TalosClient,
+  node: string,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Uint8Array> {
+  return client.streams.etcdSnapshot({ node, signal });
+}
+
+/** EtcdForfeitLeadership on `node`: the member it moved leadership to ("" when none). */
+export async function forfeitEtcdLeadership(
+  client: TalosClient,
+  node: string,
+  call: NodeCall,
+): Promise<string> {
+  const res = await client.at(node).machine.etcdForfeitLeadership({}, { ...call });
+  return res.messages[0]?.member ?? "";
 }

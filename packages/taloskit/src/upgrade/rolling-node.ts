@@ -4,6 +4,7 @@
 // side around the reboot, and record the outcome.
 import { compareVersions, messageOf } from "@taloskit/core";
 import { UpgradeError } from "./errors.js";
+import { moveEtcdLeadership } from "./etcd-safety.js";
 import { type NodeFacts, readNodeFacts } from "./inspect.js";
 import { cordonAndDrain, kubeNodeStep, uncordon, waitUntilReady } from "./kube-steps.js";
 import type { PlannedNode, PlannedStep } from "./plan.js";
@@ -74,13 +75,23 @@ export async function upgradeStep(
   const t0 = Date.now();
   const kube = ctx.options.kube;
   const k = kube ? kubeNodeStep(ctx, kube, planned.node, facts.hostname, version) : undefined;
+  // Before the reboot, in order: cordon and drain, then (a control plane, etcd
+  // gate on) move etcd leadership off the node, as late as possible.
+  const hooks: ((s: AbortSignal) => Promise<void>)[] = [];
+  if (k) hooks.push((s) => cordonAndDrain(ctx, k, s));
+  if (planned.role === "controlplane" && ctx.options.gates?.etcd !== false)
+    hooks.push((s) => moveEtcdLeadership(ctx, planned.node, s));
   try {
     await upgradeNode(ctx.client, planned.node, step, {
       ...ctx.options,
       signal: ctx.signal,
       facts,
       method: step.method,
-      beforeReboot: k ? (s) => cordonAndDrain(ctx, k, s) : undefined,
+      beforeReboot: hooks.length
+        ? async (s) => {
+            for (const hook of hooks) await hook(s);
+          }
+        : undefined,
       afterReboot: k ? (s) => waitUntilReady(ctx, k, s) : undefined,
     });
     if (k) await uncordon(ctx, k);

@@ -4,7 +4,9 @@
 // through the Kubernetes API; with it, each node's Kubernetes Node must be
 // Ready again (with its kubelet's version) before it is uncordoned, and an
 // optional gate holds every control plane until all Kubernetes nodes of the
-// plan are Ready. The run stops at the first failure and touches
+// plan are Ready. Before any node is touched, an etcd snapshot is saved and
+// read back (etcd-safety.ts), and each control plane hands etcd leadership on
+// just before its reboot. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
 // at the version (and, on their last step, the schematic). With a state file
 // (state-file.ts) the run is recorded node by node, and resumed from it.
@@ -12,6 +14,7 @@
 // This module is the order of the work; gates.ts, rolling-node.ts,
 // kube-steps.ts and run-record.ts hold the parts.
 import type { TalosClient } from "@taloskit/client";
+import { saveEtcdSnapshot } from "./etcd-safety.js";
 import type { UpgradeEvent } from "./events.js";
 import { etcdGate, kubernetesGate } from "./gates.js";
 import type { PlannedNode, PlannedWave, UpgradePlan } from "./plan.js";
@@ -73,6 +76,12 @@ export async function runUpgrade(
     }
   };
   try {
+    try {
+      ctx.record.etcdSnapshot = await saveEtcdSnapshot(ctx);
+    } catch (error) {
+      failRun(ctx.record, error, undefined);
+    }
+    if (state && ctx.record.etcdSnapshot) state.state.etcdSnapshot = ctx.record.etcdSnapshot;
     for (const wave of plan.waves) {
       ctx.emit({
         type: "wave-start",

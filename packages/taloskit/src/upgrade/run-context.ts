@@ -9,6 +9,21 @@ import type { PlannedNode, UpgradePlan } from "./plan.js";
 import { type RunRecord, startRecord } from "./run-record.js";
 import type { UpgradeStateOptions } from "./state-file.js";
 
+/** Where and how a run saves its etcd snapshot (`etcdSnapshot`). */
+export interface EtcdSnapshotOptions {
+  /** The file to write. Default: `etcd-<first control plane>-<UTC time>.snapshot` in `dir`. */
+  path?: string | undefined;
+  /** Where the default file goes (default: the system's temporary directory). */
+  dir?: string | undefined;
+  /**
+   * Keep the snapshot already at `path` (a run resumed): it is verified, and no
+   * new snapshot is taken. A missing or unreadable file stops the run.
+   */
+  reuse?: boolean | undefined;
+  /** How long streaming the snapshot may take (default 10 min). */
+  timeoutMs?: number | undefined;
+}
+
 /** Options of runUpgrade(). */
 export interface RunUpgradeOptions
   extends Omit<UpgradeNodeOptions, "facts" | "beforeReboot" | "onEvent" | "signal" | "method"> {
@@ -44,6 +59,12 @@ export interface RunUpgradeOptions
   gates?: { etcd?: boolean; kubernetes?: boolean; timeoutMs?: number; intervalMs?: number };
   /** Keep the run's state in a file, and resume the run it records (see state-file.ts). */
   state?: UpgradeStateOptions | undefined;
+  /**
+   * The etcd snapshot saved, fsynced and read back before the first control plane
+   * goes down (on by default; the summary gives its path). `false` turns it off;
+   * `{ path, reuse: true }` verifies and keeps a snapshot of an earlier attempt.
+   */
+  etcdSnapshot?: false | EtcdSnapshotOptions | undefined;
 }
 
 /** A run under way. */

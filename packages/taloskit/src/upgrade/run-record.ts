@@ -25,6 +25,8 @@ export interface UpgradeSummary {
   dryRun: boolean;
   nodes: NodeOutcome[];
   durationMs: number;
+  /** The etcd snapshot saved (or reused) before the first control plane went down. */
+  etcdSnapshot?: string | undefined;
 }
 
 /** A failed run: the UpgradeError of the node or gate that stopped it, with the summary so far. */
@@ -48,6 +50,8 @@ export interface RunRecord {
   dryRun: boolean;
   started: number;
   outcomes: Map<string, NodeOutcome>;
+  /** The path of the run's etcd snapshot, once saved. */
+  etcdSnapshot?: string | undefined;
   emit: (e: UpgradeEventInit) => void;
 }
 
@@ -86,6 +90,7 @@ export function summaryOf(record: RunRecord, ok: boolean): UpgradeSummary {
     dryRun: record.dryRun,
     nodes: [...record.outcomes.values()],
     durationMs: Date.now() - record.started,
+    ...(record.etcdSnapshot ? { etcdSnapshot: record.etcdSnapshot } : {}),
   };
 }
 

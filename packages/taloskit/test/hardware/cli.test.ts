@@ -5,11 +5,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TalosClient } from "@taloskit/client";
-import type { ClusterSimulator } from "@taloskit/testing";
+import { FactoryClient, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
+import { type ClusterSimulator, startFactoryServer } from "@taloskit/testing";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { hardwareCommand } from "../../src/cli/commands/hardware.js";
 import { reportFailure } from "../../src/cli/globals.js";
+import type { NodeDrift } from "../../src/hardware/fleet.js";
 import { planHardware } from "../../src/hardware/resolve.js";
 import { inventoryFromLspci } from "../../src/hardware/sources/lspci.js";
 import { type CliCluster, parseJsonStream, runMain, startCliCluster } from "../helpers/cli.js";
@@ -227,11 +229,15 @@ describe("hardware resolve from files", () => {
 
   it("rejects bad input with one line on stderr and a non-zero exit", async () => {
     const bad = join(dir, "bad.txt");
-    await writeFile(bad, "00:02.0 VGA compatible controller: Intel Corporation UHD Graphics 620\n");
+    // Plain lspci whose NIC vendor name stands for two PCI ids (Marvell's 11ab and 1b4b).
+    await writeFile(
+      bad,
+      "02:00.0 Ethernet controller: Marvell Technology Group Ltd. 88E8056 PCI-E Gigabit Ethernet Controller\n",
+    );
     const cases: [string[], RegExp][] = [
       [
         ["resolve", "--from-lspci", bad, "--talos-version", "1.14"],
-        /^taloskit: .*bad\.txt: lspci: line 1: not an lspci -nn device line/,
+        /^taloskit: .*bad\.txt: lspci: line 1: the vendor name stands for no single PCI id in .*: run lspci with -nn/,
       ],
       [["resolve", "--from-lspci", fixture("hgx-h100")], /^taloskit: --talos-version is needed/],
       [
@@ -383,6 +389,8 @@ describe("hardware resolve from live nodes", () => {
     expect(out.running).toEqual({
       talosVersion: "v1.14.0",
       schematicId: "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba",
+      platform: "metal",
+      secureBoot: false,
       inSync: false,
     });
   });
@@ -434,6 +442,90 @@ describe("hardware resolve from live nodes", () => {
       ]);
     } finally {
       sim.faults.unreachable("10.5.0.3", false);
+    }
+  });
+});
+
+describe("hardware drift", () => {
+  it("compares each node's running schematic, platform and SecureBoot with its hardware's; exit 2 on drift", async () => {
+    const factory = await startFactoryServer();
+    const hgx = sim.node("10.5.0.4");
+    const vm = sim.node("10.5.0.3");
+    const before = { hgx: hgx.state.schematic, vm: vm.state.schematic };
+    try {
+      // 10.5.0.4 runs what its hardware needs: the schematic is in the factory and on the node.
+      const want = expectedPlan("hgx-h100");
+      const created = await new FactoryClient({ baseUrl: factory.url }).createSchematic(
+        want.schematic,
+      );
+      expect(created.id).toBe(want.id);
+      hgx.state.schematic = want.id;
+      hgx.touch();
+      // 10.5.0.3 runs a schematic the factory does not know.
+      vm.state.schematic = "c".repeat(64);
+      vm.touch();
+      const args = ["drift", "--talosconfig", cfg, "-n", "10.5.0.2,10.5.0.3,10.5.0.4"];
+      const r = await run([...args, "--factory", factory.url, "-o", "json"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(2);
+      const out = JSON.parse(r.stdout) as {
+        nodes: (NodeDrift & { warnings: string[] })[];
+        ids: { id: string; machines: string[] }[];
+      };
+      const [vanilla, unknown, inSync] = out.nodes;
+      // 10.5.0.2 runs the vanilla image: an upgrade adds every extension its GPUs need.
+      expect(vanilla).toMatchObject({
+        machine: "10.5.0.2",
+        drift: true,
+        runningId: VANILLA_SCHEMATIC_ID,
+        wantedId: want.id,
+        extra: [],
+        runningSchematicKnown: true,
+        platform: { running: "metal", wanted: "metal" },
+        secureBoot: { running: false, wanted: false },
+        installer: `factory.talos.dev/metal-installer/${want.id}:v1.14.0`.replace(
+          "factory.talos.dev",
+          factory.url.replace(/^https?:\/\//, ""),
+        ),
+      });
+      expect(vanilla?.missing).toEqual(
+        want.schematic.customization.systemExtensions?.officialExtensions,
+      );
+      expect(unknown).toMatchObject({
+        machine: "10.5.0.3",
+        drift: true,
+        runningSchematicKnown: false,
+      });
+      expect(unknown?.warnings.join("\n")).toMatch(/does not know the running schematic c{64}/);
+      expect(inSync).toMatchObject({ machine: "10.5.0.4", drift: false, missing: [], extra: [] });
+      // Both HGX nodes need one schematic.
+      expect(out.ids.find((g) => g.id === want.id)?.machines).toEqual(["10.5.0.2", "10.5.0.4"]);
+
+      // The table says what an upgrade would change; a node in sync alone exits 0.
+      const table = await run([...args, "--factory", factory.url]);
+      expect(table.stdout).toMatch(
+        /10\.5\.0\.2 .* yes +\+intel-ucode,nvidia-container-toolkit-lts,nvidia-fabricmanager-lts,/,
+      );
+      expect(table.stdout).toMatch(
+        /10\.5\.0\.3 .* yes +running schematic unknown; wanted: qemu-guest-agent/,
+      );
+      const ok = await run([
+        "drift",
+        "--talosconfig",
+        cfg,
+        "-n",
+        "10.5.0.4",
+        "--factory",
+        factory.url,
+      ]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/10\.5\.0\.4 .* no/);
+    } finally {
+      hgx.state.schematic = before.hgx;
+      vm.state.schematic = before.vm;
+      hgx.touch();
+      vm.touch();
+      await factory.close();
     }
   });
 });

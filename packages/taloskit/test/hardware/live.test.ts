@@ -33,6 +33,13 @@ const MACHINES: [fixture: string, profile: HardwareProfileName][] = [
 /** Node versions cycle through these so that each Talos API shape is covered. */
 const VERSIONS = ["v1.14.0", "v1.13.4", "v1.12.6"];
 
+/** Machines read whole from a live node only (no lspci capture): board, memory, platform. */
+const WHOLE_MACHINES: [address: string, profile: HardwareProfileName, version: string][] = [
+  ["10.5.3.10", "rock-5b", "v1.13.4"],
+  ["10.5.3.11", "strix-halo", "v1.14.0"],
+  ["10.5.3.12", "intel-nuc", "v1.12.6"],
+];
+
 const configured = (i: number) => `10.5.1.${i + 10}`;
 const maintenance = (i: number) => `10.5.2.${i + 10}`;
 
@@ -50,7 +57,14 @@ beforeAll(async () => {
       },
       // Maintenance nodes take the next version in the cycle, so that each profile meets two.
       { address: maintenance(i), profile, maintenance: true, version: VERSIONS[(i + 1) % 3] },
-    ]),
+    ]).concat(
+      WHOLE_MACHINES.map(([address, profile, version]) => ({
+        address,
+        role: "worker" as const,
+        profile,
+        version,
+      })),
+    ),
   });
   client = TalosClient.connect(sim.clientOptions({ roles: ["os:reader"] }));
 });
@@ -191,5 +205,72 @@ describe("live inventory details", () => {
     await expect(
       inventoryFromNode(client, configured(0), { signal: controller.signal }),
     ).rejects.toThrow();
+  });
+});
+
+describe("the whole machine from a live node", () => {
+  it("a Rockchip board names itself in its device tree (MachineService.Read, an os:admin call): rock5b overlay", async () => {
+    const admin = TalosClient.connect(sim.clientOptions({ roles: ["os:admin"] }));
+    let inv: MachineInventory;
+    try {
+      inv = await inventoryFromNode(admin, "10.5.3.10");
+    } finally {
+      admin.close();
+    }
+    expect(inv.board).toEqual({
+      model: "Radxa ROCK 5B",
+      compatible: ["radxa,rock-5b", "rockchip,rk3588"],
+    });
+    expect(inv.pciDevices).toEqual([]);
+    const plan = planHardware(inv, { talosVersion: "v1.13.4" });
+    expect(plan.schematic.overlay).toEqual({ name: "rock5b", image: "siderolabs/sbc-rockchip" });
+    expect(plan.reasons[0]?.because).toContain('board compatible "radxa,rock-5b"');
+    expect(plan.arch).toBe("arm64");
+  });
+
+  it("a reader cannot read the device tree: the board stays unknown and the plan says what to do", async () => {
+    const inv = await inventoryFromNode(client, "10.5.3.10");
+    expect(inv.board).toBeUndefined();
+    const plan = planHardware(inv, { talosVersion: "v1.13.4" });
+    expect(plan.schematic.overlay).toBeUndefined();
+    expect(plan.warnings).toContain(
+      "arm64 machine without a board model: no overlay chosen (read the node with an os:admin client, which can read /proc/device-tree, or give board.model)",
+    );
+  });
+
+  it("Strix Halo: the memory modules (8 x 16 GiB) size the GPU's GTT; the CPU vendor is AMD", async () => {
+    const inv = await inventoryFromNode(client, "10.5.3.11");
+    expect(inv.memoryMiB).toBe(131072);
+    expect(inv.cpu).toMatchObject({ vendor: "amd", arch: "amd64" });
+    const plan = planHardware(inv, { talosVersion: "v1.14.0" });
+    expect(plan.schematic.customization.extraKernelArgs).toEqual([
+      "amdgpu.gttsize=126976",
+      "ttm.pages_limit=32505856",
+      "ttm.page_pool_size=32505856",
+    ]);
+    expect(plan.warnings.filter((w) => w.includes("memory size"))).toEqual([]);
+  });
+
+  it("the platform and SecureBoot state a node booted in make the installer reference exact", async () => {
+    const node = sim.node("10.5.3.12");
+    node.state.platform = "nocloud";
+    node.state.secureBoot = true;
+    node.touch();
+    const inv = await inventoryFromNode(client, "10.5.3.12");
+    expect(inv.running).toMatchObject({
+      talosVersion: "v1.12.6",
+      platform: "nocloud",
+      secureBoot: true,
+    });
+    const plan = planHardware(inv, { talosVersion: "v1.12.6" });
+    expect(plan.platform).toBe("nocloud");
+    expect(plan.secureBoot).toBe(true);
+    expect(plan.installer).toBe(
+      `factory.talos.dev/nocloud-installer-secureboot/${plan.id}:v1.12.6`,
+    );
+    // An explicit option still wins.
+    expect(planHardware(inv, { talosVersion: "v1.12.6", platform: "metal" }).installer).toMatch(
+      /^factory\.talos\.dev\/metal-installer-secureboot\//,
+    );
   });
 });

@@ -34,10 +34,19 @@ describe("lspci", () => {
     expect(amd.cpu).toEqual({ vendor: "amd", arch: "amd64" });
   });
 
-  it("rejects text without numeric ids, naming the line", () => {
+  it("rejects text without numeric ids where names cannot stand for them, naming the line", () => {
+    // An NVIDIA GPU's driver depends on its generation: a marketing name alone does not say it.
     expect(() =>
-      parseLspci("00:02.0 VGA compatible controller: Intel Corporation UHD Graphics 620"),
-    ).toThrow(/lspci: line 1: not an lspci -nn device line/);
+      parseLspci("01:00.0 VGA compatible controller: NVIDIA Corporation GeForce Graphics"),
+    ).toThrow(
+      /lspci: line 1: no device id or chip name tells the NVIDIA GPU's generation in .*: run lspci with -nn/,
+    );
+    expect(() => parseLspci("01:00.0 Frobnicator: Intel Corporation Thing")).toThrow(
+      /lspci: line 1: unknown device class "Frobnicator" .*: run lspci with -nn/,
+    );
+    expect(() => parseLspci("01:00.0 Something weird without a colon")).toThrow(
+      /lspci: line 1: not an lspci -nn device line/,
+    );
     expect(() => parseLspci('00:02.0 "VGA compatible controller" "Intel" "UHD"')).toThrow(
       'lspci: line 1: "VGA compatible controller" has no [hhhh] id: run lspci with -nn',
     );

@@ -56,11 +56,15 @@ export async function startEnv(nodes: SimNodeOptions[], rebootDelayMs = 20): Pro
   };
 }
 
-/** Fast timings for tests: small reconnect intervals, bounded waits. */
+/**
+ * Fast timings for tests: small reconnect intervals, bounded waits; no etcd
+ * snapshot file per run (etcd-*.test.ts cover the snapshot).
+ */
 export const FAST = {
   retryIntervalMs: 5,
   retryMaxIntervalMs: 20,
   timeouts: { callMs: 5_000, pullMs: 5_000, installMs: 5_000, rebootMs: 5_000 },
+  etcdSnapshot: false,
 } as const;
 
 /** Collects events. */

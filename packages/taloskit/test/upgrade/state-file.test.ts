@@ -184,7 +184,14 @@ describe("runUpgrade with a state file", () => {
   });
 
   it("refuses the state file of another plan, and touches nothing", async () => {
-    await runUpgrade(env.client, await plan(), { ...opts, state: { path: file } });
+    // With an etcd snapshot: the state file records where it went.
+    const done = await runUpgrade(env.client, await plan(), {
+      ...opts,
+      etcdSnapshot: { dir },
+      state: { path: file },
+    });
+    expect(done.etcdSnapshot).toMatch(/\.snapshot$/);
+    expect(stateOf().etcdSnapshot).toBe(done.etcdSnapshot);
     // Back to 1.13.3: a plan that would upgrade every node again.
     for (const node of env.sim.nodes) {
       node.state.version = "v1.13.3";

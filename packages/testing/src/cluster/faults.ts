@@ -14,6 +14,11 @@ export interface NodeFaults {
   failPull: string | null;
   installerExitCode: number;
   etcdUnhealthy: boolean;
+  /**
+   * EtcdSnapshot streams a damaged snapshot and ends normally: "truncate" sends
+   * only its first half, "corrupt" flips a byte of the database.
+   */
+  etcdSnapshotDamage: "truncate" | "corrupt" | null;
 }
 
 /** A node without faults: how every node starts, and what `faults.clear()` restores. */
@@ -27,7 +32,19 @@ export function noFaults(): NodeFaults {
     failPull: null,
     installerExitCode: 0,
     etcdUnhealthy: false,
+    etcdSnapshotDamage: null,
   };
+}
+
+/** A snapshot as the fault leaves it. */
+export function damageSnapshot(faults: NodeFaults, snapshot: Buffer): Buffer {
+  if (faults.etcdSnapshotDamage === "truncate") return snapshot.subarray(0, snapshot.length >> 1);
+  if (faults.etcdSnapshotDamage === "corrupt") {
+    const copy = Buffer.from(snapshot);
+    copy[copy.length >> 1] = (copy[copy.length >> 1] ?? 0) ^ 0xff;
+    return copy;
+  }
+  return snapshot;
 }
 
 /** What the call gate reads of a node. */

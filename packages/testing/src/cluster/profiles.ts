@@ -74,8 +74,12 @@ export interface HardwareProfile {
   arch: "amd64" | "arm64";
   /** Board model for single-board computers (device-tree model). */
   boardModel?: string;
+  /** The device tree's compatible strings, most specific first (SBCs). */
+  boardCompatible?: string[];
   /** Hypervisor name for virtual machines. */
   hypervisor?: string;
+  /** The Talos platform such a machine boots (PlatformMetadata); metal unless given. */
+  platform?: string;
   system: SystemInfo;
   processors: ProcessorInfo[];
   cpu: CpuInfo;
@@ -97,7 +101,9 @@ export type HardwareProfileName =
   | "hyperv-vm"
   | "aws-instance"
   | "raspberry-pi-4"
-  | "raspberry-pi-5";
+  | "raspberry-pi-5"
+  | "rock-5b"
+  | "strix-halo";
 
 const CLASS = {
   display: ["Display controller", "0x03"],
@@ -155,6 +161,58 @@ function dimms(
     productName,
   }));
 }
+
+/** SMBIOS of a board without it (SBCs): every field empty. */
+const NO_SMBIOS: SystemInfo = {
+  manufacturer: "",
+  productName: "",
+  version: "",
+  serialNumber: "",
+  uuid: "",
+  wakeUpType: "",
+  skuNumber: "",
+  biosVersion: "",
+};
+
+/** The one memory region an SBC reports, without DIMM details. */
+function boardMemory(sizeMiB: number): MemoryModuleInfo[] {
+  return [
+    {
+      sizeMiB,
+      deviceLocator: "UNKNOWN",
+      bankLocator: "",
+      speed: 0,
+      manufacturer: "",
+      productName: "",
+    },
+  ];
+}
+
+/** The CPU of the Raspberry Pi 5 and the RK3588's big cores, as /proc/cpuinfo shows it. */
+const CORTEX_A76: CpuInfo = {
+  vendorId: "ARM",
+  cpuFamily: "",
+  model: "",
+  modelName: "Cortex-A76",
+  stepping: "",
+  flags: ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "cpuid"],
+  bogoMips: 108,
+  addressSizes: "",
+};
+
+/** The Realtek 2.5GbE NIC of many desktops and mini PCs. */
+const rtl8125 = (slot: string) =>
+  pci(
+    slot,
+    "network",
+    "Ethernet controller",
+    "0x00",
+    "Realtek Semiconductor Co., Ltd.",
+    "0x10ec",
+    "RTL8125 2.5GbE Controller",
+    "0x8125",
+    "r8169",
+  );
 
 const NVIDIA = "NVIDIA Corporation";
 const INTEL = "Intel Corporation";
@@ -515,17 +573,7 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
         "0x0616",
         "mt7921e",
       ),
-      pci(
-        "0000:06:00.0",
-        "network",
-        "Ethernet controller",
-        "0x00",
-        "Realtek Semiconductor Co., Ltd.",
-        "0x10ec",
-        "RTL8125 2.5GbE Controller",
-        "0x8125",
-        "r8169",
-      ),
+      rtl8125("0000:06:00.0"),
       pci(
         "0000:0b:00.0",
         "display",
@@ -1199,6 +1247,7 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
   "vmware-vm": {
     description: "VMware ESXi virtual machine with vmxnet3 and PVSCSI",
     arch: "amd64",
+    platform: "vmware",
     hypervisor: "vmware",
     system: {
       manufacturer: "VMware, Inc.",
@@ -1426,6 +1475,7 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
   "aws-instance": {
     description: "AWS EC2 Nitro instance (m7i.xlarge) with ENA and NVMe EBS",
     arch: "amd64",
+    platform: "aws",
     hypervisor: "amazon",
     system: {
       manufacturer: "Amazon EC2",
@@ -1551,16 +1601,8 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
     description: "Raspberry Pi 4 Model B (BCM2711, no SMBIOS)",
     arch: "arm64",
     boardModel: "Raspberry Pi 4 Model B Rev 1.4",
-    system: {
-      manufacturer: "",
-      productName: "",
-      version: "",
-      serialNumber: "",
-      uuid: "",
-      wakeUpType: "",
-      skuNumber: "",
-      biosVersion: "",
-    },
+    boardCompatible: ["raspberrypi,4-model-b", "brcm,bcm2711"],
+    system: NO_SMBIOS,
     processors: [],
     cpu: {
       vendorId: "ARM",
@@ -1572,16 +1614,7 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
       bogoMips: 108,
       addressSizes: "",
     },
-    memoryModules: [
-      {
-        sizeMiB: 7810,
-        deviceLocator: "UNKNOWN",
-        bankLocator: "",
-        speed: 0,
-        manufacturer: "",
-        productName: "",
-      },
-    ],
+    memoryModules: boardMemory(7810),
     pciDevices: [
       pci(
         "0000:00:00.0",
@@ -1621,48 +1654,11 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
     description: "Raspberry Pi 5 Model B (BCM2712 with RP1, no SMBIOS)",
     arch: "arm64",
     boardModel: "Raspberry Pi 5 Model B Rev 1.0",
-    system: {
-      manufacturer: "",
-      productName: "",
-      version: "",
-      serialNumber: "",
-      uuid: "",
-      wakeUpType: "",
-      skuNumber: "",
-      biosVersion: "",
-    },
+    boardCompatible: ["raspberrypi,5-model-b", "brcm,bcm2712"],
+    system: NO_SMBIOS,
     processors: [],
-    cpu: {
-      vendorId: "ARM",
-      cpuFamily: "",
-      model: "",
-      modelName: "Cortex-A76",
-      stepping: "",
-      flags: [
-        "fp",
-        "asimd",
-        "evtstrm",
-        "aes",
-        "pmull",
-        "sha1",
-        "sha2",
-        "crc32",
-        "atomics",
-        "cpuid",
-      ],
-      bogoMips: 108,
-      addressSizes: "",
-    },
-    memoryModules: [
-      {
-        sizeMiB: 8052,
-        deviceLocator: "UNKNOWN",
-        bankLocator: "",
-        speed: 0,
-        manufacturer: "",
-        productName: "",
-      },
-    ],
+    cpu: CORTEX_A76,
+    memoryModules: boardMemory(8052),
     pciDevices: [
       pci(
         "0001:00:00.0",
@@ -1698,4 +1694,99 @@ export const hardwareProfiles: Record<HardwareProfileName, HardwareProfile> = {
       },
     ],
   },
+  "rock-5b": {
+    description: "Radxa ROCK 5B (Rockchip RK3588, no SMBIOS, no PCI devices Talos lists)",
+    arch: "arm64",
+    boardModel: "Radxa ROCK 5B",
+    boardCompatible: ["radxa,rock-5b", "rockchip,rk3588"],
+    system: NO_SMBIOS,
+    processors: [],
+    cpu: { ...CORTEX_A76, bogoMips: 48 },
+    memoryModules: boardMemory(16384),
+    pciDevices: [],
+    disks: [
+      {
+        id: "mmcblk1",
+        sizeBytes: 125_069_950_976,
+        model: "",
+        serial: "0x1a2b3c4d",
+        transport: "mmc",
+        rotational: false,
+      },
+    ],
+  },
+  "strix-halo": {
+    description:
+      "AMD Ryzen AI Max+ 395 mini PC (Strix Halo, Radeon 8060S) with 128 GiB of unified memory and Realtek 2.5GbE",
+    arch: "amd64",
+    system: {
+      manufacturer: "GMKtec",
+      productName: "EVO-X2",
+      version: "Default string",
+      serialNumber: "Default string",
+      uuid: "03000200-0400-0500-0006-000700080009",
+      wakeUpType: "Power Switch",
+      skuNumber: "Default string",
+      biosVersion: "EVO-X2 1.04",
+    },
+    processors: [
+      {
+        socket: "FP11",
+        manufacturer: "Advanced Micro Devices, Inc.",
+        productName: "AMD RYZEN AI MAX+ 395 w/ Radeon 8060S",
+        maxSpeedMhz: 5100,
+        bootSpeedMhz: 3000,
+        coreCount: 16,
+        threadCount: 32,
+      },
+    ],
+    cpu: {
+      vendorId: "AuthenticAMD",
+      cpuFamily: "26",
+      model: "112",
+      modelName: "AMD RYZEN AI MAX+ 395 w/ Radeon 8060S",
+      stepping: "0",
+      flags: [...X86_FLAGS, "svm"],
+      bogoMips: 5988.9,
+      addressSizes: "48 bits physical, 48 bits virtual",
+    },
+    memoryModules: dimms(8, 16384, 8000, "Micron Technology", "MT62F2G32D4DS-023"),
+    pciDevices: [
+      rtl8125("0000:c2:00.0"),
+      pci(
+        "0000:c5:00.0",
+        "display",
+        "Display controller",
+        "0x80",
+        AMD_ATI,
+        "0x1002",
+        "Strix Halo [Radeon Graphics / Radeon 8050S / 8060S Graphics]",
+        "0x1586",
+        "amdgpu",
+      ),
+    ],
+    disks: [
+      {
+        id: "nvme0n1",
+        sizeBytes: 2_000_398_934_016,
+        model: "Lexar SSD NM790 2TB",
+        serial: "NLD123456789",
+        transport: "nvme",
+        rotational: false,
+      },
+    ],
+  },
 };
+
+/**
+ * The files /proc/device-tree holds for a board with a device tree: `model`
+ * NUL-terminated, `compatible` a NUL-separated list. Machines without a
+ * device tree (x86) have none.
+ */
+export function deviceTreeFiles(profile: HardwareProfile): [path: string, content: string][] {
+  if (!profile.boardModel) return [];
+  return [
+    ["/proc/device-tree/model", `${profile.boardModel}\0`],
+    ["/proc/device-tree/compatible", (profile.boardCompatible ?? []).map((c) => `${c}\0`).join("")],
+  ];
+}

@@ -81,6 +81,8 @@ export interface Faults {
   installerExitCode(address: string, code: number): void;
   /** etcd on a node reports unhealthy. */
   etcdUnhealthy(address: string, on?: boolean): void;
+  /** EtcdSnapshot on a node streams a truncated or corrupted snapshot, ending normally (null to clear). */
+  etcdSnapshotDamage(address: string, damage: "truncate" | "corrupt" | null): void;
   /**
    * Restarts the router (an apid restart: every connection closed, the port bound
    * again) once, at the next call of `procedure` ("machine.MachineService/Reboot"):
@@ -322,6 +324,9 @@ export async function startCluster(opts: StartClusterOptions): Promise<ClusterSi
     },
     etcdUnhealthy: (a, on = true) => {
       find(a).faults.etcdUnhealthy = on;
+    },
+    etcdSnapshotDamage: (a, damage) => {
+      find(a).faults.etcdSnapshotDamage = damage;
     },
     restartRouterOn: (procedure, at = "arrival") => router.restartOn(rpcPath(procedure), at),
     rebootDelay: (ms) => {

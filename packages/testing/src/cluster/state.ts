@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import { atLeastMinor } from "@taloskit/core";
-import { type HardwareProfile, type HardwareProfileName, hardwareProfiles } from "./profiles.js";
+import {
+  deviceTreeFiles,
+  type HardwareProfile,
+  type HardwareProfileName,
+  hardwareProfiles,
+} from "./profiles.js";
 
 /** The empty schematic (vanilla image) ID. */
 export const EMPTY_SCHEMATIC_ID =
@@ -50,6 +55,8 @@ export interface SimEtcdMember {
   leader?: boolean;
   /** Raised alarms of this member (EtcdAlarmList). */
   alarms?: ("NOSPACE" | "CORRUPT")[];
+  /** Keys and values this member's snapshots carry (and a recovery restores), in write order. */
+  keys?: Record<string, string>;
 }
 
 /** Options of one simulated node. */
@@ -249,6 +256,7 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
     ["/etc/os-release", `NAME="Talos"\nID=talos\nVERSION_ID=${o.version ?? "v1.14.0"}\n`],
     ["/etc/hostname", `${hostname}\n`],
     ["/var/log/sim.log", "simulated log file\n"],
+    ...deviceTreeFiles(profile),
   ]);
   const logs = new Map<string, string[]>();
   for (const s of services) logs.set(s.id, [`[talos] ${s.id} starting`, `[talos] ${s.id} started`]);
@@ -274,7 +282,7 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
     version: o.version ?? "v1.14.0",
     sha: "a1b2c3d4",
     arch: profile.arch,
-    platform: o.platform ?? "metal",
+    platform: o.platform ?? profile.platform ?? "metal",
     secureBoot: o.secureBoot ?? false,
     bootId: randomUUID(),
     schematic,
@@ -297,7 +305,7 @@ export function initialState(o: SimNodeOptions & { index: number; ca: ConfigCa }
     containerLogs,
     dmesg: [
       "<5>Linux version 6.12.0-talos",
-      `<6>Command line: talos.platform=${o.platform ?? "metal"}`,
+      `<6>Command line: talos.platform=${o.platform ?? profile.platform ?? "metal"}`,
     ],
     etcd:
       role === "controlplane" && !maintenance

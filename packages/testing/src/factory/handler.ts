@@ -17,6 +17,34 @@ import {
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest();
 
+/**
+ * The catalog the simulator lists for a version: the offline snapshot's names,
+ * each with an image ref and digest as the factory gives them. They are the
+ * simulator's own (the digest is the SHA-256 of name and version), since a
+ * simulated factory has no registry; a client cannot tell them from real ones.
+ */
+export function simulatedCatalog(tag: string) {
+  const catalog = offlineCatalog(tag);
+  const pin = (image: string, tagOf: string) => ({
+    ref: `ghcr.io/${image}:${tagOf}`,
+    digest: `sha256:${createHash("sha256").update(`${image}@${tagOf}`).digest("hex")}`,
+  });
+  return {
+    extensions: catalog.extensions.map((e) => ({
+      name: e.name,
+      ...pin(e.name, tag),
+      author: e.author,
+      description:
+        e.description || `[core] ${e.name.replace(/^siderolabs\//, "")} for Talos ${tag}\n`,
+    })),
+    overlays: catalog.overlays.map((o) => ({
+      name: o.name,
+      image: o.image,
+      ...pin(o.image, tag),
+    })),
+  };
+}
+
 export interface FactorySimOptions {
   /** Versions the simulator serves (ascending order is restored). */
   versions?: string[];
@@ -198,7 +226,7 @@ export class FactorySimulator {
     ) {
       const tag = this.#version(a);
       if (tag instanceof Response) return tag;
-      const catalog = offlineCatalog(tag);
+      const catalog = simulatedCatalog(tag);
       return jsonAsText(b === "extensions" ? catalog.extensions : catalog.overlays);
     }
     if (head === "talosctl" && a && getOrHead) {

@@ -3,6 +3,7 @@
 import { rename, rm, writeFile } from "node:fs/promises";
 import { EtcdMemberAlarm_AlarmType } from "@taloskit/api/machine";
 import { Command } from "commander";
+import { verifyEtcdSnapshot } from "../../upgrade/etcd-snapshot.js";
 import { type CommandIO, processIO, withGlobalFlags } from "../globals.js";
 import { callOf, onEachNode, printRows, singleNode, userPath } from "./node-action.js";
 import { humanBytes } from "./node-shell.js";
@@ -117,13 +118,20 @@ function snapshotCommand(io: EtcdCommandIO): Command {
         if (io.isTTY) io.stderr("\r\x1b[K");
         try {
           await writeFile(part, Buffer.concat(chunks), { mode: 0o600 });
-          await rename(part, target);
         } catch (error) {
           await rm(part, { force: true });
           throw new Error(
             `cannot write ${target}: ${(error as NodeJS.ErrnoException).code ?? error}`,
           );
         }
+        // Read back as etcd's restore would before calling it a snapshot.
+        try {
+          await verifyEtcdSnapshot(part);
+        } catch (error) {
+          await rm(part, { force: true });
+          throw error;
+        }
+        await rename(part, target);
         return bytes;
       },
       singleNode("etcd snapshot"),

@@ -1,11 +1,18 @@
-// `taloskit hardware inventory|resolve`: what machines have, and the schematic,
-// installer, boot media and config patches they need for a Talos version. The
-// machines come from live nodes (the global talosconfig flags, --insecure for
-// maintenance mode) or from files: lspci, NFD labels, sysfs listings, JSON.
+// `taloskit hardware inventory|resolve|drift`: what machines have, the schematic,
+// installer, boot media and config patches they need for a Talos version, and
+// how live nodes differ from that. The machines come from live nodes (the
+// global talosconfig flags, --insecure for maintenance mode) or from files:
+// lspci, NFD labels, sysfs listings, JSON.
 
 import { messageOf, parseYaml } from "@taloskit/core";
+import { FactoryClient, VANILLA_SCHEMATIC_ID } from "@taloskit/factory";
 import { Command, Option } from "commander";
-import { groupBySchematic } from "../../hardware/fleet.js";
+import {
+  groupBySchematic,
+  groupBySchematicId,
+  type NodeDrift,
+  nodeDrift,
+} from "../../hardware/fleet.js";
 import {
   ARCHES,
   type Arch,
@@ -13,7 +20,13 @@ import {
   type MachineInventory,
 } from "../../hardware/inventory.js";
 import { describeDevice } from "../../hardware/match.js";
-import { type HardwarePlan, planHardware, type ResolveOptions } from "../../hardware/resolve.js";
+import {
+  DEFAULT_FACTORY,
+  type HardwarePlan,
+  planHardware,
+  type ResolvedSchematic,
+  type ResolveOptions,
+} from "../../hardware/resolve.js";
 import { defaultRules, parseRules } from "../../hardware/rules.js";
 import { inventoryFromLspci } from "../../hardware/sources/lspci.js";
 import { inventoryFromNfd, nfdLabels } from "../../hardware/sources/nfd.js";
@@ -54,6 +67,7 @@ interface ResolveFlags extends SourceFlags {
   nvidiaBranch?: "lts" | "production";
   rules?: string;
   factory?: string;
+  memoryGib?: string;
 }
 
 const repeat = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -193,6 +207,8 @@ const NOTABLE = new Set(["0x03", "0x12", "0x0b"]);
 interface RunningState {
   talosVersion?: string;
   schematicId?: string;
+  platform?: string;
+  secureBoot?: boolean;
   /** The node runs the resolved schematic already. */
   inSync?: boolean;
 }
@@ -324,9 +340,19 @@ function resolveOptions(
       throw new Error(`${flags.rules}: ${(error as Error).message}`);
     }
   }
+  let memoryMiB: number | undefined;
+  if (flags.memoryGib !== undefined) {
+    const gib = Number(flags.memoryGib);
+    if (!Number.isInteger(gib) || gib <= 0)
+      throw new Error(
+        `--memory-gib ${flags.memoryGib}: expected a whole number of GiB such as 128`,
+      );
+    memoryMiB = gib * 1024;
+  }
   return {
     arch: flags.arch,
     platform: flags.platform,
+    memoryMiB,
     secureBoot: flags.secureboot,
     nvidiaBranch: flags.nvidiaBranch,
     intents: flags.intent,
@@ -336,6 +362,79 @@ function resolveOptions(
     factory: flags.factory,
   };
 }
+
+/** The flags that shape a plan, shared by resolve and drift. */
+function withResolveFlags(cmd: Command): Command {
+  return cmd
+    .option("--talos-version <version>", "target Talos version (default: the version a node runs)")
+    .addOption(
+      new Option("--arch <arch>", "target arch (default: the machine's)").choices([...ARCHES]),
+    )
+    .option("--platform <name>", "platform override (metal, aws, vmware, nocloud, ...)")
+    .option("--secureboot", "SecureBoot installer and media")
+    .option(
+      "--intent <name>",
+      "a workload the machines serve: longhorn, zfs, drbd, iscsi, ... (repeatable)",
+      repeat,
+    )
+    .option("--extension <name>", "an extra official extension (repeatable)", repeat)
+    .option("--kernel-arg <arg>", "an extra kernel argument (repeatable)", repeat)
+    .addOption(
+      new Option("--nvidia-branch <branch>", "NVIDIA driver branch").choices(["lts", "production"]),
+    )
+    .option(
+      "--memory-gib <n>",
+      "the machine's memory when the source does not tell it (lspci): sizes APU GPU memory",
+    )
+    .option("--rules <file>", "extra rules (YAML or JSON) added to the defaults")
+    .option("--factory <url>", "Image Factory for the installer and asset URLs", DEFAULT_FACTORY);
+}
+
+/** --factory must be an http(s) URL. */
+function checkFactoryFlag(factory: string | undefined): void {
+  if (factory && !/^https?:\/\/[^/\s]+/.test(factory))
+    throw new Error(
+      `--factory ${factory}: expected an http(s) URL such as https://factory.talos.dev`,
+    );
+}
+
+/** The plan of one machine, for the version given or the one it runs. */
+function planFor(
+  m: MachineInventory,
+  options: Omit<ResolveOptions, "talosVersion">,
+  talosVersionFlag: string | undefined,
+): HardwarePlan {
+  const talosVersion = talosVersionFlag ?? m.running?.talosVersion;
+  if (!talosVersion)
+    throw new Error(
+      `--talos-version is needed: ${m.name ?? m.source} does not say which Talos version it will run`,
+    );
+  try {
+    return planHardware(m, { ...options, talosVersion });
+  } catch (error) {
+    throw new Error(`${m.name ?? m.source}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The content of the schematic a node runs: the vanilla image's is empty; any
+ * other is asked of the factory, and is unknown (undefined) when the factory
+ * does not know the ID.
+ */
+async function runningSchematic(
+  factory: FactoryClient,
+  id: string | undefined,
+): Promise<ResolvedSchematic | undefined> {
+  if (!id) return undefined;
+  if (id === VANILLA_SCHEMATIC_ID) return { customization: {} };
+  try {
+    return (await factory.getSchematic(id)) as ResolvedSchematic;
+  } catch {
+    return undefined;
+  }
+}
+
+const list = (items: string[]) => items.map((e) => e.replace(/^siderolabs\//, "")).join(",");
 
 /** The `hardware` command group. */
 export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
@@ -385,54 +484,28 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
     if (failed) process.exitCode = 1;
   });
 
-  const resolve = withSourceFlags(
-    new Command("resolve").description(
-      "the schematic, installer, boot media and config patches the machines need, with reasons",
-    ),
-  )
-    .option("--talos-version <version>", "target Talos version (default: the version a node runs)")
-    .addOption(
-      new Option("--arch <arch>", "target arch (default: the machine's)").choices([...ARCHES]),
-    )
-    .option("--platform <name>", "platform override (metal, aws, vmware, nocloud, ...)")
-    .option("--secureboot", "SecureBoot installer and media")
-    .option(
-      "--intent <name>",
-      "a workload the machines serve: longhorn, zfs, drbd, iscsi, ... (repeatable)",
-      repeat,
-    )
-    .option("--extension <name>", "an extra official extension (repeatable)", repeat)
-    .option("--kernel-arg <arg>", "an extra kernel argument (repeatable)", repeat)
-    .addOption(
-      new Option("--nvidia-branch <branch>", "NVIDIA driver branch").choices(["lts", "production"]),
-    )
-    .option("--rules <file>", "extra rules (YAML or JSON) added to the defaults")
-    .option(
-      "--factory <url>",
-      "Image Factory for the installer and asset URLs",
-      "https://factory.talos.dev",
-    );
-  resolve.action(async () => {
-    const flags = globalFlags(resolve);
-    const opts = resolve.opts() as ResolveFlags;
-    if (opts.factory && !/^https?:\/\/[^/\s]+/.test(opts.factory))
-      throw new Error(
-        `--factory ${opts.factory}: expected an http(s) URL such as https://factory.talos.dev`,
-      );
+  /** The flags of a planning command and the machines it plans for (from files only when `files`). */
+  const readMachines = async (cmd: Command, files: boolean) => {
+    const flags = globalFlags(cmd);
+    const opts = cmd.opts() as ResolveFlags;
+    checkFactoryFlag(opts.factory);
     const options = resolveOptions(opts, reader(io));
-    const { machines, failed } = settle(await gather(flags, opts, io), io);
-    const plans = machines.map((m) => {
-      const talosVersion = opts.talosVersion ?? m.running?.talosVersion;
-      if (!talosVersion)
-        throw new Error(
-          `--talos-version is needed: ${m.name ?? m.source} does not say which Talos version it will run`,
-        );
-      try {
-        return { machine: m, plan: planHardware(m, { ...options, talosVersion }) };
-      } catch (error) {
-        throw new Error(`${m.name ?? m.source}: ${(error as Error).message}`);
-      }
-    });
+    return { flags, opts, options, ...settle(await gather(flags, files ? opts : {}, io), io) };
+  };
+
+  const resolve = withResolveFlags(
+    withSourceFlags(
+      new Command("resolve").description(
+        "the schematic, installer, boot media and config patches the machines need, with reasons",
+      ),
+    ),
+  );
+  resolve.action(async () => {
+    const { flags, opts, options, machines, failed } = await readMachines(resolve, true);
+    const plans = machines.map((m) => ({
+      machine: m,
+      plan: planFor(m, options, opts.talosVersion),
+    }));
     if (plans.length === 1 && !failed) {
       const [{ machine, plan }] = plans as [(typeof plans)[number]];
       const out = printablePlan(plan, machine);
@@ -445,7 +518,12 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
       )?.plan;
       return { ...g, installer: first?.installer, assets: first?.assets ?? {} };
     });
-    const fleet = { groups, machines: plans.map((p) => printablePlan(p.plan, p.machine)) };
+    const fleet = {
+      groups,
+      // One ID may serve several arches: the factory builds the same schematic for each.
+      ids: groupBySchematicId(plans.map((p) => p.plan)),
+      machines: plans.map((p) => printablePlan(p.plan, p.machine)),
+    };
     if (flags.output === "table") {
       io.stdout(
         renderTable(groups, [
@@ -461,6 +539,11 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
           { header: "MACHINES", value: (g) => g.machines.join(",") },
         ]),
       );
+      const shared = fleet.ids.filter((g) => g.arches.length > 1);
+      if (shared.length)
+        io.stdout(
+          `\nSCHEMATIC IDS ACROSS ARCHES\n${shared.map((g) => `  ${g.id.slice(0, 12)} ${g.arches.join("+")}: ${g.machines.join(",")}`).join("\n")}\n`,
+        );
       const warned = fleet.machines.filter((m) => m.warnings.length);
       if (warned.length)
         io.stdout(
@@ -470,7 +553,83 @@ export function hardwareCommand(io: HardwareCommandIO = processIO): Command {
     if (failed) process.exitCode = 1;
   });
 
+  const drift = withResolveFlags(
+    withGlobalFlags(
+      new Command("drift").description(
+        "how live nodes differ from what their hardware needs (schematic, platform, SecureBoot) and what an upgrade would change; exit code 2 on drift",
+      ),
+    ),
+  );
+  drift.action(async () => {
+    const { flags, opts, options, machines, failed } = await readMachines(drift, false);
+    const factory = new FactoryClient({ baseUrl: opts.factory ?? DEFAULT_FACTORY });
+    const plans = machines.map((m) => planFor(m, options, opts.talosVersion));
+    const nodes: (NodeDrift & { warnings: string[] })[] = [];
+    for (const [i, m] of machines.entries()) {
+      const plan = plans[i] as HardwarePlan;
+      const running = await runningSchematic(factory, m.running?.schematicId);
+      const warnings = [...plan.warnings];
+      if (m.running?.schematicId && !running)
+        warnings.push(
+          `the factory at ${factory.baseUrl} does not know the running schematic ${m.running.schematicId}: only the IDs are compared`,
+        );
+      nodes.push({ ...nodeDrift(m, plan, running), warnings });
+    }
+    const out = { nodes, ids: groupBySchematicId(plans) };
+    if (flags.output === "table") {
+      const wantedOf = (d: NodeDrift) =>
+        plans.find((p) => p.id === d.wantedId)?.schematic.customization.systemExtensions
+          ?.officialExtensions ?? [];
+      const schematicChange = (d: NodeDrift) =>
+        d.runningSchematicKnown
+          ? [
+              d.missing.length ? `+${list(d.missing)}` : "",
+              d.extra.length ? `-${list(d.extra)}` : "",
+              d.kernelArgs.missing.length ? `+args ${d.kernelArgs.missing.join(" ")}` : "",
+              d.kernelArgs.extra.length ? `-args ${d.kernelArgs.extra.join(" ")}` : "",
+              d.overlay
+                ? `overlay ${d.overlay.running ?? "none"}->${d.overlay.wanted ?? "none"}`
+                : "",
+            ]
+          : [`running schematic unknown; wanted: ${list(wantedOf(d)) || "no extensions"}`];
+      const change = (d: NodeDrift) =>
+        [
+          ...(d.inSync ? [] : schematicChange(d)),
+          d.platform.running !== d.platform.wanted
+            ? `platform ${d.platform.running ?? "?"}->${d.platform.wanted}`
+            : "",
+          d.secureBoot.running !== d.secureBoot.wanted
+            ? `secureboot ${d.secureBoot.running ?? "?"}->${d.secureBoot.wanted}`
+            : "",
+        ]
+          .filter(Boolean)
+          .join(" ");
+      io.stdout(
+        renderTable(nodes, [
+          { header: "NODE", value: (d) => d.machine ?? "" },
+          { header: "TALOS", value: (d) => d.talosVersion },
+          { header: "RUNNING", value: (d) => d.runningId?.slice(0, 12) ?? "" },
+          { header: "WANTED", value: (d) => d.wantedId.slice(0, 12) },
+          { header: "DRIFT", value: (d) => (d.drift ? "yes" : "no") },
+          {
+            header: "UPGRADE WOULD CHANGE",
+            value: (d) => (d.drift ? change(d) || "schematic ID" : ""),
+          },
+          { header: "INSTALLER", value: (d) => (d.drift ? (d.installer ?? "") : "") },
+        ]),
+      );
+      const warned = nodes.filter((n) => n.warnings.length);
+      if (warned.length)
+        io.stdout(
+          `\nWARNINGS\n${warned.flatMap((n) => n.warnings.map((w) => `  - ${n.machine ?? ""}: ${w}`)).join("\n")}\n`,
+        );
+    } else io.stdout(render(flags.output, out));
+    if (failed) process.exitCode = 1;
+    else if (nodes.some((n) => n.drift)) process.exitCode = 2;
+  });
+
   hardware.addCommand(inventory);
   hardware.addCommand(resolve);
+  hardware.addCommand(drift);
   return hardware;
 }

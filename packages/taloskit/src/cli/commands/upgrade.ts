@@ -410,7 +410,12 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
     .option("--timeout <duration>", "how long a node may take to come back after its reboot", "15m")
     .option("--stage", "legacy upgrades (Talos < 1.13): stage the upgrade for the next reboot")
     .option("--preserve", "legacy upgrades (Talos < 1.13): preserve data")
-    .option("--force", "legacy upgrades (Talos < 1.13): skip the node's own etcd checks");
+    .option("--force", "legacy upgrades (Talos < 1.13): skip the node's own etcd checks")
+    .option(
+      "--etcd-snapshot <path>",
+      "where to save the etcd snapshot taken before the first control plane goes down (default: etcd-<node>-<time>.snapshot here)",
+    )
+    .option("--no-etcd-snapshot", "do not save an etcd snapshot before the control planes");
   run.option(
     "--state <file>",
     "keep the run's state in FILE (JSON, rewritten after each node); a run with the same plan and FILE resumes it (default: none)",
@@ -430,6 +435,7 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
         preserve?: boolean;
         force?: boolean;
         state?: string;
+        etcdSnapshot: string | boolean;
       },
     ) => {
       const flags = globalFlags(run);
@@ -463,6 +469,12 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
               rebootMode: opts.rebootMode,
             },
             timeouts: { rebootMs },
+            etcdSnapshot:
+              opts.etcdSnapshot === false
+                ? false
+                : typeof opts.etcdSnapshot === "string"
+                  ? { path: userPath(io.env, opts.etcdSnapshot) }
+                  : { dir: userPath(io.env, ".") },
             state: statePath ? { path: statePath } : undefined,
             onEvent: opts.json ? (e) => jsonLine(io, eventJson(e)) : progressPrinter(io),
           });

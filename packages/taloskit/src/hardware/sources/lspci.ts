@@ -1,6 +1,8 @@
-// PCI devices from lspci text. Three outputs are understood, detected from the
+// PCI devices from lspci text. Four outputs are understood, detected from the
 // text itself: `lspci -nnmm` (one quoted record per line), `lspci -vmmnnk`
-// (tag/value blocks) and `lspci -nnk` (the human form with [vendor:device] ids).
+// (tag/value blocks), `lspci -nnk` (the human form with [vendor:device] ids,
+// with -v/-x details, domains and grep's `--` separators) and plain `lspci`
+// (names only, read back to ids by name where a name stands for one id).
 import {
   checkInventoryText,
   clipText,
@@ -12,6 +14,7 @@ import {
   validateInventory,
   validatePciDevice,
 } from "../inventory.js";
+import { classIdOfName, vendorOfText } from "./pci-names.js";
 
 const FORMAT = "lspci";
 
@@ -39,7 +42,7 @@ function device(fields: {
   slot?: string;
   cls: { name: string; id: string };
   vendor: { name: string; id: string };
-  product: { name: string; id: string };
+  product: { name: string; id: string | undefined };
   svendor?: { name: string; id: string };
   sdevice?: { name: string; id: string };
   driver?: string;
@@ -180,7 +183,8 @@ interface HumanDevice {
   classId: string;
   rest: string;
   vendorId: string;
-  productId: string;
+  /** Absent for plain lspci, where only a name tells the device. */
+  productId?: string;
 }
 
 /**
@@ -209,11 +213,82 @@ function humanDevice(text: string): HumanDevice | undefined {
   };
 }
 
+/** Classes whose vendor decides what a machine needs: network, display, processors, accelerators. */
+const CLASSES_THAT_MATTER = new Set(["02", "03", "0b", "12"]);
+
+/**
+ * One plain `lspci` device line (no -nn): `slot class: vendor device (rev xx)`.
+ * Ids come back from names; `Device 14a4` (a device pci.ids has no name for)
+ * gives its id. Returns null for a device that does not matter and whose vendor
+ * cannot be named; throws, asking for -nn, when one that matters cannot be.
+ */
+function plainDevice(text: string, line: number): HumanDevice | null | undefined {
+  // By position, as humanDevice reads: no pattern here may backtrack over a long line.
+  const slotEnd = text.search(/\s/);
+  const colon = slotEnd > 0 ? text.indexOf(": ", slotEnd) : -1;
+  if (colon < 0) return undefined;
+  const slot = text.slice(0, slotEnd);
+  let className = text.slice(slotEnd, colon).trim();
+  // A subclass pci.ids has no name for: `Generic system peripheral [0807]`.
+  const bracket = /\s\[([0-9a-fA-F]{4})\]$/.exec(className);
+  if (bracket) className = className.slice(0, bracket.index).trim();
+  const classId = bracket?.[1] ?? classIdOfName(className);
+  const name = withoutLineTail(text.slice(colon + 2).trim());
+  const bothIds = /^Device ([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$/.exec(name);
+  if (classId && bothIds) {
+    const [, vendorId, productId] = bothIds as unknown as string[];
+    return {
+      slot: slot as string,
+      className: className as string,
+      classId,
+      rest: name,
+      vendorId: vendorId as string,
+      productId,
+    };
+  }
+  const ask = (why: string) =>
+    new InventoryParseError(
+      FORMAT,
+      `${why} in "${clipText(text.trim())}": run lspci with -nn`,
+      line,
+    );
+  if (!classId) throw ask(`unknown device class "${className}"`);
+  const vendor = vendorOfText(name);
+  if (!vendor) {
+    if (CLASSES_THAT_MATTER.has(classId.slice(0, 2)))
+      throw ask("the vendor name stands for no single PCI id");
+    return null;
+  }
+  const productId = /^Device ([0-9a-fA-F]{4})$/.exec(vendor.rest)?.[1];
+  // An NVIDIA GPU's generation decides its driver: without an id it must come from the chip name.
+  if (
+    vendor.id === "10de" &&
+    classId.startsWith("03") &&
+    !productId &&
+    !/\b[A-Z]{1,3}\d{2,3}/.test(vendor.rest)
+  ) {
+    throw ask("no device id or chip name tells the NVIDIA GPU's generation");
+  }
+  return { slot, className, classId, rest: name, vendorId: vendor.id, productId };
+}
+
+/** A device text without lspci's `(rev xx)` and `(prog-if xx [name])` at its end. */
+function withoutLineTail(text: string): string {
+  let rest = text;
+  for (;;) {
+    const open = rest.lastIndexOf(" (");
+    if (open < 0 || !rest.endsWith(")")) return rest;
+    const piece = rest.slice(open + 2, -1);
+    if (!/^rev [0-9a-fA-F]+$/.test(piece) && !piece.startsWith("prog-if ")) return rest;
+    rest = rest.slice(0, open).trimEnd();
+  }
+}
+
 function parseHumanLines(lines: string[]): PciDevice[] {
   const out: PciDevice[] = [];
   const records: {
     line: number;
-    d: HumanDevice;
+    d: HumanDevice | undefined;
     subsystem?: [string, string];
     driver?: string;
   }[] = [];
@@ -235,7 +310,12 @@ function parseHumanLines(lines: string[]): PciDevice[] {
     if (text.trim() === "--") return;
     // Config-space dumps of -x/-xxx ("00: 86 80 40 2a ..."): bytes, not a device.
     if (/^[0-9a-fA-F]{2,3}:(?:\s[0-9a-fA-F]{2}){1,16}\s*$/.test(text)) return;
-    const d = humanDevice(text);
+    const d = humanDevice(text) ?? plainDevice(text, index + 1);
+    if (d === null) {
+      // A device that does not matter, from a vendor plain lspci names ambiguously.
+      records.push({ line: index + 1, d: undefined });
+      return;
+    }
     if (!d) {
       throw new InventoryParseError(
         FORMAT,
@@ -246,6 +326,7 @@ function parseHumanLines(lines: string[]): PciDevice[] {
     records.push({ line: index + 1, d });
   });
   for (const r of records) {
+    if (!r.d) continue;
     const { slot, className, classId, rest, vendorId, productId } = r.d;
     out.push(
       device({
@@ -253,7 +334,7 @@ function parseHumanLines(lines: string[]): PciDevice[] {
         cls: { name: className, id: classId.toLowerCase() },
         // The human form joins vendor and device names; keep the whole text as the product name.
         vendor: { name: "", id: vendorId.toLowerCase() },
-        product: { name: rest, id: productId.toLowerCase() },
+        product: { name: rest, id: productId?.toLowerCase() },
         svendor: r.subsystem ? { name: "", id: r.subsystem[0].toLowerCase() } : undefined,
         sdevice: r.subsystem ? { name: "", id: r.subsystem[1].toLowerCase() } : undefined,
         driver: r.driver,

@@ -32,7 +32,8 @@ function isUnknownType(error: unknown): boolean {
 /**
  * Reads the hardware resources of one node: SystemInformation, Processors,
  * CPUCores (Talos 1.14+), MemoryModules, PCIDevices, Disks, the Version
- * resource, the running schematic, and the arch from MachineService.Version
+ * resource, the running schematic, PlatformMetadata, SecurityState, the
+ * device-tree model and compatible strings (/proc/device-tree, for SBCs), and the arch from MachineService.Version
  * when the node serves it (Talos 1.12 maintenance nodes do not: the arch is
  * then inferred from the CPU and the PCI bridges). `node` is undefined for a
  * maintenance client or to ask the endpoint itself.
@@ -68,19 +69,42 @@ export async function readTalosHardware(
       timeoutMs,
     });
   });
-  const [system, processors, cores, memory, pci, disks, versions, running, info] =
-    await Promise.all([
-      list("SystemInformations.hardware.talos.dev"),
-      list("Processors.hardware.talos.dev"),
-      optional("CPUCores.hardware.talos.dev"),
-      list("MemoryModules.hardware.talos.dev"),
-      list("PCIDevices.hardware.talos.dev"),
-      optional("Disks.block.talos.dev"),
-      versionsList,
-      schematic,
-      versionInfo,
-    ]);
+  const [
+    system,
+    processors,
+    cores,
+    memory,
+    pci,
+    disks,
+    versions,
+    running,
+    info,
+    platform,
+    security,
+    model,
+    compatible,
+  ] = await Promise.all([
+    list("SystemInformations.hardware.talos.dev"),
+    list("Processors.hardware.talos.dev"),
+    optional("CPUCores.hardware.talos.dev"),
+    list("MemoryModules.hardware.talos.dev"),
+    list("PCIDevices.hardware.talos.dev"),
+    optional("Disks.block.talos.dev"),
+    versionsList,
+    schematic,
+    versionInfo,
+    optional("PlatformMetadatas.talos.dev"),
+    optional("SecurityStates.talos.dev"),
+    // Boards without SMBIOS name themselves in the device tree; x86 machines have none.
+    readOptionalFile(client, "/proc/device-tree/model", call()),
+    readOptionalFile(client, "/proc/device-tree/compatible", call()),
+  ]);
   const version = versions.map(asSpec)[0]?.version;
+  const nulSeparated = (text: string | undefined) =>
+    (text ?? "")
+      .split("\0")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return {
     node,
     arch: info?.arch || undefined,
@@ -92,7 +116,30 @@ export async function readTalosHardware(
     disks: disks.map((r) => ({ id: r.metadata.id, spec: asSpec(r) })),
     talosVersion: typeof version === "string" ? version : undefined,
     schematicId: running.source === "none" ? undefined : running.schematic,
+    platformMetadata: platform[0] ? asSpec(platform[0]) : undefined,
+    securityState: security[0] ? asSpec(security[0]) : undefined,
+    deviceTree:
+      model !== undefined || compatible !== undefined
+        ? { model: nulSeparated(model)[0], compatible: nulSeparated(compatible) }
+        : undefined,
   };
+}
+
+/**
+ * A small file of the node through MachineService.Read, or undefined when the
+ * node has no such file or does not serve Read (maintenance mode, a reader role).
+ */
+async function readOptionalFile(
+  client: TalosClient,
+  path: string,
+  call: { node: string | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+): Promise<string | undefined> {
+  try {
+    return await client.streams.read(path, call).text();
+  } catch (error) {
+    if (call.signal?.aborted) throw error;
+    return undefined;
+  }
 }
 
 /**

@@ -30,6 +30,15 @@ export interface TalosHardwareResources {
   talosVersion?: string;
   /** The Image Factory schematic the node runs (the `schematic` extension's version). */
   schematicId?: string;
+  /** PlatformMetadata: `platform` is what the node booted as (metal, nocloud, aws, ...). */
+  platformMetadata?: Spec;
+  /** SecurityState: `secureBoot` tells whether the node booted through SecureBoot. */
+  securityState?: Spec;
+  /**
+   * The device tree of boards without SMBIOS (SBCs), as /proc/device-tree holds
+   * it: `model` and the `compatible` strings (NUL-separated there).
+   */
+  deviceTree?: { model?: string; compatible?: string[] };
 }
 
 const FORMAT = "talos resources";
@@ -98,6 +107,13 @@ function identified(r: Spec, field: string): { id: string; spec: Spec }[] {
   });
 }
 
+/** A mapping field of the resources: absent (an empty mapping) or a mapping. */
+function mapping(r: Spec, field: string): Spec {
+  const value = r[field] ?? {};
+  if (isSpec(value)) return value;
+  throw new InventoryParseError(FORMAT, `${field} is ${describeValue(value)}, not a mapping`);
+}
+
 /** A text field of the resources: absent or a string. */
 function text(r: Spec, field: string): string | undefined {
   const value = r[field];
@@ -113,13 +129,7 @@ export function inventoryFromTalosResources(input: TalosHardwareResources): Mach
   const node = text(r, "node");
   const talosVersion = text(r, "talosVersion");
   const schematicId = text(r, "schematicId");
-  const systemInformation = r.systemInformation ?? {};
-  if (!isSpec(systemInformation)) {
-    throw new InventoryParseError(
-      FORMAT,
-      `systemInformation is ${describeValue(systemInformation)}, not a mapping`,
-    );
-  }
+  const systemInformation = mapping(r, "systemInformation");
   const cores = specs(r, "cpuCores");
   const processors = specs(r, "processors");
   const vendorText = str(cores[0]?.vendorID) ?? str(processors[0]?.manufacturer);
@@ -146,7 +156,20 @@ export function inventoryFromTalosResources(input: TalosHardwareResources): Mach
     archFromFlags(cores[0]?.flags) ??
     (vendor === "intel" || vendor === "amd" ? "amd64" : vendor === "arm" ? "arm64" : undefined) ??
     fromBridges.arch;
-  const running = talosVersion || schematicId ? { talosVersion, schematicId } : undefined;
+  const platformMetadata = mapping(r, "platformMetadata");
+  const securityState = mapping(r, "securityState");
+  const deviceTree = mapping(r, "deviceTree");
+  const platform = str(platformMetadata.platform);
+  const secureBoot =
+    typeof securityState.secureBoot === "boolean" ? securityState.secureBoot : undefined;
+  const running =
+    talosVersion || schematicId || platform || secureBoot !== undefined
+      ? { talosVersion, schematicId, platform, secureBoot }
+      : undefined;
+  const boardModel = str(deviceTree.model);
+  const compatible = Array.isArray(deviceTree.compatible)
+    ? deviceTree.compatible.filter((c): c is string => typeof c === "string" && c !== "")
+    : [];
   return validateInventory(FORMAT, {
     source: `talos${node ? ` ${node}` : ""}`,
     name: node,
@@ -159,6 +182,7 @@ export function inventoryFromTalosResources(input: TalosHardwareResources): Mach
       manufacturer: str(systemInformation.manufacturer),
       productName: str(systemInformation.productName),
     },
+    board: boardModel || compatible.length ? { model: boardModel, compatible } : undefined,
     memoryMiB: memoryMiB || undefined,
     pciDevices: checkedDevices,
     disks: identified(r, "disks").map(({ id, spec }) => ({

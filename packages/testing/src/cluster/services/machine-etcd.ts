@@ -2,8 +2,13 @@
 // member list, status, snapshot and recovery upload, the admin calls (leave,
 // forfeit leadership, defragment, alarms), Bootstrap, and the admin kubeconfig.
 import * as grpc from "@grpc/grpc-js";
-import { adminKubeconfig, etcdSnapshot } from "../artifacts.js";
-import type { NodeFaults } from "../faults.js";
+import {
+  adminKubeconfig,
+  ETCD_RECOVERY_PATH,
+  etcdSnapshot,
+  readEtcdSnapshot,
+} from "../artifacts.js";
+import { damageSnapshot, type NodeFaults } from "../faults.js";
 import { status } from "../grpc.js";
 import type { CallContext, ClientStreamImpl, Impls, Send, ServerStreamImpl } from "../handlers.js";
 import type { NodeTls } from "../machine.js";
@@ -20,7 +25,7 @@ export interface EtcdHost {
   readonly address: string;
   readonly state: SimNodeState;
   readonly tls: NodeTls;
-  readonly faults: Pick<NodeFaults, "etcdUnhealthy">;
+  readonly faults: NodeFaults;
   readonly uploads: UploadLog;
   /** The nodes of the cluster, this one included: etcd members are theirs. */
   peers(): { readonly state: SimNodeState }[];
@@ -38,11 +43,49 @@ function leaderOf(node: EtcdHost) {
 
 const ALARMS = { NOSPACE: 1, CORRUPT: 2 } as const;
 
+/** The member a bootstrap starts on a control plane that has none (after a reset). */
+function newMember(node: EtcdHost): NonNullable<SimNodeState["etcd"]> {
+  const id = [...node.address].reduce(
+    (h, c) => (h * 131n + BigInt(c.charCodeAt(0))) & 0xffffffffffffn,
+    7n,
+  );
+  return {
+    id: 0x5000000000000000n | id,
+    hostname: node.state.hostname,
+    peerUrls: [`https://${node.address}:2380`],
+    clientUrls: [`https://${node.address}:2379`],
+    isLearner: false,
+    healthy: true,
+    dbSize: 1_000_000n,
+  };
+}
+
+/**
+ * Bootstrap with recover_etcd, as Talos does it: the snapshot EtcdRecover
+ * stored is restored into the new member (etcdutl snapshot restore, which
+ * checks the SHA-256 trailer unless recover_skip_hash_check), then removed.
+ * Talos: internal/app/machined/internal/server/v1alpha1 Bootstrap and the etcd
+ * service's recovery bootstrap. The simulator refuses in the call itself.
+ */
+function recoverEtcd(node: EtcdHost, skipHashCheck: boolean): Record<string, string> {
+  const file = node.state.files.get(ETCD_RECOVERY_PATH);
+  if (!(file instanceof Uint8Array))
+    throw status(S.FAILED_PRECONDITION, "no etcd snapshot was uploaded for recovery (EtcdRecover)");
+  try {
+    return readEtcdSnapshot(file, skipHashCheck).keys;
+  } catch (error) {
+    throw status(
+      S.INVALID_ARGUMENT,
+      `failed to recover etcd from the snapshot: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Bootstrap, EtcdLeaveCluster, EtcdForfeitLeadership, EtcdDefragment and EtcdAlarmList. */
 function etcdAdminImpls(node: EtcdHost): Impls {
   const st = node.state;
   return {
-    [`${M}Bootstrap`]: () => {
+    [`${M}Bootstrap`]: (req: { recoverEtcd: boolean; recoverSkipHashCheck: boolean }) => {
       if (st.role !== "controlplane")
         throw status(
           S.FAILED_PRECONDITION,
@@ -50,6 +93,12 @@ function etcdAdminImpls(node: EtcdHost): Impls {
         );
       if (st.etcdBootstrapped ?? st.etcd !== undefined)
         throw status(S.ALREADY_EXISTS, "etcd data directory is not empty");
+      const restored = req.recoverEtcd ? recoverEtcd(node, req.recoverSkipHashCheck) : undefined;
+      st.etcd ??= newMember(node);
+      if (restored) {
+        st.etcd.keys = restored;
+        st.files.delete(ETCD_RECOVERY_PATH);
+      }
       st.etcdBootstrapped = true;
       node.touch();
       return { messages: [{}] };
@@ -129,7 +178,9 @@ export function etcdImpls(node: EtcdHost): Impls {
     }) as ServerStreamImpl,
     [`${M}EtcdSnapshot`]: (async (_req: unknown, _ctx: CallContext, send: Send) => {
       requireEtcd(st);
-      await sendData(etcdSnapshot(), send, 64 * 1024);
+      const e = st.etcd as NonNullable<SimNodeState["etcd"]>;
+      const snapshot = etcdSnapshot({ keys: e.keys, dbSize: e.dbSize });
+      await sendData(damageSnapshot(node.faults, snapshot), send, 64 * 1024);
     }) as ServerStreamImpl,
     [`${M}EtcdMemberList`]: () => {
       requireEtcd(st);
@@ -154,22 +205,32 @@ export function etcdImpls(node: EtcdHost): Impls {
               raftIndex: 1234n,
               raftTerm: 2n,
               raftAppliedIndex: 1234n,
-              errors: [],
+              // etcd lists raised alarms among a status's errors (simplified: this member's).
+              errors: (e.alarms ?? []).map((a) => `memberID:${e.id} alarm:${a}`),
               isLearner: e.isLearner,
             },
           },
         ],
       };
     },
+    // As Talos: a control plane stores the upload (fsynced, a partial one removed)
+    // where a later Bootstrap with recover_etcd restores it from; the snapshot's
+    // integrity is checked then, as etcdutl's restore does.
     [`${M}EtcdRecover`]: (async (reqs: AsyncIterable<{ bytes: Uint8Array }>, ctx: CallContext) => {
-      requireEtcd(st);
+      if (st.role !== "controlplane")
+        throw status(S.FAILED_PRECONDITION, "etcd is not running on this node");
+      const chunks: Uint8Array[] = [];
       const got = await node.uploads.receive(
         ctx.signal,
         (async function* () {
-          for await (const d of reqs) yield d.bytes;
+          for await (const d of reqs) {
+            chunks.push(d.bytes);
+            yield d.bytes;
+          }
         })(),
       );
       if (got.bytes === 0) throw status(S.INVALID_ARGUMENT, "the etcd snapshot is empty");
+      st.files.set(ETCD_RECOVERY_PATH, Buffer.concat(chunks));
       node.uploads.complete({ rpc: "EtcdRecover", ...got });
       return { messages: [{}] };
     }) as ClientStreamImpl,
