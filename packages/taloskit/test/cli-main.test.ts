@@ -167,18 +167,16 @@ describe("the README's CLI block", () => {
     "utf8",
   );
   const block = /from a clone run it as[^\n]*\n+```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const lines = block.split("\n").filter((l) => l.startsWith("npx pnpm@10 taloskit "));
   /** Each command's arguments, without comments and [optional] parts. */
-  const commands = block
-    .split("\n")
-    .filter((l) => l.startsWith("npx pnpm@10 taloskit "))
-    .map((l) =>
-      l
-        .slice("npx pnpm@10 taloskit ".length)
-        .replace(/\s#.*$/, "")
-        .replace(/\[[^\]]*\]/g, "")
-        .trim()
-        .split(/\s+/),
-    );
+  const commands = lines.map((l) =>
+    l
+      .slice("npx pnpm@10 taloskit ".length)
+      .replace(/\s#.*$/, "")
+      .replace(/\[[^\]]*\]/g, "")
+      .trim()
+      .split(/\s+/),
+  );
 
   it("has the commands", () => {
     expect(commands.length).toBeGreaterThanOrEqual(10);
@@ -211,7 +209,7 @@ describe("the README's CLI block", () => {
       exists: (p: string) => existsSync(at(p)),
     };
     let id = "";
-    for (const command of commands) {
+    for (const [i, command] of commands.entries()) {
       // <id> is the ID `schematic id` printed, <factory-url> the factory `taloskit sim` printed.
       let args = command.map((a) => (a === "<id>" ? id : a === "<factory-url>" ? factory.url : a));
       if (args[0] === "sim")
@@ -221,7 +219,9 @@ describe("the README's CLI block", () => {
         r.stderr.split("\n").filter((l) => l.startsWith("taloskit:")),
         command.join(" "),
       ).toEqual([]);
-      expect(r.code, `${command.join(" ")}\n${r.stderr}`).toBe(0);
+      // 0, or the code the line's comment names ("# ... exits 2: ...").
+      const code = Number(/#.*\bexits (\d)\b/.exec(lines[i] as string)?.[1] ?? 0);
+      expect(r.code, `${command.join(" ")}\n${r.stderr}`).toBe(code);
       expect(r.stdout, command.join(" ")).not.toBe("");
       if (args[0] === "schematic" && args[1] === "id") id = r.stdout.trim();
     }

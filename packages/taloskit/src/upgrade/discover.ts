@@ -6,7 +6,7 @@
 // the sources that saw it.
 import type { TalosClient } from "@taloskit/client";
 import { messageOf } from "@taloskit/core";
-import type { KubeClient, KubeNode } from "../kubernetes/index.js";
+import type { KubeClient } from "../kubernetes/index.js";
 import { type InspectOptions, listSpecs } from "./inspect.js";
 
 /** Where a node was seen. */
@@ -108,17 +108,11 @@ async function etcdMembers(
 
 /** The Kubernetes Nodes: a Node's name is its Talos hostname unless configured otherwise. */
 async function kubernetesNodes(kube: KubeClient, options: InspectOptions): Promise<Sighting[]> {
-  const nodes = (await kube.nodes({
-    signal: options.signal,
-    timeoutMs: options.timeoutMs,
-  })) as (KubeNode & {
-    addresses?: { address: string }[];
-    controlPlane?: boolean;
-  })[];
+  const nodes = await kube.nodes({ signal: options.signal, timeoutMs: options.timeoutMs });
   return nodes.map((n) => ({
     hostname: n.name,
-    addresses: (n.addresses ?? []).map((a) => a.address),
-    role: n.controlPlane === undefined ? undefined : n.controlPlane ? "controlplane" : "worker",
+    addresses: [...n.internalIPs, ...n.externalIPs],
+    role: n.controlPlane ? "controlplane" : "worker",
     source: "kubernetes" as const,
   }));
 }

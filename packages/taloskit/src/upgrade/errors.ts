@@ -66,6 +66,12 @@ export const UPGRADE_ERROR_CODES = [
   "UPGRADE_ABORTED",
   /** An option or a plan is invalid. */
   "UPGRADE_INVALID_ARGUMENT",
+  /** The state file of a run cannot be read, or is not a taloskit upgrade state (truncated, foreign). */
+  "UPGRADE_STATE_INVALID",
+  /** The state file records another plan: another target, other nodes or other installer images. */
+  "UPGRADE_STATE_MISMATCH",
+  /** The state file could not be written: the run stops before the next node. */
+  "UPGRADE_STATE_WRITE_FAILED",
 ] as const;
 
 export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
@@ -83,7 +89,9 @@ export type UpgradeStep =
   | "reboot"
   | "wait"
   | "verify"
-  | "uncordon";
+  | "uncordon"
+  /** Reading or writing the run's state file. */
+  | "state";
 
 export interface UpgradeErrorOptions {
   node?: string | undefined;

@@ -1,5 +1,6 @@
 // Progress of an upgrade as typed events, for a UI, a bot or the CLI. Library
 // code never prints: it calls the caller's `onEvent` with these.
+import { messageOf } from "@taloskit/core";
 import type { UpgradeError, UpgradeStep } from "./errors.js";
 
 /** How a node is upgraded: ImageService + LifecycleService (1.13+) or MachineService.Upgrade. */
@@ -14,6 +15,16 @@ interface Base {
 export type UpgradeEvent = Base &
   (
     | { type: "run-start"; target: string; nodes: number; dryRun: boolean }
+    | {
+        /** A run picks up a state file of an earlier run of the same plan. */
+        type: "resume";
+        /** The state file. */
+        path: string;
+        /** Nodes the state file records done; each is read again and skipped. */
+        done: string[];
+        /** Where the earlier run stopped, when it failed. */
+        failed: UpgradeErrorJson | undefined;
+      }
     | { type: "wave-start"; version: string; nodes: string[] }
     | { type: "batch-start"; version: string; nodes: string[] }
     | {
@@ -134,4 +145,63 @@ export function emitter(listener: UpgradeListener | undefined): (e: UpgradeEvent
       // a broken listener must not break an upgrade half-way
     }
   };
+}
+
+/** An UpgradeError as plain data: what events and state files carry (no cause, no stack). */
+export interface UpgradeErrorJson {
+  /** UpgradeError's stable code (UPGRADE_...). */
+  code: string;
+  /** Where in a node's upgrade it failed. */
+  step: UpgradeStep | undefined;
+  /** The node it concerns, when one. */
+  node: string | undefined;
+  /** The version being installed when it failed. */
+  version: string | undefined;
+  /** The installer is on the node's disk and not booted yet (see UpgradeError.installPending). */
+  installPending: boolean;
+  message: string;
+}
+
+/** Longest text an event carries as JSON; installer output and messages beyond it are cut. */
+const MAX_TEXT = 4096;
+
+function bounded(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT)}… (${text.length} characters)`;
+}
+
+/** The plain data of an UpgradeError (or of any error: its code, else UNKNOWN). */
+export function errorJson(error: unknown): UpgradeErrorJson {
+  const e = error as Partial<UpgradeError>;
+  return {
+    code: e.code ?? "UNKNOWN",
+    step: e.step,
+    node: e.node,
+    version: e.version,
+    installPending: e.installPending ?? false,
+    message: bounded(messageOf(error)),
+  };
+}
+
+/**
+ * An event as one line of JSON (the `--json` output of `taloskit upgrade`):
+ * `type` first, `time` (RFC 3339, UTC) in place of `at`, errors as
+ * UpgradeErrorJson. These types are the schema: fields are only ever added.
+ */
+export type UpgradeEventJson = UpgradeEvent extends infer E
+  ? E extends { error: UpgradeError }
+    ? Omit<E, "at" | "error"> & { time: string; error: UpgradeErrorJson }
+    : E extends UpgradeEvent
+      ? Omit<E, "at"> & { time: string }
+      : never
+  : never;
+
+/** The JSON form of an event: timestamped, errors as plain data, long texts cut. */
+export function eventJson(event: UpgradeEvent): UpgradeEventJson {
+  const { at, ...rest } = event;
+  const json: Record<string, unknown> = { type: rest.type, time: new Date(at).toISOString() };
+  for (const [k, v] of Object.entries(rest)) {
+    if (k === "error") json[k] = errorJson(v);
+    else json[k] = typeof v === "string" ? bounded(v) : v;
+  }
+  return json as UpgradeEventJson;
 }

@@ -16,7 +16,15 @@ export {
   type UpgradeStep,
 } from "./errors.js";
 export { type EtcdSnapshotInfo, verifyEtcdSnapshot } from "./etcd-snapshot.js";
-export type { UpgradeEvent, UpgradeListener, UpgradeMethod } from "./events.js";
+export {
+  errorJson,
+  eventJson,
+  type UpgradeErrorJson,
+  type UpgradeEvent,
+  type UpgradeEventJson,
+  type UpgradeListener,
+  type UpgradeMethod,
+} from "./events.js";
 export {
   type InspectOptions,
   type NodeFacts,
@@ -55,6 +63,13 @@ export {
   type UpgradeNodeOptions,
   upgradeNode,
 } from "./single.js";
+export {
+  readUpgradeState,
+  UPGRADE_STATE_KIND,
+  type UpgradeState,
+  type UpgradeStateNode,
+  type UpgradeStateOptions,
+} from "./state-file.js";
 export {
   type CatalogVersion,
   checkKubernetes,

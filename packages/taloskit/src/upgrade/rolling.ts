@@ -9,7 +9,8 @@
 // (etcd-safety.ts), and each control plane hands etcd leadership on just
 // before its reboot. The run stops at the first failure and touches
 // no further node; running the same plan again skips nodes that are already
-// at the version (and, on their last step, the schematic).
+// at the version (and, on their last step, the schematic). With a state file
+// (state-file.ts) the run is recorded node by node, and resumed from it.
 //
 // This module is the order of the work; gates.ts, rolling-node.ts,
 // kube-steps.ts and run-record.ts hold the parts.
@@ -21,17 +22,34 @@ import type { PlannedNode, PlannedWave, UpgradePlan } from "./plan.js";
 import { alreadyDone, readFactsBefore, upgradeStep } from "./rolling-node.js";
 import { isFinal, type RunContext, type RunUpgradeOptions, runContext } from "./run-context.js";
 import { failRun, finishRun, markFailed, summaryOf, type UpgradeSummary } from "./run-record.js";
+import { openUpgradeState, readUpgradeState } from "./state-file.js";
 
 export type { RunUpgradeOptions } from "./run-context.js";
 export { type NodeOutcome, UpgradeRunError, type UpgradeSummary } from "./run-record.js";
 
-/** Runs an upgrade plan. Resolves with the summary; throws UpgradeRunError at the first failure. */
+/**
+ * Runs an upgrade plan. Resolves with the summary; throws UpgradeRunError at
+ * the first failure. With `state`, the state file is read first: one of
+ * another plan, or one that is not a state file, throws UpgradeError
+ * (UPGRADE_STATE_*) before anything happens; one of this plan is resumed.
+ */
 export async function runUpgrade(
   client: TalosClient,
   plan: UpgradePlan,
   options: RunUpgradeOptions = {},
 ): Promise<UpgradeSummary> {
-  const ctx = runContext(client, plan, options);
+  const path = options.state?.path;
+  // A dry run only checks the state file; a run writes it before touching anything.
+  if (path && options.dryRun) readUpgradeState(path, plan);
+  const state = path && !options.dryRun ? openUpgradeState(path, plan) : undefined;
+  const listener = options.onEvent;
+  const onEvent = state
+    ? (e: UpgradeEvent) => {
+        state.onEvent(e);
+        listener?.(e);
+      }
+    : listener;
+  const ctx = runContext(client, plan, { ...options, onEvent });
   ctx.emit({
     type: "run-start",
     target: plan.target,
@@ -42,19 +60,47 @@ export async function runUpgrade(
     ctx.emit({ type: "run-done", ok: true, upgraded: 0, skipped: 0, durationMs: 0 });
     return summaryOf(ctx.record, true);
   }
-  try {
-    ctx.record.etcdSnapshot = await saveEtcdSnapshot(ctx);
-  } catch (error) {
-    failRun(ctx.record, error, undefined);
-  }
-  for (const wave of plan.waves) {
+  if (state?.resumed) {
     ctx.emit({
-      type: "wave-start",
-      version: wave.version,
-      nodes: [...wave.controlPlanes, ...wave.workers],
+      type: "resume",
+      path: state.path,
+      done: state.state.nodes.filter((n) => n.status === "done").map((n) => n.node),
+      failed: state.earlierFailure,
     });
-    await upgradeControlPlanes(ctx, wave);
-    await upgradeWorkers(ctx, wave);
+  }
+  // Before each node (or batch), the state file is written: a run that cannot record stops.
+  const checkpoint = async () => {
+    try {
+      await state?.checkpoint();
+    } catch (error) {
+      failRun(ctx.record, error, undefined);
+    }
+  };
+  try {
+    try {
+      ctx.record.etcdSnapshot = await saveEtcdSnapshot(ctx);
+    } catch (error) {
+      failRun(ctx.record, error, undefined);
+    }
+    if (state && ctx.record.etcdSnapshot) state.state.etcdSnapshot = ctx.record.etcdSnapshot;
+    for (const wave of plan.waves) {
+      ctx.emit({
+        type: "wave-start",
+        version: wave.version,
+        nodes: [...wave.controlPlanes, ...wave.workers],
+      });
+      await upgradeControlPlanes(ctx, wave, checkpoint);
+      await upgradeWorkers(ctx, wave, checkpoint);
+    }
+    try {
+      await state?.finish();
+    } catch (error) {
+      failRun(ctx.record, error, undefined);
+    }
+  } catch (error) {
+    // The run's own failure is the one to report, whether or not the file takes it.
+    await state?.finish(error).catch(() => {});
+    throw error;
   }
   return finishRun(ctx.record, true);
 }
@@ -66,9 +112,14 @@ export async function runUpgrade(
  * when asked for, every Kubernetes node of the plan Ready. After each: wait
  * until etcd is healthy again.
  */
-async function upgradeControlPlanes(ctx: RunContext, wave: PlannedWave): Promise<void> {
+async function upgradeControlPlanes(
+  ctx: RunContext,
+  wave: PlannedWave,
+  checkpoint: () => Promise<void>,
+): Promise<void> {
   let gated = false;
   for (const cp of wave.controlPlanes) {
+    await checkpoint();
     const planned = ctx.byNode.get(cp) as PlannedNode;
     const final = isFinal(ctx, cp, wave.version);
     const step = planned.steps.find((s) => s.version === wave.version);
@@ -92,9 +143,14 @@ async function upgradeControlPlanes(ctx: RunContext, wave: PlannedWave): Promise
  * Kubernetes gates. Every
  * failure of a batch is recorded; the run stops with the first.
  */
-async function upgradeWorkers(ctx: RunContext, wave: PlannedWave): Promise<void> {
+async function upgradeWorkers(
+  ctx: RunContext,
+  wave: PlannedWave,
+  checkpoint: () => Promise<void>,
+): Promise<void> {
   const size = Math.max(1, Math.floor(ctx.options.batchSize ?? 1));
   for (let i = 0; i < wave.workers.length; i += size) {
+    await checkpoint();
     const batch = wave.workers.slice(i, i + size);
     ctx.emit({ type: "batch-start", version: wave.version, nodes: batch });
     try {

@@ -8,6 +8,7 @@ import { emitter, type UpgradeEventInit, type UpgradeListener } from "./events.j
 import type { UpgradeNodeOptions } from "./node-run.js";
 import type { PlannedNode, UpgradePlan } from "./plan.js";
 import { type RunRecord, startRecord } from "./run-record.js";
+import type { UpgradeStateOptions } from "./state-file.js";
 
 /** Where and how a run saves its etcd snapshot (`etcdSnapshot`). */
 export interface EtcdSnapshotOptions {
@@ -75,6 +76,8 @@ export interface RunUpgradeOptions
    * (default 5 min).
    */
   gates?: { etcd?: boolean; kubernetes?: boolean; timeoutMs?: number; intervalMs?: number };
+  /** Keep the run's state in a file, and resume the run it records (see state-file.ts). */
+  state?: UpgradeStateOptions | undefined;
   /**
    * The etcd snapshot saved, fsynced and read back before the first control plane
    * goes down (on by default; the summary gives its path). `false` turns it off;

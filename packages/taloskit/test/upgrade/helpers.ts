@@ -171,3 +171,18 @@ export async function rejection<E extends Error>(
   expect(error).toBeInstanceOf(type);
   return error as E;
 }
+
+/** The calls that change a node in an upgrade: Pull, LifecycleService.Upgrade, Reboot, legacy Upgrade. */
+const MUTATING_CALLS = [
+  "machine.ImageService/Pull",
+  "machine.LifecycleService/Upgrade",
+  "machine.MachineService/Reboot",
+  "machine.MachineService/Upgrade",
+];
+
+/** How many calls that change a node each node has received, by address. */
+export function mutatingCalls(sim: ClusterSimulator): Map<string, number> {
+  return new Map(
+    sim.nodes.map((n) => [n.address, MUTATING_CALLS.reduce((sum, p) => sum + n.calls(p), 0)]),
+  );
+}

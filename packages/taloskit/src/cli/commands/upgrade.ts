@@ -1,12 +1,18 @@
 // `taloskit upgrade plan|run --to V`: plan a cluster upgrade (the version path
-// of every node, its installer image and schematic), or run it with live
-// progress on stderr and a final table (or json/yaml) on stdout.
+// of every node, its installer images, the order and the gates), or run it
+// with live progress on stderr and a final table (or json/yaml) on stdout.
+// For bots and CI: `plan` exits 2 when it would change something, `--json`
+// prints every event as a line of JSON, and `run --state FILE` keeps a state
+// file that a later run with the same plan resumes.
 import { FactoryClient } from "@taloskit/factory";
 import { Command, Option } from "commander";
 import { KubeClient } from "../../kubernetes/index.js";
 import {
+  errorJson,
+  eventJson,
   type PlannedNode,
   planUpgrade,
+  readUpgradeState,
   runUpgrade,
   type UpgradeEvent,
   type UpgradePlan,
@@ -48,6 +54,7 @@ interface PlanFlags {
   schematic?: string;
   kubeconfig?: string;
   kubernetesVersion?: string;
+  json?: boolean;
 }
 
 function planOptions(cmd: Command): Command {
@@ -77,8 +84,41 @@ function planOptions(cmd: Command): Command {
       "accept a schematic that lacks an extension a node runs now (the node loses it)",
     )
     .option("--kubeconfig <path>", "Kubernetes API access: version check, cordon and drain")
-    .option("--kubernetes-version <version>", "the cluster's Kubernetes version, for the check");
+    .option("--kubernetes-version <version>", "the cluster's Kubernetes version, for the check")
+    .option(
+      "--json",
+      "print one JSON object per line on stdout (events, then the plan or the summary; errors as {type: error})",
+    );
 }
+
+/** Exit codes of `upgrade plan`, as `terraform plan -detailed-exitcode` has them. */
+const PLAN_EXIT = { unchanged: 0, error: 1, changes: 2 } as const;
+
+const PLAN_HELP = `
+Exit codes: ${PLAN_EXIT.unchanged} when no node would change, ${PLAN_EXIT.changes} when some node would be upgraded, ${PLAN_EXIT.error} on errors.`;
+
+/** Writes a value as one line of JSON (NDJSON) on stdout. */
+function jsonLine(io: UpgradeCommandIO, value: object): void {
+  io.stdout(`${JSON.stringify(value)}\n`);
+}
+
+/** Sets a command's action; with --json, its failure is also a last line {type: "error"} on stdout. */
+function actionReportingJson<O extends { json?: boolean }>(
+  cmd: Command,
+  io: UpgradeCommandIO,
+  action: (opts: O) => Promise<void>,
+): void {
+  cmd.action(async (opts: O) => {
+    try {
+      await action(opts);
+    } catch (error) {
+      if (opts.json) jsonLine(io, { type: "error", time: now(), error: errorJson(error) });
+      throw error;
+    }
+  });
+}
+
+const now = () => new Date().toISOString();
 
 async function makePlan(flags: GlobalFlags, opts: PlanFlags, io: UpgradeCommandIO) {
   if (flags.insecure) throw new Error("upgrade needs a talosconfig: --insecure is not supported");
@@ -116,7 +156,62 @@ async function makePlan(flags: GlobalFlags, opts: PlanFlags, io: UpgradeCommandI
 
 const short = (id: string) => `${id.slice(0, 12)}…`;
 
-function printPlan(io: UpgradeCommandIO, format: OutputFormat, plan: UpgradePlan): void {
+/** How a run goes through a plan: what decides its order and gates. */
+interface RunShape {
+  batchSize: number;
+  /** Cordon and drain each node, and wait until its Kubernetes node is Ready (a kubeconfig, no --no-drain). */
+  drain: boolean;
+  /** --kubernetes-gate with a kubeconfig. */
+  kubernetesGate: boolean;
+}
+
+/**
+ * The order of a run, line by line, as rolling.ts goes: per wave, control
+ * planes one at a time between etcd gates, then workers in batches, each
+ * batch behind an etcd gate; each node with the exact installer it gets.
+ */
+function orderOf(plan: UpgradePlan, run: RunShape): string[] {
+  const byNode = new Map(plan.nodes.map((n) => [n.node, n]));
+  const etcd = plan.nodes.some((n) => n.role === "controlplane");
+  const lines = [
+    `order: control planes one at a time, then workers in batches of ${run.batchSize}`,
+    run.drain
+      ? "drain: each node cordoned and drained before its reboot, uncordoned once its Kubernetes node is Ready"
+      : "drain: none (needs --kubeconfig)",
+  ];
+  const install = (node: string, version: string, indent: string) => {
+    const n = byNode.get(node) as PlannedNode;
+    const i = n.steps.findIndex((s) => s.version === version);
+    const step = n.steps[i];
+    const from = i > 0 ? n.steps[i - 1]?.version : n.version;
+    return `${indent}${node} ${n.role} ${from} -> ${version} ${step?.method} ${step?.image}`;
+  };
+  for (const w of plan.waves) {
+    lines.push(`wave ${w.version}:`);
+    w.controlPlanes.forEach((cp, i) => {
+      if (i === 0) lines.push(`  gate etcd: every member healthy, quorum kept without ${cp}`);
+      if (run.kubernetesGate)
+        lines.push("  gate kubernetes: every Kubernetes node of the plan Ready");
+      lines.push(install(cp, w.version, "  "));
+      lines.push(`  gate etcd: healthy again after ${cp}`);
+    });
+    for (let i = 0; i < w.workers.length; i += run.batchSize) {
+      const batch = w.workers.slice(i, i + run.batchSize);
+      lines.push(`  batch ${batch.join(", ")}:`);
+      if (etcd) lines.push("    gate etcd: every member healthy");
+      for (const node of batch) lines.push(install(node, w.version, "    "));
+    }
+  }
+  if (!plan.waves.length) lines.push("nothing to do: every node runs its target");
+  return lines;
+}
+
+function printPlan(
+  io: UpgradeCommandIO,
+  format: OutputFormat,
+  plan: UpgradePlan,
+  run: RunShape,
+): void {
   io.stdout(
     render(format, plan, {
       rows: plan.nodes,
@@ -138,13 +233,7 @@ function printPlan(io: UpgradeCommandIO, format: OutputFormat, plan: UpgradePlan
       ],
     }),
   );
-  if (format === "table") {
-    for (const w of plan.waves) {
-      io.stderr(
-        `wave ${w.version}: control planes ${w.controlPlanes.join(", ") || "-"}; workers ${w.workers.join(", ") || "-"}\n`,
-      );
-    }
-  }
+  if (format === "table") io.stdout(`\n${orderOf(plan, run).join("\n")}\n`);
   if (plan.excluded.length) {
     io.stderr(
       `left out (--only): ${plan.excluded.map((n) => `${n.hostname} (${n.node})`).join(", ")}\n`,
@@ -153,6 +242,40 @@ function printPlan(io: UpgradeCommandIO, format: OutputFormat, plan: UpgradePlan
   const k = plan.kubernetes;
   if (k.version) io.stderr(`Kubernetes ${k.version} (${k.source}): supported on every step\n`);
   for (const w of plan.warnings) io.stderr(`warning: ${w}\n`);
+}
+
+/** The plan: one line of JSON with --json, else the table with the order, or json/yaml. */
+function showPlan(
+  io: UpgradeCommandIO,
+  format: OutputFormat,
+  json: boolean | undefined,
+  plan: UpgradePlan,
+  run: RunShape,
+): void {
+  if (json) jsonLine(io, { type: "plan", time: now(), ...plan });
+  else printPlan(io, format, plan, run);
+}
+
+/** A dry run: the state file checked (another plan's is refused), never written; then the plan. */
+function printDryRun(
+  io: UpgradeCommandIO,
+  format: OutputFormat,
+  p: { plan: UpgradePlan; kube: KubeClient | undefined },
+  opts: {
+    json?: boolean;
+    drain: boolean;
+    kubernetesGate?: boolean;
+    batchSize: number;
+    statePath: string | undefined;
+  },
+): void {
+  const earlier = opts.statePath ? readUpgradeState(opts.statePath, p.plan) : undefined;
+  if (earlier) io.stderr(`would resume ${opts.statePath} (${earlier.status})\n`);
+  showPlan(io, format, opts.json, p.plan, {
+    batchSize: opts.batchSize,
+    drain: opts.drain && !!p.kube,
+    kubernetesGate: opts.kubernetesGate === true && !!p.kube,
+  });
 }
 
 function printSummary(io: UpgradeCommandIO, format: OutputFormat, s: UpgradeSummary): void {
@@ -189,6 +312,10 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
     switch (e.type) {
       case "run-start":
         return line(`upgrading ${e.nodes} node(s) to ${e.target}${e.dryRun ? " (dry run)" : ""}`);
+      case "resume":
+        return line(
+          `resuming ${e.path}: ${e.done.length} node(s) done${e.failed ? `, stopped at ${e.failed.node ?? "a gate"} (${e.failed.code} at ${e.failed.step ?? "?"})` : ""}`,
+        );
       case "wave-start":
         return line(`== ${e.version}: ${e.nodes.join(", ")}`);
       case "batch-start":
@@ -209,6 +336,14 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
         return line(`${e.node}: waiting (attempt ${e.attempt}: ${e.reason})`);
       case "pull-done":
         return line(`${e.node}: pulled ${e.image} in ${(e.durationMs / 1000).toFixed(1)}s`);
+      case "etcd-snapshot":
+        return line(
+          e.reused
+            ? `etcd snapshot ${e.path} (${e.bytes} bytes) reused`
+            : `etcd snapshot ${e.path} (${e.bytes} bytes) from ${e.node} in ${(e.durationMs / 1000).toFixed(1)}s`,
+        );
+      case "etcd-leadership":
+        return line(`${e.node}: etcd leadership ${e.moved ? "handed on" : "kept"} (${e.detail})`);
       case "evict":
         return line(`${e.node}: evicted ${e.pod}`);
       case "evict-refused":
@@ -237,20 +372,35 @@ export function progressPrinter(io: UpgradeCommandIO): (e: UpgradeEvent) => void
   };
 }
 
+function parseBatch(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--batch must be a whole number of at least 1, not "${text}"`);
+  return n;
+}
+
 /** The `upgrade` command with `plan` and `run`. */
 export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
   const upgrade = new Command("upgrade").description(
     "plan and run Talos upgrades: every minor on the way, schematics kept, one safe step at a time",
   );
 
-  const plan = withGlobalFlags(planOptions(new Command("plan"))).description(
-    "show the version path, installer images and order for each node",
-  );
-  plan.action(async (opts: PlanFlags) => {
+  const plan = withGlobalFlags(planOptions(new Command("plan")))
+    .description("show the version path, installer images, order and gates for each node")
+    .option("--batch <n>", "workers per batch in the order shown (as upgrade run --batch)", "1")
+    .addHelpText("after", PLAN_HELP);
+  actionReportingJson(plan, io, async (opts: PlanFlags & { batch: string }) => {
     const flags = globalFlags(plan);
+    const batchSize = parseBatch(opts.batch);
     const p = await makePlan(flags, opts, io);
     try {
-      printPlan(io, flags.output, p.plan);
+      showPlan(io, flags.output, opts.json, p.plan, {
+        batchSize,
+        drain: !!p.kube,
+        kubernetesGate: false,
+      });
+      const changes = p.plan.nodes.some((n) => n.action === "upgrade");
+      process.exitCode = changes ? PLAN_EXIT.changes : PLAN_EXIT.unchanged;
     } finally {
       p.close();
     }
@@ -288,7 +438,13 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
       "where to save the etcd snapshot taken before the first control plane goes down (default: etcd-<node>-<time>.snapshot here)",
     )
     .option("--no-etcd-snapshot", "do not save an etcd snapshot before the control planes");
-  run.action(
+  run.option(
+    "--state <file>",
+    "keep the run's state in FILE (JSON, rewritten after each node); a run with the same plan and FILE resumes it (default: none)",
+  );
+  actionReportingJson(
+    run,
+    io,
     async (
       opts: PlanFlags & {
         batch: string;
@@ -302,13 +458,12 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
         stage?: boolean;
         preserve?: boolean;
         force?: boolean;
+        state?: string;
         etcdSnapshot: string | boolean;
       },
     ) => {
       const flags = globalFlags(run);
-      const batchSize = Number(opts.batch);
-      if (!Number.isInteger(batchSize) || batchSize < 1)
-        throw new Error(`--batch must be a whole number of at least 1, not "${opts.batch}"`);
+      const batchSize = parseBatch(opts.batch);
       const rebootMs = parseDuration(opts.timeout);
       const drain = {
         timeoutMs: parseDuration(opts.drainTimeout, "--drain-timeout"),
@@ -317,12 +472,17 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
             ? undefined
             : parseDuration(opts.forceAfter, "--force-after"),
       };
+      const statePath = opts.state === undefined ? undefined : userPath(io.env, opts.state);
       const p = await makePlan(flags, opts, io);
       try {
         if (opts.dryRun) {
-          printPlan(io, flags.output, p.plan);
+          printDryRun(io, flags.output, p, { ...opts, batchSize, statePath });
           return;
         }
+        const print = (summary: UpgradeSummary) =>
+          opts.json
+            ? jsonLine(io, { type: "summary", time: now(), ...summary })
+            : printSummary(io, flags.output, summary);
         const ac = new AbortController();
         const onSignal = () => ac.abort(new Error("interrupted"));
         process.once("SIGINT", onSignal);
@@ -347,12 +507,13 @@ export function upgradeCommand(io: UpgradeCommandIO = defaultIO): Command {
                 : typeof opts.etcdSnapshot === "string"
                   ? { path: userPath(io.env, opts.etcdSnapshot) }
                   : { dir: userPath(io.env, ".") },
-            onEvent: progressPrinter(io),
+            state: statePath ? { path: statePath } : undefined,
+            onEvent: opts.json ? (e) => jsonLine(io, eventJson(e)) : progressPrinter(io),
           });
-          printSummary(io, flags.output, summary);
+          print(summary);
         } catch (error) {
           if (error instanceof UpgradeRunError) {
-            printSummary(io, flags.output, error.summary);
+            print(error.summary);
             io.stderr(`taloskit: ${error.message}\n`);
             process.exitCode = 1;
             return;
