@@ -18,7 +18,8 @@ import {
 } from "taloskit";
 
 const TARGET = "v1.14.0";
-const FROM = "v1.12.4";
+// 1.14 does not take 1.11 hosts: the plan goes through 1.13 first.
+const FROM = "v1.11.5";
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: string) => (text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);

@@ -374,6 +374,7 @@ describe("etcd leadership and quorum", () => {
       to: "v1.14.0",
       factory: env.factoryClient,
       nodes: [CPS[0] as string],
+      subset: true,
     });
     env.sim.faults.unreachable(CPS[1] as string);
     try {
