@@ -311,6 +311,7 @@ describe("taloskit upgrade for bots and CI: --json and --state", () => {
       `gate ${CP}`,
       `node-start ${CP}`,
       `step ${CP}`,
+      `pull-done ${CP}`,
       `step ${CP}`,
       // A single member has no one to hand etcd leadership to: a warning, the upgrade goes on.
       `etcd-leadership ${CP}`,
