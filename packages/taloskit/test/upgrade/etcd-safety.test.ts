@@ -19,7 +19,16 @@ import {
   type UpgradeEvent,
   UpgradeRunError,
 } from "../../src/upgrade/index.js";
-import { type Env, FAST, recorder, SCHEMATIC_A, snapshot, startEnv, touched } from "./helpers.js";
+import {
+  type Env,
+  FAST,
+  recorder,
+  rejection,
+  SCHEMATIC_A,
+  snapshot,
+  startEnv,
+  touched,
+} from "./helpers.js";
 
 const CPS = ["10.5.0.2", "10.5.0.3", "10.5.0.4"];
 const WORKER = "10.5.0.10";
@@ -80,12 +89,7 @@ const alarm = (a: string | undefined, kind: "NOSPACE" | "CORRUPT") => {
 const calls = (m: string) => CPS.map((a) => env.sim.node(a).calls(rpc(m)));
 const plan = () => planUpgrade(env.client, { to: "v1.14.0", factory: env.factoryClient });
 
-/** The error of a run that must fail (a summary instead fails the test). */
-async function runError(p: Promise<unknown>): Promise<UpgradeRunError> {
-  const e = await p.catch((error: unknown) => error);
-  expect(e).toBeInstanceOf(UpgradeRunError);
-  return e as UpgradeRunError;
-}
+const runError = (p: Promise<unknown>) => rejection(p, UpgradeRunError);
 
 describe("the etcd snapshot of a run", () => {
   it("is taken once, from a member not about to go down, before any node is touched, and read back", async () => {

@@ -186,3 +186,24 @@ export function mutatingCalls(sim: ClusterSimulator): Map<string, number> {
     sim.nodes.map((n) => [n.address, MUTATING_CALLS.reduce((sum, p) => sum + n.calls(p), 0)]),
   );
 }
+
+/** A node on the lifecycle path (Talos 1.13) and one on the legacy path (1.12). */
+export const NEW = "10.5.0.2";
+export const OLD = "10.5.0.3";
+export const NEW_AND_OLD: SimNodeOptions[] = [
+  { address: NEW, role: "worker", version: "v1.13.3", schematic: SCHEMATIC_A },
+  { address: OLD, role: "worker", version: "v1.12.4", schematic: SCHEMATIC_A },
+];
+
+/** Puts the NEW_AND_OLD nodes back as they started, faults cleared, nothing pulled or pending. */
+export function resetNewAndOld(sim: ClusterSimulator): void {
+  clearNodeFaults(sim);
+  for (const { address, version } of NEW_AND_OLD) {
+    const n = sim.node(address);
+    n.state.version = version as string;
+    n.state.schematic = SCHEMATIC_A;
+    n.state.images.clear();
+    n.state.pendingUpgrade = undefined;
+    n.touch();
+  }
+}

@@ -22,6 +22,7 @@ import {
   FAST,
   kubeletReadiness,
   recorder,
+  rejection,
   SCHEMATIC_A,
   SCHEMATIC_B,
   SCHEMATIC_C,
@@ -58,14 +59,7 @@ function nodes(version: string): SimNodeOptions[] {
 const starts = (events: UpgradeEvent[]) =>
   events.flatMap((e) => (e.type === "node-start" ? [`${e.node}@${e.to}`] : []));
 
-async function runError(p: Promise<unknown>): Promise<UpgradeRunError> {
-  const e = await p.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(e).toBeInstanceOf(UpgradeRunError);
-  return e as UpgradeRunError;
-}
+const runError = (p: Promise<unknown>) => rejection(p, UpgradeRunError);
 
 /** One node's trail through a run: its steps, Kubernetes readiness and done, in order. */
 const trail = (events: UpgradeEvent[], node: string) =>

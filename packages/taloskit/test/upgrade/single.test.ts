@@ -5,54 +5,33 @@ import { installerImage } from "@taloskit/factory";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readNodeFacts, UpgradeError, upgradeNode } from "../../src/upgrade/index.js";
 import {
-  clearNodeFaults,
   type Env,
   FAST,
+  NEW,
+  NEW_AND_OLD,
+  OLD,
   recorder,
+  rejection,
+  resetNewAndOld,
   SCHEMATIC_A,
   SCHEMATIC_B,
   startEnv,
 } from "./helpers.js";
 
 let env: Env;
-const NEW = "10.5.0.2"; // Talos 1.13: lifecycle path
-const OLD = "10.5.0.3"; // Talos 1.12: legacy path
 
 beforeAll(async () => {
-  env = await startEnv([
-    { address: NEW, role: "worker", version: "v1.13.3", schematic: SCHEMATIC_A },
-    { address: OLD, role: "worker", version: "v1.12.4", schematic: SCHEMATIC_A },
-  ]);
+  env = await startEnv(NEW_AND_OLD);
 });
 afterAll(async () => {
   await env?.close();
 });
-beforeEach(() => {
-  clearNodeFaults(env.sim);
-  for (const [addr, version] of [
-    [NEW, "v1.13.3"],
-    [OLD, "v1.12.4"],
-  ] as const) {
-    const n = env.sim.node(addr);
-    n.state.version = version;
-    n.state.schematic = SCHEMATIC_A;
-    n.state.images.clear();
-    n.state.pendingUpgrade = undefined;
-    n.touch();
-  }
-});
+beforeEach(() => resetNewAndOld(env.sim));
 
 const image = (version: string, schematic = SCHEMATIC_A) =>
   installerImage("factory.example", { schematicId: schematic, version, platform: "metal" });
 
-async function expectUpgradeError(p: Promise<unknown>): Promise<UpgradeError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpgradeError);
-  return error as UpgradeError;
-}
+const expectUpgradeError = (p: Promise<unknown>) => rejection(p, UpgradeError);
 
 describe("reading a node", () => {
   it("reads version, role, schematic, platform, SecureBoot and boot ID from the node", async () => {
