@@ -362,15 +362,13 @@ async function checkExtensionsKept(
     if (n.action === "skip" || f.extensions.length === 0) continue;
     if (n.targetSchematic === f.schematic && f.schematicSource !== "none") continue;
     const target = await extensionsOf(n.targetSchematic);
-    const problem =
-      target instanceof Error
-        ? `cannot read schematic ${n.targetSchematic} to check that it keeps the extensions ${n.node} runs (${f.extensions.join(", ")}): ${target.message}`
-        : (() => {
-            const lost = f.extensions.filter((e) => !target.includes(e));
-            return lost.length
-              ? `${n.node} runs ${lost.join(", ")}, which schematic ${n.targetSchematic} lacks: its installer would remove ${lost.length === 1 ? "it" : "them"}`
-              : undefined;
-          })();
+    const lost = target instanceof Error ? [] : f.extensions.filter((e) => !target.includes(e));
+    let problem: string | undefined;
+    if (target instanceof Error) {
+      problem = `cannot read schematic ${n.targetSchematic} to check that it keeps the extensions ${n.node} runs (${f.extensions.join(", ")}): ${target.message}`;
+    } else if (lost.length) {
+      problem = `${n.node} runs ${lost.join(", ")}, which schematic ${n.targetSchematic} lacks: its installer would remove ${lost.length === 1 ? "it" : "them"}`;
+    }
     if (!problem) continue;
     if (options.allowDroppedExtensions) {
       warnings.push(problem);
